@@ -1,0 +1,56 @@
+"""The `gansynth-live` command: one sub-command per module in `commands/`.
+
+User mistakes (GansynthLiveError) print one line and exit 2; `--debug` keeps
+the traceback. Each sub-command lives in its own module so the CLI stays a
+table of contents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import GansynthLiveError
+
+# (name, module under gansynth_live.commands, one-line help)
+COMMANDS: list[tuple[str, str, str]] = [
+    ("sample", "sample", "write one WAV per random instrument at one pitch"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gansynth-live", description="GANSynth as a playable real-time instrument.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module(f".commands.{module_name}", __package__)
+        cmd = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except GansynthLiveError as exc:
+        if args.debug:
+            raise
+        print(f"gansynth-live {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gansynth-live {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# System packages gansynth-live needs on Debian/Ubuntu: PortAudio and JACK for audio
+# and MIDI (the tests run a JACK server with its dummy driver), libsndfile for WAV
+# files, and FluidSynth + the FluidR3 GM SoundFont for `fit` training data and the
+# benchmarks that compare against FluidSynth.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO -E apt-get install -y -qq --no-install-recommends \
+    libportaudio2 jackd2 libjack-jackd2-0 libsndfile1 fluidsynth fluid-soundfont-gm \
+    >/dev/null
