@@ -75,3 +75,25 @@ class NoteBank:
         candidates = [int(self._sorted[j]) for j in (i - 1, i) if 0 <= j < len(self._sorted)]
         best = min(candidates, key=lambda p: (abs(p - pitch), p < pitch))
         return self.slots[best], float(2.0 ** ((pitch - best) / 12.0))
+
+
+@dataclass(frozen=True)
+class BankLayers:
+    """What the engine plays at one morph position: up to 4 banks and their weights.
+
+    Made off the audio thread (by the morph grid) and handed to the engine by
+    reference; weights are non-negative and sum to 1.
+    """
+
+    banks: tuple[NoteBank, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.banks) != len(self.weights) or not 1 <= len(self.banks) <= 4:
+            raise ValueError("BankLayers needs 1..4 banks with one weight each")
+        if any(w < 0 for w in self.weights) or abs(sum(self.weights) - 1.0) > 1e-6:
+            raise ValueError("BankLayers weights must be >= 0 and sum to 1")
+
+    @classmethod
+    def single(cls, bank: NoteBank) -> "BankLayers":
+        return cls((bank,), (1.0,))
