@@ -138,6 +138,7 @@ def download(url: str, part: Path, *, progress: bool = True) -> None:
         raise DownloadError(f"the download from {url} broke off after {size} of {total} "
                             "bytes; run the same command again to resume it")
     if total is not None and size > total:
+        part.unlink()
         raise RejectedDownloadError(f"{url}: got {size} bytes but the server announced "
                                     f"{total}; the download was deleted, run again")
 
@@ -220,7 +221,8 @@ def _model_root(archive: zipfile.ZipFile, url: str) -> str:
     try:
         bad = archive.testzip()
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
-        bad = f"? ({exc})"
+        raise RejectedDownloadError(f"corrupt zip from {url} ({exc}); the download was "
+                                    "deleted, run again to fetch it afresh") from None
     if bad is not None:
         raise RejectedDownloadError(f"corrupt zip from {url}: member {bad!r} fails its check; "
                                     "the download was deleted, run again to fetch it afresh")
@@ -247,8 +249,9 @@ def _model_root(archive: zipfile.ZipFile, url: str) -> str:
 def _extract(archive: zipfile.ZipFile, root: str, staging: Path, url: str) -> None:
     """Write the members under `root` into `staging`, without the `root` prefix."""
     for info in archive.infolist():
-        if not info.filename.startswith(root) or info.filename == root:
-            continue  # e.g. a README or __MACOSX/ beside the model folder
+        if (not info.filename.startswith(root) or info.filename == root
+                or info.filename.startswith("__MACOSX/")):
+            continue  # e.g. a README beside the model folder, or macOS Finder metadata
         target = staging / info.filename[len(root):]
         if info.is_dir():
             target.mkdir(parents=True, exist_ok=True)
