@@ -1,0 +1,53 @@
+"""The audio callback: small on purpose.
+
+Per call: note an xrun if PortAudio flagged one, let the engine render into
+`outdata` (it pops events, reads the bank reference once, mixes into
+preallocated buffers), hand the block to the recorder if one is armed, and
+time itself. It never raises: on an internal error it writes silence and
+counts. No locks, no allocation beyond small per-block arrays, no TensorFlow,
+disk, network or logging here or in anything it calls.
+
+The offline renderer calls the very same function with `status=None`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from .engine import Engine
+
+Callback = Callable[[np.ndarray, int, Any, Any], None]
+
+
+def make_callback(engine: Engine) -> Callback:
+    """A sounddevice OutputStream callback that plays `engine` (float32, 2 channels)."""
+    counters = engine.counters
+    process = engine.process
+    clock = time.perf_counter
+    sample_rate = float(engine.sample_rate)
+
+    def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        started = clock()
+        if status and status.output_underflow:
+            counters.xruns += 1
+        try:
+            process(outdata)
+        except Exception as exc:  # noqa: BLE001 - a gig must not stop; the error is counted
+            outdata.fill(0.0)
+            counters.callback_errors += 1
+            counters.last_error = f"{type(exc).__name__}: {exc}"
+        recorder = engine.recorder
+        if recorder is not None:
+            recorder.write(outdata)
+        cost = clock() - started
+        counters.callbacks += 1
+        counters.cost_total_s += cost
+        if cost > counters.cost_max_s:
+            counters.cost_max_s = cost
+        if frames and cost * sample_rate > frames:
+            counters.overruns += 1
+
+    return callback

@@ -1,0 +1,158 @@
+"""One block of voices, vectorised across voices with numpy: the reference kernels.
+
+Three steps, each a function of the voice-state arrays (see voices.py) that
+`mixer.Mixer` calls in order:
+
+1. `prepare_block`: per active voice, the pitch-bend step, the morph weights
+   at the block's end (linear glide), a fade for a one-shot note that would
+   run out within a block and a fade, and the envelope's block coefficients
+   (envelope.segments); it also zeroes the voice's accumulator row and marks
+   which bank slots are read;
+2. `accumulate_layer`, once per bank slot in use: 4-point cubic (Catmull-Rom)
+   reads with loop wrap, weight ramp, into one mono row per voice;
+3. `finish_block`: envelope, velocity gain and pan applied and summed to
+   stereo; then the state advances (level from the closed form, stage,
+   read position, weights), and silent voices are freed.
+
+`kernel_numba.py` computes the same with compiled loops (the engine's
+default; tests compare the two). This one is the fallback without numba:
+about 3x slower at 64 voices.
+
+`params` carries the block's scalars, indexed by the P_* constants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import envelope as env
+
+P_FRAMES, P_GLIDE_INC, P_FADE_FRAMES, P_ATTACK_RATE, P_SUSTAIN, P_LOG_K_DECAY, \
+    P_LOG_K_RELEASE = range(7)
+PARAMS = 7
+
+
+def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
+                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, step_by_channel,
+                  params, step, seg, w1, slot_used, acc):
+    """Block coefficients into `step`, `seg` (6, voices), `w1` and `slot_used`. See module doc."""
+    frames = int(params[P_FRAMES])
+    act = np.flatnonzero(active)
+    slot_used[:] = False
+    if act.size == 0:
+        return
+    st = step_by_channel[channel[act]]
+    step[act] = st
+    g = np.minimum(glide[act] + params[P_GLIDE_INC], 1.0)
+    wf = w_from[:, act]
+    wt = w_to[:, act]
+    wc = w_cur[:, act]
+    w_end = wf + (wt - wf) * g
+    w1[:, act] = w_end
+    reading = (wc > 0.0) | (w_end > 0.0)
+    slot_used[:] = reading.any(axis=1)
+
+    one_shot = reading & (loop_end[:, act] == loop_start[:, act])
+    if one_shot.any():
+        r = rate[:, act]
+        position = start[:, act] + elapsed[act] * r
+        with np.errstate(divide="ignore", invalid="ignore"):
+            remaining = (end[:, act] - 1 - position) / (r * st)
+        remaining = np.where(one_shot, remaining, np.inf).min(axis=0)
+        fade_frames = params[P_FADE_FRAMES]
+        ending = (remaining <= frames + fade_frames) & (stage[act] != env.FADE)
+        if ending.any():
+            voices = act[ending]
+            length = np.minimum(fade_frames, np.maximum(remaining[ending] - 2.0, 1.0))
+            down = voices[key_down[voices]]
+            np.subtract.at(held, (channel[down], pitch[down]), 1)
+            key_down[voices] = False
+            stage[voices] = env.FADE
+            fade_rate[voices] = np.maximum(level[voices], 1e-9) / length
+
+    coeffs = env.EnvelopeCoefficients(params[P_ATTACK_RATE], params[P_SUSTAIN],
+                                      params[P_LOG_K_DECAY], params[P_LOG_K_RELEASE])
+    s = env.segments(stage[act], level[act], fade_rate[act], coeffs)
+    for row, values in enumerate((s.level0, s.slope, s.t1, s.join, s.target, s.log_k)):
+        seg[row, act] = values
+    acc[act, :frames] = 0.0
+
+
+def accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_start, loop_end,
+                     rate, w0, w1, frames, acc):
+    """Add one bank's interpolated notes into acc[v, :frames], weight ramping w0 -> w1.
+
+    Voice v reads its note at start + (elapsed + t * step) * rate,
+    t = 0..frames-1, wrapping into [loop_start, loop_end) when the note loops
+    (loop length >= 4), clamped to its last sample when it does not.
+    """
+    sel = np.flatnonzero(active & ((w0 != 0.0) | (w1 != 0.0)))
+    if sel.size == 0 or frames == 0:
+        return
+    t = np.arange(frames, dtype=np.float64)
+    s, e = start[sel, None], end[sel, None]
+    ls, le = loop_start[sel, None], loop_end[sel, None]
+    loops = (le - ls) >= 4
+    length = np.maximum(le - ls, 1)
+    p = s + elapsed[sel, None] * rate[sel, None] + t * (step[sel] * rate[sel])[:, None]
+    p = np.where(loops & (p >= le), ls + np.mod(p - ls, length), p)
+    i = np.floor(p)
+    frac = p - i
+    i = i.astype(np.int64)
+    last = e - 1
+    i0 = np.where(loops, i, np.minimum(i, last))
+    im = np.minimum(np.maximum(i0 - 1, s), last)
+    i1 = i0 + 1
+    i2 = i0 + 2
+    i1 = np.where(loops, np.where(i1 >= le, i1 - length, i1), np.minimum(i1, last))
+    i2 = np.where(loops, np.where(i2 >= le, i2 - length, i2), np.minimum(i2, last))
+    xm = samples[im].astype(np.float64)
+    x0 = samples[i0].astype(np.float64)
+    x1 = samples[i1].astype(np.float64)
+    x2 = samples[i2].astype(np.float64)
+    c1 = 0.5 * (x1 - xm)
+    c2 = xm - 2.5 * x0 + 2.0 * x1 - 0.5 * x2
+    c3 = 0.5 * (x2 - xm) + 1.5 * (x0 - x1)
+    y = ((c3 * frac + c2) * frac + c1) * frac + x0
+    a0 = (w0[sel] * scale)[:, None]
+    da = ((w1[sel] - w0[sel]) * scale / frames)[:, None]
+    acc[sel, :frames] += ((a0 + da * t) * y).astype(np.float32)
+
+
+def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
+                 w_from, w_to, w_cur, gain, pan_l, pan_r, params, step, seg, w1, acc, out):
+    """Envelope, gain and pan into out[:frames] (stereo sum); then advance and free voices.
+
+    Returns the number of voices still active.
+    """
+    frames = int(params[P_FRAMES])
+    act = np.flatnonzero(active)
+    if act.size == 0:
+        out[:frames] = 0.0
+        return 0
+    s = env.Segments(*(seg[row, act] for row in range(6)))
+    if frames:
+        envelope = env.level_at(s, np.arange(frames, dtype=np.float64))
+        y = acc[act, :frames] * envelope
+        g = gain[act]
+        out[:frames, 0] = (g * pan_l[act]) @ y
+        out[:frames, 1] = (g * pan_r[act]) @ y
+    new_level = env.level_at(s, float(frames))
+    new_stage = env.next_stage(stage[act], s, frames)
+    level[act] = new_level
+    stage[act] = new_stage
+    elapsed[act] += frames * step[act]
+    w_cur[:, act] = w1[:, act]
+    glide[act] = np.minimum(glide[act] + params[P_GLIDE_INC], 1.0)
+    done = act[env.finished(new_stage, new_level, params[P_SUSTAIN])]
+    if done.size:
+        down = done[key_down[done]]
+        np.subtract.at(held, (channel[down], pitch[down]), 1)
+        key_down[done] = False
+        active[done] = False
+        stage[done] = env.FREE
+        level[done] = 0.0
+        w_from[:, done] = 0.0
+        w_to[:, done] = 0.0
+        w_cur[:, done] = 0.0
+    return act.size - done.size

@@ -1,0 +1,121 @@
+"""Banks made ready for the audio thread: per-pitch lookup tables, built off it.
+
+`NoteBank.nearest` is a Python call per note; the audio thread instead looks
+up arrays indexed by MIDI pitch (0..127), one `PitchTable` per bank, built
+once in the thread that calls `Engine.set_layers` and cached per bank.
+
+Building also validates the bank, because the compiled kernel trusts the
+indices it is given: every slot must lie inside `samples`, loops must be at
+least 4 samples long (else the note plays as a one-shot), and samples must be
+finite. A bank that fails raises `BankLayoutError` here, never in the callback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..banks.bank import BankLayers, NoteBank
+from ..errors import GansynthLiveError
+
+MIN_LOOP_FRAMES = 4  # the 4-point interpolation must wrap within one loop length
+
+
+class BankLayoutError(GansynthLiveError, ValueError):
+    """A NoteBank whose slots, loop points or samples the engine cannot play."""
+
+
+@dataclass(frozen=True, eq=False)
+class PitchTable:
+    """Where each MIDI pitch plays from in one bank, at one output rate.
+
+    `rate[p]` is the read increment per output frame before pitch bend:
+    nearest-pitch ratio * bank.sample_rate / output rate. `samples` is the
+    bank's flat array as C-contiguous read-only float32 or int16.
+    """
+
+    bank: NoteBank
+    samples: np.ndarray
+    scale: float
+    start: np.ndarray
+    end: np.ndarray
+    loop_start: np.ndarray
+    loop_end: np.ndarray
+    rate: np.ndarray
+
+    @classmethod
+    def build(cls, bank: NoteBank, output_rate: int) -> "PitchTable":
+        name = f"bank {bank.latent_id!r}" if bank.latent_id else "bank"
+        samples = bank.samples
+        if samples.ndim != 1:
+            raise BankLayoutError(f"{name}: samples must be one flat array, got shape {samples.shape}")
+        if samples.dtype not in (np.float32, np.int16):
+            samples = samples.astype(np.float32)
+        elif not samples.flags.c_contiguous:
+            samples = np.ascontiguousarray(samples)
+        samples = samples.view()  # the kernels are compiled for read-only arrays
+        samples.setflags(write=False)
+        if samples.dtype == np.float32 and not np.isfinite(samples).all():
+            raise BankLayoutError(f"{name}: samples contain NaN or infinity")
+        if not np.isfinite(bank.scale) or bank.sample_rate <= 0:
+            raise BankLayoutError(f"{name}: scale {bank.scale!r} / sample rate "
+                                  f"{bank.sample_rate!r} not usable")
+        if not bank.slots:
+            raise BankLayoutError(f"{name}: has no notes")
+        n = samples.shape[0]
+        for slot in bank.slots.values():
+            ok = 0 <= slot.start < slot.end <= n and \
+                slot.start <= slot.loop_start <= slot.loop_end <= slot.end
+            if not ok:
+                raise BankLayoutError(
+                    f"{name}: pitch {slot.pitch} has start={slot.start} loop={slot.loop_start}.."
+                    f"{slot.loop_end} end={slot.end}, outside 0..{n} or out of order")
+        start = np.zeros(128, dtype=np.int64)
+        end = np.zeros(128, dtype=np.int64)
+        loop_start = np.zeros(128, dtype=np.int64)
+        loop_end = np.zeros(128, dtype=np.int64)
+        rate = np.zeros(128, dtype=np.float64)
+        for pitch in range(128):
+            slot, ratio = bank.nearest(pitch)
+            start[pitch], end[pitch] = slot.start, slot.end
+            if slot.loop_end - slot.loop_start >= MIN_LOOP_FRAMES:
+                loop_start[pitch], loop_end[pitch] = slot.loop_start, slot.loop_end
+            else:  # one-shot: the kernels see an empty loop
+                loop_start[pitch] = loop_end[pitch] = slot.end
+            rate[pitch] = ratio * bank.sample_rate / output_rate
+        for array in (start, end, loop_start, loop_end, rate):
+            array.setflags(write=False)
+        return cls(bank, samples, float(bank.scale), start, end, loop_start, loop_end, rate)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedLayers:
+    """A BankLayers with a PitchTable per bank, ready to be swapped into the engine."""
+
+    layers: BankLayers
+    tables: tuple[PitchTable, ...]
+    weights: tuple[float, ...]
+
+
+def prepare_layers(layers: BankLayers, output_rate: int,
+                   cache: dict[int, PitchTable] | None = None) -> PreparedLayers:
+    """Tables for every bank of `layers`; banks already in `cache` (by identity) are reused.
+
+    Banks with zero weight are left out (they would cost a pass and add nothing).
+    """
+    if not isinstance(layers, BankLayers):
+        raise TypeError(f"expected BankLayers, got {type(layers).__name__}")
+    tables, weights = [], []
+    for bank, weight in zip(layers.banks, layers.weights):
+        if weight <= 0.0:
+            continue
+        table = cache.get(id(bank)) if cache is not None else None
+        if table is None or table.bank is not bank:
+            table = PitchTable.build(bank, output_rate)
+            if cache is not None:
+                cache[id(bank)] = table
+        tables.append(table)
+        weights.append(float(weight))
+    total = sum(weights)
+    return PreparedLayers(layers, tuple(tables), tuple(w / total for w in weights))

@@ -1,0 +1,74 @@
+"""One block of all active voices into a stereo buffer, via the kernels.
+
+The mixer only sequences the kernel steps (prepare, one accumulate per bank
+slot in use, finish; see kernel_numpy.py) over the voice arrays, with
+argument tuples built once so a block costs a handful of calls. Audio thread
+only; every buffer is allocated here, once.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from . import envelope as env
+from .bank_slots import BankSlots
+from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
+                           P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
+from .voices import Voices
+
+
+class Mixer:
+    """Renders `Voices` reading from `BankSlots` into a preallocated stereo buffer."""
+
+    def __init__(self, voices: Voices, slots: BankSlots, kernels: ModuleType,
+                 max_block_frames: int, glide_frames: float, fade_frames: float) -> None:
+        self.voices = voices
+        self.slots = slots
+        self.kernels = kernels
+        self.glide_frames = float(glide_frames)
+        n, k = voices.capacity, len(slots.tables)
+        self.params = np.zeros(PARAMS, dtype=np.float64)
+        self.params[P_FADE_FRAMES] = fade_frames
+        self.step = np.ones(n, dtype=np.float64)
+        self.seg = np.zeros((6, n), dtype=np.float64)
+        self.w1 = np.zeros((k, n), dtype=np.float64)
+        self.slot_used = np.zeros(k, dtype=bool)
+        self.acc = np.zeros((n, max_block_frames), dtype=np.float32)
+        self.mix = np.zeros((max_block_frames, 2), dtype=np.float32)
+        v = voices
+        self._state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down,
+                       v.held, v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
+        self._geometry = (v.start, v.end, v.loop_start, v.loop_end, v.rate)
+        self._voice_gains = (v.gain, v.pan_l, v.pan_r)
+
+    def render(self, frames: int, coeffs: env.EnvelopeCoefficients,
+               step_by_channel: np.ndarray) -> np.ndarray:
+        """Mix `frames` frames of every active voice; returns a view of the stereo buffer."""
+        mix = self.mix[:frames]
+        v = self.voices
+        if not v.active.any():
+            mix.fill(0.0)
+            return mix
+        p = self.params
+        p[P_FRAMES] = frames
+        p[P_GLIDE_INC] = frames / self.glide_frames
+        p[P_ATTACK_RATE] = coeffs.attack_rate
+        p[P_SUSTAIN] = coeffs.sustain
+        p[P_LOG_K_DECAY] = coeffs.log_k_decay
+        p[P_LOG_K_RELEASE] = coeffs.log_k_release
+        k = self.kernels
+        k.prepare_block(*self._state, *self._geometry, step_by_channel, p, self.step, self.seg,
+                        self.w1, self.slot_used, self.acc)
+        start, end, loop_start, loop_end, rate = self._geometry
+        for slot in np.flatnonzero(self.slot_used):
+            table = self.slots.tables[slot]
+            if table is None:  # cannot happen: a slot is emptied only when no voice reads it
+                continue
+            k.accumulate_layer(table.samples, table.scale, v.active, v.elapsed, self.step,
+                               start[slot], end[slot], loop_start[slot], loop_end[slot],
+                               rate[slot], v.w_cur[slot], self.w1[slot], frames, self.acc)
+        k.finish_block(*self._state, *self._voice_gains, p, self.step,
+                                           self.seg, self.w1, self.acc, mix)
+        return mix

@@ -1,0 +1,188 @@
+"""Playing an Engine through PortAudio (python-sounddevice), JACK included.
+
+`AudioStream` opens a float32 stereo `sounddevice.OutputStream` whose
+callback is `callback.make_callback(engine)`, counts xruns from PortAudio's
+status flags, feeds an optional `Recorder`, and runs a housekeeping thread
+that calls `engine.collect()` (frees banks the audio thread let go of).
+
+Two process-wide settings help the Python callback keep its deadline and are
+applied while the stream runs (both can be turned off):
+- `sys.setswitchinterval(0.5 ms)`: a thread holding the GIL hands it over
+  after at most this long when the callback wants it (default 5 ms: longer
+  than a 128-frame period);
+- `gc.freeze()`: objects alive at start (TensorFlow's are many) are moved out
+  of the garbage collector's reach, so a full collection triggered on the
+  audio thread stays short.
+
+sounddevice is imported on `start()`, not at module import: PortAudio lists
+host APIs once, when first initialised, so importing it before a JACK server
+runs would hide JACK (`rescan_devices()` re-initialises PortAudio).
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import GansynthLiveError
+from .callback import make_callback
+from .engine import Engine
+from .recorder import Recorder
+
+
+class AudioDeviceError(GansynthLiveError):
+    """The audio output cannot be opened as asked (device, rate, block size, latency)."""
+
+
+def sounddevice() -> ModuleType:
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # no libportaudio2
+        raise AudioDeviceError(f"PortAudio is not available ({exc}); install libportaudio2") \
+            from None
+    return sd
+
+
+def rescan_devices() -> None:
+    """Re-initialise PortAudio so host APIs started since (a JACK server) are seen.
+
+    Only while no stream is open.
+    """
+    sd = sounddevice()
+    sd._terminate()
+    sd._initialize()
+
+
+def list_devices() -> str:
+    """PortAudio's device list as sounddevice prints it (`python -m sounddevice`)."""
+    return str(sounddevice().query_devices())
+
+
+class AudioStream:
+    """An Engine playing through an audio device. Use from a control thread, as a context manager.
+
+    device: a PortAudio device index or a substring of "device name, host API"
+        (e.g. "JACK", "pulse", "USB"); None for the default output.
+    blocksize: frames per callback (64..1024 typical; 0 lets PortAudio choose).
+    latency: "low", "high" or seconds; PortAudio rounds it to what the device allows.
+    record: a file to record the output to (format from its suffix).
+    """
+
+    def __init__(self, engine: Engine, *, device: int | str | None = None,
+                 blocksize: int = 256, latency: float | str = "low",
+                 record: str | Path | None = None, record_subtype: str | None = None,
+                 switch_interval_s: float | None = 0.0005, freeze_gc: bool = True) -> None:
+        if blocksize != 0 and not 16 <= blocksize <= 8192:
+            raise AudioDeviceError(f"block size {blocksize} is out of range: 0 or 16..8192 frames")
+        if isinstance(latency, str) and latency not in ("low", "high"):
+            raise AudioDeviceError(f"latency {latency!r}: use 'low', 'high' or seconds")
+        self.engine = engine
+        self.device = device
+        self.blocksize = blocksize
+        self.latency = latency
+        self.record = Path(record) if record is not None else None
+        self.record_subtype = record_subtype
+        self.switch_interval_s = switch_interval_s
+        self.freeze_gc = freeze_gc
+        self._stream: Any = None
+        self._recorder: Recorder | None = None
+        self._housekeeping: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._old_switch_interval: float | None = None
+        self._froze_gc = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self) -> "AudioStream":
+        sd = sounddevice()
+        engine = self.engine
+        try:
+            stream = sd.OutputStream(
+                samplerate=engine.sample_rate, blocksize=self.blocksize, device=self.device,
+                channels=2, dtype="float32", latency=self.latency,
+                callback=make_callback(engine))
+        except (sd.PortAudioError, ValueError, TypeError) as exc:
+            raise AudioDeviceError(
+                f"cannot open audio output {self.device if self.device is not None else '(default)'}"
+                f" at {engine.sample_rate} Hz, block {self.blocksize}, latency {self.latency}: "
+                f"{exc}. List devices with `python -m sounddevice`.") from None
+        if self.record is not None:
+            self._recorder = Recorder(self.record, engine.sample_rate, 2,
+                                      subtype=self.record_subtype)
+            engine.recorder = self._recorder
+        if self.switch_interval_s is not None:
+            self._old_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._old_switch_interval, self.switch_interval_s))
+        if self.freeze_gc:
+            gc.collect()
+            gc.freeze()
+            self._froze_gc = True
+        self._stream = stream
+        self._stop.clear()
+        self._housekeeping = threading.Thread(target=self._collect_loop, daemon=True,
+                                              name="gansynth-live housekeeping")
+        self._housekeeping.start()
+        try:
+            stream.start()
+        except sd.PortAudioError as exc:
+            self.close()
+            raise AudioDeviceError(f"cannot start audio output: {exc}") from None
+        return self
+
+    def close(self) -> None:
+        """Stop the stream, finish the recording, restore process settings. Idempotent."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+            finally:
+                stream.close()
+        if self._recorder is not None:
+            self.engine.recorder = None
+            self._recorder.close()
+            self._recorder = None
+        if self._housekeeping is not None:
+            self._stop.set()
+            self._housekeeping.join()
+            self._housekeeping = None
+        if self._old_switch_interval is not None:
+            sys.setswitchinterval(self._old_switch_interval)
+            self._old_switch_interval = None
+        if self._froze_gc:
+            gc.unfreeze()
+            self._froze_gc = False
+        self.engine.collect()
+
+    def __enter__(self) -> "AudioStream":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _collect_loop(self) -> None:
+        while not self._stop.wait(0.05):
+            self.engine.collect()
+
+    # --- what was opened ----------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and bool(self._stream.active)
+
+    @property
+    def output_latency_s(self) -> float:
+        """The output latency PortAudio reports for the open stream."""
+        return float(self._stream.latency) if self._stream is not None else 0.0
+
+    def describe(self) -> str:
+        """'device name (host API), rate Hz, block N, latency X ms' for the open stream."""
+        if self._stream is None:
+            return "closed"
+        sd = sounddevice()
+        info = sd.query_devices(self._stream.device)
+        hostapi = sd.query_hostapis(info["hostapi"])["name"]
+        block = self._stream.blocksize or "variable"
+        return (f"{info['name']} ({hostapi}), {self._stream.samplerate:g} Hz, block {block}, "
+                f"latency {1e3 * self.output_latency_s:.1f} ms")
