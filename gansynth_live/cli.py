@@ -20,6 +20,8 @@ from .errors import GansynthLiveError
 COMMANDS: list[tuple[str, str, str]] = [
     ("sample", "sample", "write one WAV per random instrument at one pitch"),
     ("fetch-model", "fetch_model", "download a released GANSynth checkpoint"),
+    ("bank", "bank", "build or load the note bank of one latent (progress bar, previews)"),
+    ("cache", "cache", "list or clear cached note banks"),
 ]
 
 
