@@ -22,6 +22,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("fetch-model", "fetch_model", "download a released GANSynth checkpoint"),
     ("bank", "bank", "build or load the note bank of one latent (progress bar, previews)"),
     ("cache", "cache", "list or clear cached note banks"),
+    ("serve", "serve", "play live: audio out, MIDI and OSC in, until Ctrl-C"),
+    ("preset", "preset", "save, list and show presets"),
 ]
 
 

@@ -1,0 +1,395 @@
+"""`serve` settings: one table of options, read from a TOML file and from flags.
+
+Every option is a command-line flag and a key of the config file (same name,
+dashes as underscores), so a file can hold everything the flags hold.
+Precedence: built-in default < config file < flag given on the command line.
+Paths in a config file are relative to the file's folder. Unknown keys and
+values of the wrong type or range are errors that name the file (or flag)
+and the key: a typo in a gig's config must not silently fall back to a
+default.
+
+    # gansynth-live.toml
+    model = "default"
+    preset = "warm pad"
+    midi_in = ["Keystation", "nanoKONTROL"]
+    midi_channels = [1, 2]
+    cc_x = 1
+    cc_y = 74
+    osc_host = "0.0.0.0"
+    volume = 0.6
+    [programs]
+    0 = "warm pad"
+    1 = "glass"
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import GansynthLiveError
+
+
+class ConfigError(GansynthLiveError):
+    """A config file or flag value that cannot be used (names the source and the key)."""
+
+
+def _words(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [w.strip() for w in value.split(",") if w.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise ConfigError(f"{where}: expected a list of names (or one comma-separated string)")
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConfigError(f"{where}: expected an integer, got {value!r}")
+
+
+def _optional_int(value: Any, where: str) -> int | None:
+    if value is None or value is False or (isinstance(value, str) and
+                                           value.strip().lower() in ("none", "off", "")):
+        return None
+    return _int(value, where)
+
+
+def _float(value: Any, where: str) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    return number
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(f"{where}: expected true or false, got {value!r}")
+
+
+def _str(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{where}: expected a string, got {value!r}")
+
+
+def _optional_str(value: Any, where: str) -> str | None:
+    return None if value is None else _str(value, where)
+
+
+def _numbers(value: Any, where: str, convert: Callable[[Any, str], Any]) -> list[Any]:
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list of numbers, got {value!r}")
+    return [convert(v, where) for v in value]
+
+
+def _programs(value: Any, where: str) -> dict[int, str]:
+    items: list[tuple[Any, Any]]
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = []
+        for entry in value:
+            number, sep, name = entry.partition("=")
+            if not sep:
+                raise ConfigError(f"{where}: expected PROGRAM=PRESET, got {entry!r}")
+            items.append((number, name.strip()))
+    else:
+        raise ConfigError(f"{where}: expected a table of program number = preset name")
+    out = {}
+    for number, name in items:
+        program = _int(number, where)
+        if not 0 <= program <= 127:
+            raise ConfigError(f"{where}: program {program} is outside 0..127")
+        out[program] = _str(name, where)
+    return out
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    convert: Callable[[Any, str], Any]
+    default: Any
+    help: str
+    group: str
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    negative: str | None = None  # a --no-... flag that sets the "off" value
+    off: Any = None
+    repeat: bool = False  # the flag may be given several times (values collected)
+    is_path: bool = False
+    off_help: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+def _choice(*choices: str) -> Callable[[Any, str], str]:
+    def convert(value: Any, where: str) -> str:
+        text = _str(value, where)
+        if text not in choices:
+            raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {text!r}")
+        return text
+    return convert
+
+
+def _path(value: Any, where: str) -> Path | None:
+    return None if value is None else Path(_str(value, where)).expanduser()
+
+
+OPTIONS: tuple[Option, ...] = (
+    # sound source
+    Option("model", _optional_str, None, "model folder or name (default: the model shipped "
+           "with the package)", "sound", "PATH|NAME"),
+    Option("preset", _optional_str, None, "preset or morph setup to start with (default: the "
+           "preset named 'default' if there is one, else four seeded random corners)",
+           "sound", "NAME"),
+    Option("corners", _words, [], "2..4 corners instead of a preset: preset names or seed:N, "
+           "comma-separated (corner 1 bottom-left, 2 bottom-right, 3 top-left, 4 top-right)",
+           "sound", "A,B[,C,D]"),
+    Option("morph", lambda v, w: _numbers(v, w, _float), [0.5, 0.5],
+           "start position on the morph pad, x,y in 0..1", "sound", "X,Y"),
+    Option("resolution", _optional_int, None, "morph grid points per axis (default: the "
+           "preset's, else 3)", "sound", "N"),
+    Option("presets_dir", _path, None, "an extra presets folder, searched first", "sound",
+           "PATH", is_path=True),
+    Option("cache_dir", _path, None, "bank cache folder (default: the user cache folder)",
+           "sound", "PATH", is_path=True),
+    Option("no_cache", _bool, False, "neither read nor write the bank cache", "sound"),
+    Option("wait", _choice("none", "first", "all"), "first", "before opening audio, wait for "
+           "no bank, the bank at the start position, or the whole grid (default first)",
+           "sound", choices=("none", "first", "all")),
+    # audio
+    Option("audio_device", _optional_str, None, "output device: index or part of 'name, "
+           "host API' (see --list-devices)", "audio", "DEVICE"),
+    Option("sample_rate", _int, 48000, "output sample rate in Hz", "audio", "HZ"),
+    Option("blocksize", _int, 256, "frames per audio callback (0: let PortAudio choose)",
+           "audio", "FRAMES"),
+    Option("latency", _str, "low", "'low', 'high' or seconds", "audio", "LATENCY"),
+    Option("polyphony", _int, 64, "voices sounding at once", "audio", "N"),
+    Option("kernel", _choice("auto", "numba", "numpy"), "auto", "renderer kernel", "audio",
+           choices=("auto", "numba", "numpy")),
+    Option("volume", _float, 0.5, "start volume fader 0..1 (gain 2*v^2: 0.5 is -6 dB)",
+           "audio", "V"),
+    Option("bend_range", _float, 2.0, "pitch-bend range in semitones", "audio", "SEMITONES"),
+    Option("record", _path, None, "record the whole session to this file", "audio", "FILE",
+           is_path=True),
+    Option("record_dir", _path, None, "folder for recordings started with OSC /record "
+           "(default: the user data folder's recordings/)", "audio", "PATH", is_path=True),
+    # MIDI
+    Option("midi", _bool, True, "open MIDI inputs (config key; flag --no-midi)", "midi",
+           negative="--no-midi", off=False, off_help="no MIDI at all (OSC only)"),
+    Option("midi_in", _words, ["all"], "MIDI input to open: a port name, part of one, or "
+           "'all' (repeat for several; 'none' for only the virtual port)", "midi", "NAME",
+           repeat=True),
+    Option("midi_virtual", _str, "gansynth-live in", "name of the virtual MIDI input port "
+           "DAWs connect to", "midi", "NAME", negative="--no-midi-virtual", off="",
+           off_help="no virtual MIDI port"),
+    Option("midi_api", _choice("auto", "alsa", "jack"), "auto", "MIDI system (auto: ALSA if "
+           "there is a sequencer, else JACK)", "midi", choices=("auto", "alsa", "jack")),
+    Option("midi_channels", lambda v, w: _numbers(v, w, _int), [], "MIDI channels to listen "
+           "to, 1..16, comma-separated (default: all)", "midi", "1,2,..."),
+    Option("cc_x", _optional_int, 1, "controller driving morph x (default 1, the mod wheel; "
+           "'none' for no controller)", "midi", "CC"),
+    Option("cc_y", _optional_int, 2, "controller driving morph y (default 2; 'none')", "midi",
+           "CC"),
+    Option("programs", _programs, {}, "MIDI program number -> preset (default: the Nth preset "
+           "by name)", "midi", "N=PRESET", repeat=True),
+    # OSC
+    Option("osc", _bool, True, "open the OSC server (config key; flag --no-osc)", "osc",
+           negative="--no-osc", off=False, off_help="no OSC server"),
+    Option("osc_host", _str, "127.0.0.1", "address the OSC server listens on (0.0.0.0 opens "
+           "it to the LAN)", "osc", "HOST"),
+    Option("osc_port", _int, 9000, "OSC UDP port (0: any free port)", "osc", "PORT"),
+    Option("osc_reply_port", _optional_int, None, "also send feedback to every sender's host "
+           "at this port (TouchOSC's receive port)", "osc", "PORT"),
+    Option("feedback_rate", _float, 20.0, "OSC feedback messages per second at most", "osc",
+           "HZ"),
+)
+OPTION_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Every `serve` setting, validated."""
+
+    model: str | None = None
+    preset: str | None = None
+    corners: list[str] = field(default_factory=list)
+    morph: list[float] = field(default_factory=lambda: [0.5, 0.5])
+    resolution: int | None = None
+    presets_dir: Path | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    wait: str = "first"
+    audio_device: str | None = None
+    sample_rate: int = 48000
+    blocksize: int = 256
+    latency: str = "low"
+    polyphony: int = 64
+    kernel: str = "auto"
+    volume: float = 0.5
+    bend_range: float = 2.0
+    record: Path | None = None
+    record_dir: Path | None = None
+    midi: bool = True
+    midi_in: list[str] = field(default_factory=lambda: ["all"])
+    midi_virtual: str = "gansynth-live in"
+    midi_api: str = "auto"
+    midi_channels: list[int] = field(default_factory=list)
+    cc_x: int | None = 1
+    cc_y: int | None = 2
+    programs: dict[int, str] = field(default_factory=dict)
+    osc: bool = True
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9000
+    osc_reply_port: int | None = None
+    feedback_rate: float = 20.0
+
+    def __post_init__(self) -> None:
+        def check(key: str, ok: bool, allowed: str) -> None:
+            if not ok:
+                raise ConfigError(f"{key} = {getattr(self, key)!r}: {allowed}")
+
+        check("morph", len(self.morph) == 2 and all(0.0 <= v <= 1.0 for v in self.morph),
+              "two numbers x,y in 0..1")
+        check("corners", not self.corners or 2 <= len(self.corners) <= 4,
+              "2 to 4 corners")
+        check("resolution", self.resolution is None or 2 <= self.resolution <= 33, "2..33")
+        check("sample_rate", 8000 <= self.sample_rate <= 384000, "8000..384000 Hz")
+        check("blocksize", self.blocksize == 0 or 16 <= self.blocksize <= 8192,
+              "0 or 16..8192 frames")
+        check("latency", self.latency in ("low", "high") or _is_seconds(self.latency),
+              "'low', 'high' or seconds")
+        check("polyphony", 1 <= self.polyphony <= 1024, "1..1024")
+        check("volume", 0.0 <= self.volume <= 1.0, "0..1")
+        check("bend_range", 0.0 <= self.bend_range <= 48.0, "0..48 semitones")
+        check("midi_channels", all(1 <= c <= 16 for c in self.midi_channels), "channels 1..16")
+        check("osc_port", 0 <= self.osc_port <= 65535, "0..65535")
+        check("osc_reply_port", self.osc_reply_port is None or
+              1 <= self.osc_reply_port <= 65535, "1..65535")
+        check("feedback_rate", 0.0 <= self.feedback_rate <= 200.0, "0..200 per second")
+        check("preset", not (self.preset and self.corners), "give a preset or corners, not both")
+
+    @property
+    def channels(self) -> frozenset[int] | None:
+        """0-based MIDI channels to accept, None for omni."""
+        return frozenset(c - 1 for c in self.midi_channels) or None
+
+    @property
+    def latency_value(self) -> float | str:
+        return self.latency if self.latency in ("low", "high") else float(self.latency)
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        return 0.0 < float(text) < 10.0
+    except ValueError:
+        return False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags for every option; unspecified flags stay out of the namespace (SUPPRESS)."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    titles = {"sound": "sound", "audio": "audio output", "midi": "MIDI input", "osc": "OSC"}
+    for option in OPTIONS:
+        group = groups.get(option.group)
+        if group is None:
+            group = groups[option.group] = parser.add_argument_group(titles[option.group])
+        kwargs: dict[str, Any] = {"dest": option.key, "default": argparse.SUPPRESS,
+                                  "help": option.help}
+        if option.convert is _bool and option.negative is None:
+            group.add_argument(option.flag, action="store_const", const=True, **kwargs)
+            continue
+        if option.convert is _bool:  # on by default: only the negative flag
+            kwargs["help"] = option.off_help
+            group.add_argument(option.negative, action="store_const", const=option.off,
+                               **kwargs)
+            continue
+        if option.choices:
+            kwargs["choices"] = option.choices
+        if option.metavar:
+            kwargs["metavar"] = option.metavar
+        group.add_argument(option.flag, action="append" if option.repeat else "store", **kwargs)
+        if option.negative:
+            group.add_argument(option.negative, action="store_const", const=option.off,
+                               dest=option.key, default=argparse.SUPPRESS,
+                               help=option.off_help)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file '{path}': {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file '{path}': malformed TOML ({exc})") from None
+    unknown = sorted(set(raw) - set(OPTION_BY_KEY))
+    if unknown:
+        raise ConfigError(f"config file '{path}': unknown key(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(OPTION_BY_KEY)})")
+    values = {}
+    for key, value in raw.items():
+        option = OPTION_BY_KEY[key]
+        converted = option.convert(value, f"config file '{path}': {key}")
+        if option.is_path and converted is not None and not converted.is_absolute():
+            converted = path.parent / converted
+        values[key] = converted
+    return values
+
+
+def from_flags(namespace: argparse.Namespace) -> dict[str, Any]:
+    values = {}
+    for option in OPTIONS:
+        if not hasattr(namespace, option.key):
+            continue
+        raw = getattr(namespace, option.key)
+        where = option.flag
+        if option.negative and raw == option.off:
+            values[option.key] = option.off
+            continue
+        if option.convert is _bool:
+            values[option.key] = bool(raw)
+        elif option.repeat:
+            if option.key == "programs":
+                values[option.key] = _programs(raw, where)
+            else:
+                values[option.key] = [w for item in raw for w in option.convert(item, where)]
+        else:
+            values[option.key] = option.convert(raw, where)
+    return values
+
+
+def build_config(namespace: argparse.Namespace) -> ServeConfig:
+    """Defaults, then the --config file, then the flags given."""
+    values: dict[str, Any] = {}
+    config_path = getattr(namespace, "config", None)
+    if config_path is not None:
+        values.update(load_toml(Path(config_path).expanduser()))
+    values.update(from_flags(namespace))
+    known = {f.name for f in fields(ServeConfig)}
+    try:
+        return ServeConfig(**{k: v for k, v in values.items() if k in known})
+    except ConfigError as exc:
+        source = f" (config file '{config_path}' or flags)" if config_path else ""
+        raise ConfigError(f"{exc}{source}") from None

@@ -1,0 +1,290 @@
+"""A `serve` session: model -> bank service -> instrument -> engine -> audio, MIDI and OSC.
+
+`Session.open` builds everything in dependency order and `Session.close`
+takes it down in the reverse one, each step guarded so one failing close
+cannot skip the rest:
+
+1. inputs first (MIDI ports release the notes they hold, OSC stops),
+2. all notes off while audio still runs, waiting (at most a couple of
+   seconds) for release tails to end, then all sound off,
+3. the audio stream, then the recording is finalised (after the stream, so
+   it holds every block the stream played), then the layer thread,
+4. the bank worker (it saves partial banks to the cache).
+
+Threads: open/run/close from the main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from ..banks.builder import BuildSettings
+from ..banks.cache import BankCache, bank_folder
+from ..banks.source import ModelSource, StampMemo
+from ..banks.worker import BankService
+from ..engine import AudioStream, Engine, EngineConfig
+from ..errors import GansynthLiveError
+from ..events import AllNotesOff, AllSoundOff
+from ..inputs.cc_map import CCMap
+from ..inputs.midi_ports import MidiInputs, MidiUnavailable
+from ..inputs.osc import OscServer
+from ..inputs.osc_feedback import feedback_values
+from ..paths import data_dir
+from ..presets import PresetError
+from .config import ServeConfig
+from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
+from .instrument import Instrument, fader_gain
+from .status import Console, format_status
+from .timbre import GridSpace
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEEDS = (1, 2, 3, 4)
+RELEASE_WAIT_MAX_S = 2.0
+
+
+def model_name_for(spec: str | None, path: Path) -> str:
+    """'default', a released model's name, or the model folder's name."""
+    if spec is None or not ("/" in spec or Path(spec).exists()):
+        return spec or "default"
+    return path.resolve().name
+
+
+class Session:
+    """Everything `serve` runs (see the module docstring)."""
+
+    def __init__(self, config: ServeConfig, console: Console | None = None, *,
+                 source: ModelSource | None = None, settings: BuildSettings | None = None,
+                 model_name: str | None = None) -> None:
+        self.config = config
+        self.console = console or Console()
+        self._source = source
+        self._settings = settings
+        self.model_name = model_name
+        self.service: BankService | None = None
+        self.engine: Engine | None = None
+        self.instrument: Instrument | None = None
+        self.stream: AudioStream | None = None
+        self.midi: MidiInputs | None = None
+        self.osc: OscServer | None = None
+        self.status_text = ""
+        self._stop = threading.Event()
+
+    # --- building -----------------------------------------------------------------------
+    def open(self) -> "Session":
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _open(self) -> None:
+        config = self.config
+        say = self.console.message
+        source = self._source or self._model_source()
+        if source.stamp is None:
+            say("loading the model (first use of this model: fingerprinting its weights) ...")
+            source.load()
+        stamp = source.stamp
+        assert stamp is not None
+        settings = self._settings or BuildSettings(sample_rate=config.sample_rate)
+        cache = None if config.no_cache else BankCache(bank_folder(config.cache_dir))
+        self.service = BankService(source, settings, cache).start()
+        self.engine = Engine(EngineConfig(
+            sample_rate=config.sample_rate, polyphony=config.polyphony,
+            bend_range_semitones=config.bend_range, kernel=config.kernel,
+            master_gain=fader_gain(config.volume)))
+        library = PresetLibrary(config.presets_dir, config.programs)
+        service = self.service
+
+        def make_space(anchors, previous, resolution):
+            return GridSpace(service, anchors, resolution, previous)
+
+        self.instrument = Instrument(
+            self.engine, make_space, latent_size=stamp.latent_size,
+            model_name=self.model_name or stamp.name, library=library,
+            recordings=config.record_dir or data_dir() / "recordings",
+            cc_map=CCMap(config.cc_x, config.cc_y, on_change=say), volume=config.volume,
+            resolution=config.resolution, report=say)
+        corners, preset = self._initial_setup(library, stamp.latent_size)
+        self.instrument.start(corners=corners, preset=preset,
+                              position=(config.morph[0], config.morph[1]))
+        self._wait_for_banks()
+        self.stream = AudioStream(self.engine, device=_device(config.audio_device),
+                                  blocksize=config.blocksize, latency=config.latency_value)
+        self.stream.start()
+        say(f"audio: {self.stream.describe()}")
+        if config.record is not None:
+            path = self.instrument.recording.start(config.record)
+            say(f"recording to {path}")
+        if config.midi:
+            self._open_midi()
+        if config.osc:
+            self.osc = OscServer(self.instrument, config.osc_host, config.osc_port,
+                                 reply_port=config.osc_reply_port,
+                                 feedback_hz=config.feedback_rate, values=self.feedback,
+                                 report=say).start()
+            say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP)")
+
+    def _model_source(self) -> ModelSource:
+        from ..model.registry import resolve_model
+
+        path = resolve_model(self.config.model)
+        self.model_name = self.model_name or model_name_for(self.config.model, path)
+        memo = None if self.config.no_cache else StampMemo(bank_folder(self.config.cache_dir))
+        return ModelSource(path=path, memo=memo, name=self.model_name)
+
+    def _initial_setup(self, library: PresetLibrary, latent_size: int
+                       ) -> tuple[list[Corner] | None, str | None]:
+        config = self.config
+        if config.preset:
+            return None, config.preset
+        if config.corners:
+            return [self._corner(spec, library, latent_size) for spec in config.corners], None
+        try:
+            library.find("default")
+            return None, "default"
+        except PresetError:
+            return [seeded_corner(latent_size, s) for s in DEFAULT_SEEDS], None
+
+    @staticmethod
+    def _corner(spec: str, library: PresetLibrary, latent_size: int) -> Corner:
+        if spec.startswith("seed:"):
+            try:
+                seed = int(spec[5:])
+            except ValueError:
+                raise GansynthLiveError(f"corner {spec!r}: seed:N needs a whole number") from None
+            if not 0 <= seed < 2**32:
+                raise GansynthLiveError(f"corner {spec!r}: seeds are 0..2**32-1")
+            return seeded_corner(latent_size, seed)
+        return preset_corner(library.find(spec), latent_size)
+
+    def _wait_for_banks(self) -> None:
+        if self.config.wait == "none":
+            return
+        from tqdm import tqdm
+
+        follower = self.instrument.follower
+        want_all = self.config.wait == "all"
+        with tqdm(total=0, unit="note", desc="banks", leave=False) as bar:
+            while True:
+                progress = follower.progress()
+                if progress.failed:
+                    errors = [h.error for h in follower.space.handles() if h.error is not None]
+                    raise GansynthLiveError(f"bank generation failed: {errors[0] if errors else ''}")
+                if progress.notes_total != bar.total:
+                    bar.total = progress.notes_total
+                bar.set_postfix_str(progress.describe(), refresh=False)
+                bar.update(progress.notes_done - bar.n)
+                layers = follower.layers
+                if want_all and progress.complete:
+                    break
+                if not want_all and layers is not None and all(b.complete for b in layers.banks):
+                    break
+                follower.wait_pass(0.5)
+        self.console.message(f"banks: {follower.progress().describe()}")
+
+    def _open_midi(self) -> None:
+        config = self.config
+        explicit = config.midi_api != "auto" or config.midi_in != ["all"]
+        try:
+            self.midi = MidiInputs(
+                self.instrument, self.instrument.cc_map, inputs=tuple(config.midi_in),
+                virtual=config.midi_virtual or None, api=config.midi_api,
+                channels=config.channels, report=self.console.message).start()
+        except MidiUnavailable as exc:
+            if explicit:
+                raise
+            self.console.message(f"MIDI unavailable ({exc}); playing from OSC only "
+                                 "(--no-midi hides this)")
+            return
+        virtual = self.midi.virtual_port_name()
+        self.console.message(f"MIDI ({self.midi.api.upper()}): "
+                             + (f"virtual input '{virtual}'" if virtual else "no virtual input")
+                             + f", CC map {self.instrument.cc_map.describe()}")
+
+    # --- running ------------------------------------------------------------------------
+    def feedback(self) -> dict:
+        """OSC feedback values (the OSC feedback thread)."""
+        return feedback_values(self.instrument.state(), self.engine.stats(), self.status_text)
+
+    def status_line(self) -> str:
+        instrument, engine = self.instrument, self.engine
+        state = instrument.state()
+        return format_status(
+            state, engine.stats(), self.midi.open_count if self.midi is not None else None,
+            self.osc.stats() if self.osc is not None else None,
+            state.record_seconds if state.recording else None)
+
+    def run(self, period_s: float = 0.25) -> None:
+        """Show the status line until `stop()` or KeyboardInterrupt (main thread)."""
+        while not self._stop.wait(period_s):
+            self.status_text = self.status_line()
+            self.console.status(self.status_text)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # --- closing ------------------------------------------------------------------------
+    def close(self) -> None:
+        self._stop.set()
+        self.console.finish()
+        steps = [("MIDI inputs", self._close_midi), ("OSC server", self._close_osc),
+                 ("release", self._release_notes), ("audio", self._close_stream),
+                 ("instrument", self._close_instrument), ("bank worker", self._close_service)]
+        for what, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - finish closing everything else
+                self.console.message(f"closing {what}: {type(exc).__name__}: {exc}")
+                log.exception("closing %s failed", what)
+
+    def _close_midi(self) -> None:
+        if self.midi is not None:
+            self.midi.close()
+            self.midi = None
+
+    def _close_osc(self) -> None:
+        if self.osc is not None:
+            self.osc.close()
+            self.osc = None
+
+    def _release_notes(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        engine.push(AllNotesOff())
+        if self.stream is not None and self.stream.active:
+            deadline = time.monotonic() + RELEASE_WAIT_MAX_S
+            while engine.stats().voices_active and time.monotonic() < deadline:
+                time.sleep(0.02)
+            engine.push(AllSoundOff())
+            time.sleep(0.05)
+
+    def _close_stream(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+
+    def _close_instrument(self) -> None:
+        if self.instrument is not None:
+            path = self.instrument.recording.stop()
+            if path is not None:
+                self.console.message(f"recording saved: {path}")
+            self.instrument.close()
+            self.instrument = None
+
+    def _close_service(self) -> None:
+        if self.service is not None:
+            self.service.close()
+            self.service = None
+
+
+def _device(spec: str | None) -> int | str | None:
+    if spec is None:
+        return None
+    return int(spec) if spec.strip().isdigit() else spec

@@ -1,0 +1,61 @@
+"""Play the model live: audio out, MIDI and OSC in, one status line, until Ctrl-C.
+
+Every flag can also be set in a TOML file given with --config (same names,
+dashes as underscores); flags given on the command line win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..app.config import add_arguments as add_options
+
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="TOML file with any of the options below")
+    parser.add_argument("--list-devices", action="store_true",
+                        help="list audio outputs and MIDI inputs, then exit")
+    add_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..app.config import build_config
+    from ..app.session import Session
+    from ..app.status import Console
+
+    config = build_config(args)
+    if args.list_devices:
+        print(list_devices(config.midi_api))
+        return 0
+    console = Console()
+    session = Session(config, console)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        session.open()
+        console.message("playing; Ctrl-C to stop")
+        session.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+        signal.signal(signal.SIGTERM, previous)
+    console.message("stopped")
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def list_devices(midi_api: str = "auto") -> str:
+    from ..engine.stream import AudioDeviceError, list_devices as audio_devices
+    from ..inputs.midi_ports import describe_ports
+
+    try:
+        audio = "Audio outputs (PortAudio; '>' marks the default output):\n" + audio_devices()
+    except AudioDeviceError as exc:
+        audio = f"Audio: unavailable: {exc}"
+    return audio + "\n\n" + describe_ports(midi_api)

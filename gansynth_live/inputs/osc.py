@@ -1,0 +1,364 @@
+"""The OSC server: UDP in, validated calls on the instrument, feedback out.
+
+Three layers, as in python-osc but with nothing dropped silently:
+transport (one thread reading a UDP socket), parsing (python-osc's
+`OscPacket`; bundles are unpacked and their messages applied on arrival,
+timetags are not waited for), dispatch (the `osc_space` table: exact
+addresses, or OSC patterns such as `/corner/*/random` matched against it).
+
+Junk never stops the server: a datagram that does not parse counts as a bad
+packet; an unknown address or arguments of the wrong type, range, NaN or
+length count as bad messages; a request the instrument refuses (unknown
+preset, corner 4 of a two-corner setup) counts as refused and, if the sender
+is a registered client, is answered with `/error <reason>`; an unexpected
+exception in a handler is counted and logged. `stats()` returns the counters.
+
+Feedback: clients register with `/register [port]` (or every sender's host
+is registered at `reply_port` when that is set); a second thread sends them
+the values that changed, at most `feedback_hz` times a second, and all values
+to a client that just registered or sent `/state`. A value a client has just
+set is not echoed back to its host for half a second (it would make a
+dragged XY pad jump back).
+
+Bound to 127.0.0.1 by default: the port can play notes and write preset
+files, so opening it to a LAN (`host="0.0.0.0"`) is a deliberate choice.
+
+Threads: `start`/`close`/`stats` from the control thread; handlers run on
+the server's receive thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from ..errors import GansynthLiveError
+from .osc_feedback import Clients, Values
+from .osc_space import Address, BadArguments, address_table
+
+log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 65536
+RECV_BUFFER_BYTES = 1 << 20
+_PATTERN_CHARS = set("*?[]{}")
+
+
+class OscServerError(GansynthLiveError):
+    """The OSC port cannot be opened."""
+
+
+@dataclass(frozen=True)
+class OscStats:
+    packets: int
+    messages: int
+    bad_packets: int
+    bad_messages: int
+    refused: int
+    handler_errors: int
+    released_triggers: int
+    clients: int
+    feedback_sent: int
+    last_problem: str
+
+    @property
+    def bad_total(self) -> int:
+        return self.bad_packets + self.bad_messages
+
+
+@lru_cache(maxsize=256)
+def pattern_regex(pattern: str) -> re.Pattern[str] | None:
+    """An OSC 1.0 address pattern as a regex (None if the pattern is malformed)."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                return None
+            body = pattern[i + 1:end]
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            if not body:
+                return None
+            chars = "".join(ch if ch == "-" else re.escape(ch) for ch in body)
+            out.append(f"[{'^' if negate else ''}{chars}]")
+            i = end
+        elif c == "{":
+            end = pattern.find("}", i + 1)
+            if end < 0:
+                return None
+            out.append("(?:" + "|".join(re.escape(p) for p in pattern[i + 1:end].split(",")) + ")")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    try:
+        return re.compile("".join(out) + r"\Z")
+    except re.error:
+        return None
+
+
+class OscServer:
+    """UDP OSC server driving an instrument (see the module docstring)."""
+
+    def __init__(self, instrument: Any, host: str = "127.0.0.1", port: int = 9000, *,
+                 reply_port: int | None = None, max_clients: int = 16,
+                 feedback_hz: float = 20.0, values: Callable[[], Values] | None = None,
+                 report: Callable[[str], None] = print) -> None:
+        self.instrument = instrument
+        self.host = host
+        self.requested_port = int(port)
+        self.reply_port = reply_port
+        self.feedback_hz = float(feedback_hz)
+        self.values = values
+        self.report = report
+        self.table: dict[str, Address] = address_table()
+        self.clients = Clients(max_clients)
+        self._sock: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._sent: Values = {}
+        self._pongs = _Bucket(200.0)
+        self._errors_out = _Bucket(20.0)
+        # counters (bumped by the receive thread, read anywhere)
+        self.packets = 0
+        self.messages = 0
+        self.bad_packets = 0
+        self.bad_messages = 0
+        self.refused = 0
+        self.handler_errors = 0
+        self.released_triggers = 0
+        self.feedback_sent = 0
+        self.last_problem = ""
+
+    # --- lifecycle (control thread) -----------------------------------------------------
+    def start(self) -> "OscServer":
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER_BYTES)
+            sock.bind((self.host, self.requested_port))
+        except OSError as exc:
+            sock.close()
+            raise OscServerError(f"cannot open OSC port {self.host}:{self.requested_port}: "
+                                 f"{exc.strerror or exc}; choose another with --osc-port") from None
+        sock.settimeout(0.2)
+        self._sock = sock
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._receive_loop, name="gansynth-live osc",
+                                          daemon=True)]
+        if self.values is not None and self.feedback_hz > 0:
+            self._threads.append(threading.Thread(target=self._feedback_loop, daemon=True,
+                                                  name="gansynth-live osc feedback"))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> "OscServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0: any free port)."""
+        return self._sock.getsockname()[1] if self._sock is not None else self.requested_port
+
+    def stats(self) -> OscStats:
+        return OscStats(self.packets, self.messages, self.bad_packets, self.bad_messages,
+                        self.refused, self.handler_errors, self.released_triggers,
+                        len(self.clients), self.feedback_sent, self.last_problem)
+
+    # --- receive thread -----------------------------------------------------------------
+    def _receive_loop(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while not self._stop.is_set():
+            try:
+                data, sender = sock.recvfrom(MAX_DATAGRAM)
+            except socket.timeout:
+                continue
+            except OSError as exc:
+                if self._stop.is_set():
+                    break
+                self._problem(f"OSC socket: {exc}")
+                time.sleep(0.01)
+                continue
+            self.handle_datagram(data, (sender[0], sender[1]))
+
+    def handle_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
+        """Parse and dispatch one datagram (the receive thread; tests may call it directly)."""
+        from pythonosc.osc_packet import OscPacket
+
+        self.packets += 1
+        try:
+            messages = [timed.message for timed in OscPacket(data).messages]
+        except Exception as exc:  # noqa: BLE001 - ParseError, and deep-bundle RecursionError
+            self.bad_packets += 1
+            self.last_problem = f"unparsable packet from {sender[0]}: {type(exc).__name__}"
+            return
+        for message in messages:
+            self.messages += 1
+            try:
+                self.dispatch(message.address, list(message.params), sender)
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the server
+                self.handler_errors += 1
+                self._problem(f"OSC {message.address}: {type(exc).__name__}: {exc}")
+                log.exception("OSC handler failed for %s", message.address)
+
+    def dispatch(self, address: str, params: list[Any], sender: tuple[str, int]) -> None:
+        specs = self._lookup(address)
+        if not specs:
+            self.bad_messages += 1
+            self.last_problem = f"unknown OSC address {address[:80]!r}"
+            return
+        for spec in specs:
+            try:
+                kwargs = spec.convert(params)
+            except BadArguments as exc:
+                self.bad_messages += 1
+                self.last_problem = f"{spec.pattern}: {exc}"
+                self._tell_error(sender, f"{spec.pattern}: {exc}")
+                continue
+            if kwargs is None:
+                self.released_triggers += 1
+                continue
+            if self.reply_port is not None:
+                self.clients.add((sender[0], self.reply_port), full=False)
+            try:
+                if spec.target == "server":
+                    getattr(self, "_" + spec.action)(sender, **kwargs)
+                else:
+                    getattr(self.instrument, spec.action)(**kwargs)
+            except GansynthLiveError as exc:
+                self.refused += 1
+                self.last_problem = f"{spec.pattern}: {exc}"
+                self._tell_error(sender, str(exc))
+                continue
+            if spec.feedback:
+                self._mark_set(spec.pattern, sender[0])
+
+    def _lookup(self, address: str) -> list[Address]:
+        spec = self.table.get(address)
+        if spec is not None:
+            return [spec]
+        if not address.startswith("/") or len(address) > 256 or \
+                not _PATTERN_CHARS.intersection(address):
+            return []
+        regex = pattern_regex(address)
+        if regex is None:
+            return []
+        return [spec for name, spec in self.table.items() if regex.match(name)]
+
+    def _mark_set(self, address: str, host: str) -> None:
+        self.clients.set_by(address, host)
+        if address.startswith("/morph/"):  # the pad and the single axes show one position
+            for other in ("/morph/xy", "/morph/x", "/morph/y"):
+                self.clients.set_by(other, host)
+
+    # --- server actions (receive thread) ------------------------------------------------
+    def _register(self, sender: tuple[str, int], port: int | None = None) -> None:
+        self.clients.add((sender[0], port or sender[1]), full=True)
+
+    def _unregister(self, sender: tuple[str, int], port: int | None = None) -> None:
+        self.clients.remove((sender[0], port or sender[1]))
+
+    def _send_state(self, sender: tuple[str, int], port: int | None = None) -> None:
+        target = (sender[0], port or sender[1])
+        if self.values is not None:
+            for address, args in self.values().items():
+                self._send(target, address, args)
+
+    def _ping(self, sender: tuple[str, int], port: int | None = None) -> None:
+        if self._pongs.take():
+            self._send((sender[0], port or sender[1]), "/pong", ())
+
+    # --- feedback thread ----------------------------------------------------------------
+    def _feedback_loop(self) -> None:
+        period = 1.0 / self.feedback_hz
+        while not self._stop.wait(period):
+            try:
+                self._send_feedback()
+            except Exception as exc:  # noqa: BLE001 - keep the feedback going
+                self._problem(f"OSC feedback: {type(exc).__name__}: {exc}")
+
+    def _send_feedback(self) -> None:
+        clients = self.clients.take()
+        if not clients or self.values is None:
+            return
+        values = self.values()
+        changed = {a: v for a, v in values.items() if self._sent.get(a) != v}
+        self._sent = values
+        for client, full in clients:
+            for address, args in (values if full else changed).items():
+                if not full and self.clients.echo_suppressed(address, client[0]):
+                    continue
+                self._send(client, address, args)
+
+    def _send(self, target: tuple[str, int], address: str, args: tuple[Any, ...]) -> None:
+        from pythonosc.osc_message_builder import OscMessageBuilder
+
+        builder = OscMessageBuilder(address)
+        for arg in args:
+            if isinstance(arg, bool) or isinstance(arg, int):
+                builder.add_arg(int(arg), OscMessageBuilder.ARG_TYPE_INT)
+            elif isinstance(arg, float):
+                builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_FLOAT)
+            else:
+                builder.add_arg(str(arg)[:1000], OscMessageBuilder.ARG_TYPE_STRING)
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            sock.sendto(builder.build().dgram, target)
+            self.feedback_sent += 1
+        except OSError:
+            pass  # a client that went away; UDP has no one to tell
+
+    def _tell_error(self, sender: tuple[str, int], text: str) -> None:
+        if self._errors_out.take():
+            for client in self.clients.host_of_port(sender[0]):
+                self._send(client, "/error", (text[:200],))
+
+    def _problem(self, text: str) -> None:
+        if text != self.last_problem:
+            self.report(text)
+        self.last_problem = text
+
+
+class _Bucket:
+    """A token bucket: at most `rate` events per second (bursts up to one second's worth)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False

@@ -1,0 +1,119 @@
+"""What registered OSC clients are told, and whom to tell: state -> messages, client list.
+
+`feedback_values` maps an instrument snapshot (plus engine stats and the
+status line) to {address: arguments}, using the addresses of
+`osc_space` so a TouchOSC control that sends `/volume` also shows the value
+the server holds. The OSC server sends, at a bounded rate, only the values
+that changed since the last send (and everything to a client that just
+registered or asked for `/state`).
+
+`Clients` is the bounded registry of where feedback goes: at most
+`max_clients`, the least recently heard-from dropped first, so a stream of
+`/register` from spoofed or changing ports cannot grow memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from .osc_space import CORNERS
+
+Values = dict[str, tuple[Any, ...]]
+SUPPRESS_ECHO_S = 0.5  # a value a client just set is not echoed back to that host meanwhile
+
+
+def feedback_values(state, stats=None, status_text: str = "") -> Values:
+    """{address: args} for an InstrumentState (and optional EngineStats, status line)."""
+    env = state.envelope
+    values: Values = {
+        "/morph/xy": (float(state.x), float(state.y)),
+        "/morph/x": (float(state.x),),
+        "/morph/y": (float(state.y),),
+        "/volume": (float(state.volume),),
+        "/envelope/attack": (float(env.attack_s),),
+        "/envelope/decay": (float(env.decay_s),),
+        "/envelope/sustain": (float(env.sustain),),
+        "/envelope/release": (float(env.release_s),),
+        "/bend/range": (float(state.bend_range),),
+        "/record": (1 if state.recording else 0,),
+        "/preset/name": (state.preset,),
+        "/bank/progress": (float(state.progress.fraction),),
+        "/bank/text": (state.progress.describe(),),
+        "/midi/learn": (state.learning,),
+        "/midi/map": (state.midi_map,),
+    }
+    for n in CORNERS:
+        label = state.corners[n - 1] if n <= len(state.corners) else ""
+        values[f"/corner/{n}/name"] = (label,)
+    if stats is not None:
+        values["/status/voices"] = (int(stats.voices_sounding),)
+        values["/status/xruns"] = (int(stats.xruns),)
+    if status_text:
+        values["/status/text"] = (status_text,)
+    return values
+
+
+class Clients:
+    """Registered feedback destinations (host, port). Thread-safe."""
+
+    def __init__(self, max_clients: int = 16) -> None:
+        self.max_clients = int(max_clients)
+        self._lock = threading.Lock()
+        self._clients: OrderedDict[tuple[str, int], bool] = OrderedDict()  # -> needs full state
+        self._setters: dict[str, tuple[str, float]] = {}  # address -> (host, time)
+        self.evicted = 0
+
+    def add(self, address: tuple[str, int], full: bool = True) -> None:
+        with self._lock:
+            known = address in self._clients
+            self._clients[address] = self._clients.get(address, False) or full
+            self._clients.move_to_end(address)
+            if not known and len(self._clients) > self.max_clients:
+                self._clients.popitem(last=False)
+                self.evicted += 1
+
+    def touch(self, address: tuple[str, int]) -> None:
+        """Mark a known client as recently heard from (without asking for a full dump)."""
+        with self._lock:
+            if address in self._clients:
+                self._clients.move_to_end(address)
+
+    def remove(self, address: tuple[str, int]) -> bool:
+        with self._lock:
+            return self._clients.pop(address, None) is not None
+
+    def request_full(self, address: tuple[str, int]) -> None:
+        with self._lock:
+            if address in self._clients:
+                self._clients[address] = True
+
+    def knows_host(self, host: str) -> bool:
+        with self._lock:
+            return any(h == host for h, _ in self._clients)
+
+    def host_of_port(self, host: str) -> list[tuple[str, int]]:
+        with self._lock:
+            return [c for c in self._clients if c[0] == host]
+
+    def take(self) -> list[tuple[tuple[str, int], bool]]:
+        """Every client with its need-full flag; the flags are cleared."""
+        with self._lock:
+            out = list(self._clients.items())
+            for address in self._clients:
+                self._clients[address] = False
+            return out
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def set_by(self, address: str, host: str) -> None:
+        """Remember that `host` just set `address` (so it is not echoed straight back)."""
+        self._setters[address] = (host, time.monotonic())
+
+    def echo_suppressed(self, address: str, host: str) -> bool:
+        setter = self._setters.get(address)
+        return setter is not None and setter[0] == host and \
+            time.monotonic() - setter[1] < SUPPRESS_ECHO_S
