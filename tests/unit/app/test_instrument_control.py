@@ -1,0 +1,124 @@
+"""Instrument controls: presets, corners, programs, saving, envelope, volume, recording."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from instrument_testing import render, wait_playable
+from tone_model import FUNDAMENTAL, OCTAVE
+
+from gansynth_live.app.corners import Corner
+from gansynth_live.errors import GansynthLiveError
+from gansynth_live.presets import PresetError, find_preset
+
+
+def test_single_preset_is_one_bank_on_every_corner(make_instrument):
+    instrument = make_instrument("fund")
+    wait_playable(instrument)
+    state = instrument.state()
+    assert state.preset == "fund" and state.corners == ("fund",) * 4 and state.shape == "point"
+    assert state.envelope.release_s == 0.05
+    assert instrument.follower.progress().banks_total == 1
+    assert len(instrument.follower.layers.banks) == 1
+
+
+def test_morph_setup_loads_its_corners(make_instrument):
+    instrument = make_instrument("duo")
+    state = instrument.state()
+    assert state.corners == ("fund", "oct") and state.shape == "line"
+    with pytest.raises(GansynthLiveError, match="corners 1..2"):
+        instrument.corner_random(3)
+
+
+def test_corner_changes_keep_shared_banks(make_instrument):
+    instrument = make_instrument("fund")
+    wait_playable(instrument)
+    before = {h.latent_id: h for h in instrument.follower.space.handles()}
+    instrument.corner_preset(2, "oct")
+    wait_playable(instrument)
+    after = {h.latent_id: h for h in instrument.follower.space.handles()}
+    assert instrument.state().corners == ("fund", "oct", "fund", "fund")
+    shared = set(before) & set(after)
+    assert shared and all(before[k] is after[k] for k in shared)  # not re-requested
+    instrument.corner_random(4)
+    assert instrument.state().corners[3].startswith("random ")
+    instrument.corner_step(1, 1)  # next single preset by name after 'fund' is 'oct'
+    assert instrument.state().corners[0] == "oct"
+
+
+def test_unknown_or_unsafe_preset_names_raise_clear_errors(make_instrument):
+    instrument = make_instrument("fund")
+    with pytest.raises(PresetError, match="no preset named"):
+        instrument.select_preset("nope")
+    with pytest.raises(GansynthLiveError, match="not allowed"):
+        instrument.select_preset("../../etc/passwd")
+    with pytest.raises(PresetError, match="morph setup"):
+        instrument.corner_preset(1, "duo")
+    assert instrument.state().preset == "fund"
+
+
+def test_program_change_selects_presets_by_name_order(make_instrument):
+    messages = []
+    instrument = make_instrument("fund", messages=messages)
+    instrument.select_program(1)  # duo, fund, oct
+    assert instrument.state().preset == "fund"
+    instrument.select_program(2)
+    assert instrument.state().preset == "oct"
+    instrument.select_program(99)  # reported, not raised (the MIDI thread must go on)
+    assert instrument.state().preset == "oct" and "program 99" in messages[-1]
+
+
+def test_save_preset_writes_a_morph_setup_that_loads_again(make_instrument):
+    instrument = make_instrument("duo")
+    instrument.corner_random(2)
+    seed = int(instrument.state().corners[1].split()[1])
+    instrument.set_envelope(release_s=1.25)
+    path = instrument.save_preset("live take")
+    saved = find_preset("live take")
+    assert path.exists() and saved.corners == ("fund", "live take corner 2")
+    assert find_preset("live take corner 2").seed == seed
+    assert saved.envelope.release_s == 1.25
+    with pytest.raises(PresetError, match="exists"):
+        instrument.save_preset("live take")
+    instrument.select_preset("fund")
+    instrument.select_preset("live take")
+    assert instrument.state().corners == ("fund", "live take corner 2")
+
+
+def test_envelope_and_volume_reach_the_engine(make_instrument, engine):
+    instrument = make_instrument("fund")
+    wait_playable(instrument)
+    render(engine, 0.05)
+    instrument.set_volume(0.0)
+    instrument.note_on(69, 127)
+    silent = render(engine, 0.3)
+    assert np.abs(silent[4800:]).max() < 1e-4  # master gain 0 (ramped in one block)
+    instrument.set_volume(0.5)
+    loud = render(engine, 0.3)
+    assert np.abs(loud[4800:]).max() > 0.05
+    instrument.set_envelope(release_s=2.0)
+    instrument.note_off(69)
+    tail = render(engine, 0.5)
+    assert engine.stats().voices_active == 1 and np.abs(tail[-2400:]).max() > 1e-3
+
+
+def test_recording_start_stop_writes_what_played(make_instrument, engine, tmp_path):
+    instrument = make_instrument("fund")
+    wait_playable(instrument)
+    instrument.set_recording(True)
+    instrument.note_on(69, 110)
+    played = render(engine, 0.5)
+    instrument.set_recording(False)
+    path = instrument.recording.last_path
+    assert path.parent == tmp_path / "rec" and not instrument.state().recording
+    data, rate = sf.read(path, dtype="float32")
+    assert rate == 48000 and data.shape == played.shape
+    np.testing.assert_allclose(data, played, atol=2.0 / 2**23)  # 24-bit
+
+
+def test_corner_latents_of_the_wrong_size_are_refused(make_instrument):
+    with pytest.raises(PresetError, match="latent"):
+        make_instrument(corners=[Corner("a", FUNDAMENTAL), Corner("b", np.ones(5))])
+    instrument = make_instrument(corners=[Corner("a", FUNDAMENTAL), Corner("b", OCTAVE)])
+    assert instrument.state().corners == ("a", "b")

@@ -1,0 +1,105 @@
+"""serve settings: flags and TOML hold the same options, precedence, clear errors."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from gansynth_live.app.config import (OPTIONS, ConfigError, ServeConfig, add_arguments,
+                                      build_config)
+
+
+def parse(argv, config=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", type=Path, default=config)
+    add_arguments(parser)
+    return build_config(parser.parse_args(argv))
+
+
+def test_every_option_is_a_config_field_and_a_flag():
+    assert {o.key for o in OPTIONS} == {f.name for f in fields(ServeConfig)}
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = {s for a in parser._actions for s in a.option_strings}
+    for option in OPTIONS:
+        assert option.flag in flags or option.negative in flags
+
+
+def test_defaults():
+    config = parse([])
+    assert config == ServeConfig()
+    assert config.osc_host == "127.0.0.1" and config.channels is None
+    assert config.midi_in == ["all"] and config.midi_virtual == "gansynth-live in"
+
+
+def test_toml_holds_everything_and_flags_win(tmp_path):
+    toml = tmp_path / "live.toml"
+    toml.write_text('''
+model = "acoustic_only"
+corners = ["warm pad", "seed:7"]
+morph = [0.2, 0.9]
+presets_dir = "my presets"
+no_cache = true
+sample_rate = 44100
+latency = "0.02"
+midi = true
+midi_in = ["Keystation", "nano"]
+midi_virtual = ""
+midi_api = "jack"
+midi_channels = [1, 10]
+cc_x = 74
+cc_y = "none"
+osc_host = "0.0.0.0"
+osc_port = 9100
+osc_reply_port = 9101
+record = "takes/set.wav"
+[programs]
+0 = "warm pad"
+5 = "glass"
+''')
+    config = parse([], toml)
+    assert config.model == "acoustic_only" and config.corners == ["warm pad", "seed:7"]
+    assert config.morph == [0.2, 0.9] and config.no_cache and config.sample_rate == 44100
+    assert config.presets_dir == tmp_path / "my presets"  # relative to the file
+    assert config.record == tmp_path / "takes/set.wav"
+    assert config.latency_value == 0.02 and config.midi_virtual == ""
+    assert config.channels == frozenset({0, 9}) and config.cc_x == 74 and config.cc_y is None
+    assert config.programs == {0: "warm pad", 5: "glass"}
+    flagged = parse(["--osc-port", "9200", "--midi-in", "Arturia", "--midi-in", "all",
+                     "--cc-y", "2", "--programs", "1=organ", "--no-osc"], toml)
+    assert flagged.osc_port == 9200 and flagged.midi_in == ["Arturia", "all"]
+    assert flagged.cc_y == 2 and flagged.programs == {1: "organ"} and flagged.osc is False
+    assert flagged.model == "acoustic_only"
+
+
+@pytest.mark.parametrize("text,match", [
+    ("osc_prot = 9000", "unknown key"),
+    ("osc_port = 70000", "osc_port"),
+    ("osc_port = \"x\"", "integer"),
+    ("volume = 1.5", "volume"),
+    ("midi_channels = [0]", "channels 1..16"),
+    ("morph = [0.5]", "morph"),
+    ("corners = [\"a\"]", "2 to 4"),
+    ("midi_api = \"coreaudio\"", "one of"),
+    ("[programs]\n200 = \"x\"", "outside 0..127"),
+    ("model = = 1", "malformed TOML"),
+    ("preset = \"a\"\ncorners = [\"b\", \"c\"]", "not both"),
+])
+def test_bad_config_files_name_the_file_and_key(tmp_path, text, match):
+    toml = tmp_path / "bad.toml"
+    toml.write_text(text)
+    with pytest.raises(ConfigError, match=match) as info:
+        parse([], toml)
+    assert "bad.toml" in str(info.value)
+
+
+def test_bad_flags_name_the_flag():
+    with pytest.raises(ConfigError, match="--midi-channels"):
+        parse(["--midi-channels", "1,x"])
+    with pytest.raises(ConfigError, match="latency"):
+        parse(["--latency", "fast"])
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        parse([], Path("/nonexistent/live.toml"))
