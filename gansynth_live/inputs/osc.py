@@ -1,10 +1,13 @@
 """The OSC server: UDP in, validated calls on the instrument, feedback out.
 
 Three layers, as in python-osc but with nothing dropped silently:
-transport (one thread reading a UDP socket), parsing (python-osc's
-`OscPacket`; bundles are unpacked and their messages applied on arrival,
-timetags are not waited for), dispatch (the `osc_space` table: exact
-addresses, or OSC patterns such as `/corner/*/random` matched against it).
+transport (one thread reading a UDP socket), parsing (`parse_packet`:
+python-osc's `OscMessage` for messages, and a strict bundle walker of our
+own, because python-osc's skips unidentifiable bundle elements with a log
+line on the root logger, which a flood turns into megabytes of log; bundle
+messages are applied on arrival, timetags are not waited for), dispatch
+(the `osc_space` table: exact addresses, or OSC patterns such as
+`/corner/*/random` matched against it).
 
 Junk never stops the server: a datagram that does not parse counts as a bad
 packet; an unknown address or arguments of the wrong type, range, NaN or
@@ -45,6 +48,7 @@ from .osc_space import Address, BadArguments, address_table
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 65536
+MAX_BUNDLE_DEPTH = 8
 RECV_BUFFER_BYTES = 1 << 20
 _PATTERN_CHARS = set("*?[]{}")
 
@@ -69,6 +73,43 @@ class OscStats:
     @property
     def bad_total(self) -> int:
         return self.bad_packets + self.bad_messages
+
+
+class PacketError(ValueError):
+    """A datagram that is not a well-formed OSC message or bundle."""
+
+
+def parse_packet(data: bytes, depth: int = 0) -> list:
+    """The OscMessages of a datagram (a bundle's, nested ones included, in order).
+
+    Strict: a bundle element that is neither a message nor a bundle, a size
+    that does not fit, or nesting deeper than MAX_BUNDLE_DEPTH make the whole
+    datagram a PacketError. An empty bundle is valid and has no messages.
+    """
+    from pythonosc.osc_message import OscMessage
+
+    if data.startswith(b"/"):
+        try:
+            return [OscMessage(data)]
+        except Exception as exc:  # noqa: BLE001 - ParseError, and odd ones on junk
+            raise PacketError(f"bad message: {exc}") from None
+    if not data.startswith(b"#bundle\x00"):
+        raise PacketError("neither an OSC message nor a bundle")
+    if depth >= MAX_BUNDLE_DEPTH:
+        raise PacketError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
+    if len(data) < 16:
+        raise PacketError("bundle shorter than its header")
+    messages, index = [], 16  # "#bundle\0" and the 8-byte timetag
+    while index < len(data):
+        if index + 4 > len(data):
+            raise PacketError("bundle element size cut off")
+        size = int.from_bytes(data[index:index + 4], "big", signed=True)
+        index += 4
+        if size <= 0 or size % 4 or index + size > len(data):
+            raise PacketError(f"bundle element size {size} does not fit")
+        messages += parse_packet(data[index:index + size], depth + 1)
+        index += size
+    return messages
 
 
 @lru_cache(maxsize=256)
@@ -127,7 +168,6 @@ class OscServer:
         self._sock: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
-        self._sent: Values = {}
         self._pongs = _Bucket(200.0)
         self._errors_out = _Bucket(20.0)
         # counters (bumped by the receive thread, read anywhere)
@@ -208,14 +248,12 @@ class OscServer:
 
     def handle_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
         """Parse and dispatch one datagram (the receive thread; tests may call it directly)."""
-        from pythonosc.osc_packet import OscPacket
-
         self.packets += 1
         try:
-            messages = [timed.message for timed in OscPacket(data).messages]
-        except Exception as exc:  # noqa: BLE001 - ParseError, and deep-bundle RecursionError
+            messages = parse_packet(data)
+        except PacketError as exc:
             self.bad_packets += 1
-            self.last_problem = f"unparsable packet from {sender[0]}: {type(exc).__name__}"
+            self.last_problem = f"unparsable packet from {sender[0]}: {exc}"
             return
         for message in messages:
             self.messages += 1
@@ -303,16 +341,10 @@ class OscServer:
                 self._problem(f"OSC feedback: {type(exc).__name__}: {exc}")
 
     def _send_feedback(self) -> None:
-        clients = self.clients.take()
-        if not clients or self.values is None:
+        if not len(self.clients) or self.values is None:
             return
-        values = self.values()
-        changed = {a: v for a, v in values.items() if self._sent.get(a) != v}
-        self._sent = values
-        for client, full in clients:
-            for address, args in (values if full else changed).items():
-                if not full and self.clients.echo_suppressed(address, client[0]):
-                    continue
+        for client, values in self.clients.due(self.values()):
+            for address, args in values.items():
                 self._send(client, address, args)
 
     def _send(self, target: tuple[str, int], address: str, args: tuple[Any, ...]) -> None:

@@ -57,54 +57,51 @@ def feedback_values(state, stats=None, status_text: str = "") -> Values:
 
 
 class Clients:
-    """Registered feedback destinations (host, port). Thread-safe."""
+    """Registered feedback destinations (host, port) and what each was last sent. Thread-safe.
+
+    Each client has its own record of the values it was sent, so a value held
+    back from one client (echo suppression) reaches it on a later round, and
+    a client that (re)registers gets everything again.
+    """
 
     def __init__(self, max_clients: int = 16) -> None:
         self.max_clients = int(max_clients)
         self._lock = threading.Lock()
-        self._clients: OrderedDict[tuple[str, int], bool] = OrderedDict()  # -> needs full state
+        self._clients: OrderedDict[tuple[str, int], Values] = OrderedDict()  # -> values sent
         self._setters: dict[str, tuple[str, float]] = {}  # address -> (host, time)
         self.evicted = 0
 
     def add(self, address: tuple[str, int], full: bool = True) -> None:
         with self._lock:
             known = address in self._clients
-            self._clients[address] = self._clients.get(address, False) or full
+            if full or not known:
+                self._clients[address] = {}
             self._clients.move_to_end(address)
             if not known and len(self._clients) > self.max_clients:
                 self._clients.popitem(last=False)
                 self.evicted += 1
 
-    def touch(self, address: tuple[str, int]) -> None:
-        """Mark a known client as recently heard from (without asking for a full dump)."""
-        with self._lock:
-            if address in self._clients:
-                self._clients.move_to_end(address)
-
     def remove(self, address: tuple[str, int]) -> bool:
         with self._lock:
             return self._clients.pop(address, None) is not None
 
-    def request_full(self, address: tuple[str, int]) -> None:
-        with self._lock:
-            if address in self._clients:
-                self._clients[address] = True
-
-    def knows_host(self, host: str) -> bool:
-        with self._lock:
-            return any(h == host for h, _ in self._clients)
-
     def host_of_port(self, host: str) -> list[tuple[str, int]]:
+        """Registered clients on `host`."""
         with self._lock:
             return [c for c in self._clients if c[0] == host]
 
-    def take(self) -> list[tuple[tuple[str, int], bool]]:
-        """Every client with its need-full flag; the flags are cleared."""
+    def due(self, values: Values) -> list[tuple[tuple[str, int], Values]]:
+        """For each client, the values it has not been sent yet (echo-suppressed ones wait);
+        they are recorded as sent."""
+        out = []
         with self._lock:
-            out = list(self._clients.items())
-            for address in self._clients:
-                self._clients[address] = False
-            return out
+            for client, sent in self._clients.items():
+                todo = {a: v for a, v in values.items() if sent.get(a) != v
+                        and not self.echo_suppressed(a, client[0])}
+                sent.update(todo)
+                if todo:
+                    out.append((client, todo))
+        return out
 
     def __len__(self) -> int:
         return len(self._clients)

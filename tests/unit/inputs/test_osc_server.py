@@ -166,8 +166,10 @@ def test_values_a_client_sets_are_not_echoed_straight_back(served):
     client.send("/morph/xy", 0.1, 0.2)
     state["/morph/xy"] = (0.1, 0.2)
     state["/volume"] = (0.3,)
-    got = [a for a, _ in client.receive()]
+    got = [a for a, _ in client.receive(0.2)]
     assert "/volume" in got and "/morph/xy" not in got
+    time.sleep(0.4)  # past the echo hold-off: the server's value arrives after all
+    assert ("/morph/xy", [pytest.approx(0.1), pytest.approx(0.2)]) in client.receive()
 
 
 def test_refused_requests_answer_error_to_registered_clients(served):
@@ -213,3 +215,37 @@ def test_port_in_use_is_a_clear_error():
             OscServer(RecordingInstrument(), "127.0.0.1", first.port).start()
     finally:
         first.close()
+
+
+def bundle(*elements: bytes) -> bytes:
+    body = b"".join(struct.pack(">i", len(e)) + e for e in elements)
+    return b"#bundle\x00" + struct.pack(">Q", 1) + body
+
+
+@pytest.mark.parametrize("data,match", [
+    (bundle(b"\x07abc"), "neither"),  # python-osc would log and skip this element
+    (b"#bundle\x00" + struct.pack(">Q", 1) + struct.pack(">i", 400) + b"/a\x00\x00", "fit"),
+    (b"#bundle\x00" + struct.pack(">Q", 1) + b"\x00\x00", "cut off"),
+    (b"#bundle\x00\x00", "shorter"),
+    (b"/a\x00\x00,i\x00\x00", "bad message"),
+    (b"", "neither"),
+])
+def test_parse_packet_is_strict(data, match):
+    from gansynth_live.inputs.osc import PacketError, parse_packet
+
+    with pytest.raises(PacketError, match=match):
+        parse_packet(data)
+
+
+def test_parse_packet_nesting():
+    from gansynth_live.inputs.osc import PacketError, parse_packet
+
+    ping = message("/ping")
+    assert [m.address for m in parse_packet(bundle(ping, bundle(message("/state"))))] == \
+        ["/ping", "/state"]
+    assert parse_packet(bundle()) == []
+    deep = ping
+    for _ in range(9):
+        deep = bundle(deep)
+    with pytest.raises(PacketError, match="nested"):
+        parse_packet(deep)

@@ -1,0 +1,86 @@
+"""An OSC client on 127.0.0.1 playing a live session: morph while a note sounds, feedback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from jack_capture import JackCapture
+from serve_testing import RATE, OscPeer, open_session, wait_until
+from tone_model import band_energy
+
+pytestmark = pytest.mark.jack
+
+
+@pytest.fixture
+def session(jack_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
+    session, out = open_session(tmp_path, preset="duo", morph=[0.0, 0.5], midi=False)
+    yield session
+    session.close()
+
+
+def test_osc_morph_moves_a_sounding_note_and_feedback_shows_the_truth(session):
+    player, surface = OscPeer(session.osc.port), OscPeer(session.osc.port)
+    try:
+        surface.send("/register")
+        first = dict(surface.receive())
+        assert first["/preset/name"] == ["duo"]
+        assert first["/corner/1/name"] == ["fund"] and first["/corner/2/name"] == ["oct"]
+        assert first["/bank/progress"] == [1.0] and first["/morph/xy"] == [0.0, 0.5]
+        with JackCapture(3.0) as capture:
+            capture.connect("PortAudio")
+            capture.start()
+            player.send("/note", 69, 110)
+            time.sleep(1.0)
+            moved_at = capture.frames
+            player.send("/morph/x", 1.0)  # a TouchOSC fader would send a float
+            time.sleep(1.0)
+            player.send("/note", 69, 0)
+            time.sleep(0.5)
+            audio = capture.stop()
+        before = audio[moved_at - int(0.5 * RATE):moved_at]
+        after = audio[moved_at + int(0.3 * RATE):moved_at + int(0.9 * RATE)]
+        assert band_energy(before, 440.0) > 100 * band_energy(before, 880.0)
+        assert band_energy(after, 880.0) > 100 * band_energy(after, 440.0)
+        assert session.engine.stats().notes_started == 1  # the same note, morphed
+        feedback = dict(surface.receive(0.5))
+        assert feedback["/morph/xy"] == [1.0, 0.5] and feedback["/morph/x"] == [1.0]
+        wait_until(lambda: session.engine.stats().voices_active == 0, 5, "release")
+        assert session.osc.stats().bad_total == 0
+    finally:
+        player.close()
+        surface.close()
+
+
+def test_osc_corners_presets_volume_and_record(session, tmp_path):
+    peer = OscPeer(session.osc.port)
+    try:
+        peer.send("/register")
+        peer.receive()
+        peer.send("/corner/2/preset", "fund")
+        peer.send("/volume", 0.25)
+        peer.send("/envelope/release", 1.5)
+        peer.send("/record", "start")
+        peer.send("/note", 60, 100)
+        time.sleep(0.5)
+        peer.send("/note/off", 60)
+        peer.send("/record", 0)
+        got = peer.state()  # everything, also what this client set itself
+        assert got["/corner/2/name"] == ["fund"] and got["/record"] == [0]
+        assert got["/envelope/release"] == [1.5] and got["/volume"] == [0.25]
+        recordings = list((tmp_path / "rec").glob("*.wav"))
+        assert len(recordings) == 1
+        import soundfile as sf
+
+        data, rate = sf.read(recordings[0])
+        assert rate == RATE and abs(data).max() > 0.005
+        peer.send("/preset", "no such preset")
+        peer.send("/corner/4/random")  # 'duo' has two corners
+        peer.send("/corner/2/random")
+        errors = [p[0] for a, p in peer.receive(0.5) if a == "/error"]
+        assert "no preset named" in errors[0] and "corners 1..2" in errors[1]
+        assert session.instrument.state().corners[1].startswith("random ")
+        assert session.osc.stats().refused == 2
+    finally:
+        peer.close()
