@@ -123,7 +123,7 @@ class Instrument:
         if self._started:
             self.follower.close()
             self._started = False
-        self.recording.stop()
+        self.recording.stop_all()
 
     # --- notes (input threads) ----------------------------------------------------------
     def note_on(self, pitch: int, velocity: int, channel: int = 0) -> bool:

@@ -1,16 +1,18 @@
-"""Recording the live output on demand (`--record`, OSC `/record start|stop`).
+"""Recording the live output: the whole session (`--record FILE`) and takes (OSC `/record`).
 
 The engine's `Recorder` does the work (the callback copies into a ring, a
-writer thread writes the file); this module arms it by setting
-`engine.recorder`, which the callback reads once per block, and disarms it
-the same way. After disarming it waits a little over one callback period
-before closing, so a block the callback was copying when the reference
-changed still lands in the file before it is finalised.
+writer thread writes the file). The engine feeds one object through
+`engine.recorder`, read once per block; when a session recording and a take
+run at the same time, that object is a `RecorderTee` handing each block to
+both (two ring copies, no allocation). Arming and disarming swap that
+reference; before a recorder that was disarmed is closed, this waits a
+little over one callback period, so a block the callback was copying when
+the reference changed still lands in the file before it is finalised.
 
-File names come from the clock, never from a message: OSC can start a
+Take file names come from the clock, never from a message: OSC can start a
 recording but cannot choose where it goes.
 
-Threads: control threads (OSC, main); never the audio callback.
+Threads: control threads (OSC, main); `RecorderTee.write` is the audio thread's.
 """
 
 from __future__ import annotations
@@ -26,57 +28,116 @@ from ..errors import GansynthLiveError
 SETTLE_S = 0.05  # > one callback period at any block size we open
 
 
+class RecorderTee:
+    """Several recorders fed the same blocks; looks like one Recorder to the engine."""
+
+    def __init__(self, recorders: tuple[Recorder, ...]) -> None:
+        self.recorders = recorders
+
+    def write(self, block) -> None:  # audio thread
+        for recorder in self.recorders:
+            recorder.write(block)
+
+    @property
+    def overflow_frames(self) -> int:
+        return sum(r.overflow_frames for r in self.recorders)
+
+    @property
+    def frames_written(self) -> int:
+        return max(r.frames_written for r in self.recorders)
+
+    @property
+    def error(self) -> str:
+        return "; ".join(r.error for r in self.recorders if r.error)
+
+
 class LiveRecording:
-    """Start/stop recording of one engine's output into WAV files."""
+    """The session recording and the current take of one engine's output."""
 
     def __init__(self, engine: Engine, folder: Path, subtype: str = "PCM_24") -> None:
         self.engine = engine
         self.folder = Path(folder)
         self.subtype = subtype
         self._lock = threading.Lock()
-        self._recorder: Recorder | None = None
-        self._started = 0.0
-        self.last_path: Path | None = None
+        self._session: Recorder | None = None
+        self._take: Recorder | None = None
+        self.last_path: Path | None = None  # the latest take
 
     @property
     def active(self) -> bool:
-        return self._recorder is not None
+        """A take is being recorded."""
+        return self._take is not None
+
+    @property
+    def session_active(self) -> bool:
+        return self._session is not None
 
     @property
     def seconds(self) -> float:
-        rec = self._recorder
+        """Length of the current take."""
+        rec = self._take
         return rec.frames_written / self.engine.sample_rate if rec is not None else 0.0
 
-    def start(self, path: Path | None = None) -> Path:
-        """Start recording (to `path`, or a new time-stamped file); returns the file."""
+    def start_session(self, path: Path) -> Path:
+        """Record everything from now until `stop_all` into `path`."""
         with self._lock:
-            if self._recorder is not None:
-                return self._recorder.path
-            if path is None:
-                try:
-                    self.folder.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise GansynthLiveError(f"cannot create recordings folder "
-                                            f"'{self.folder}': {exc}") from None
-                path = self._new_name()
-            recorder = Recorder(path, self.engine.sample_rate, 2, subtype=self.subtype)
-            self._recorder = recorder
-            self._started = time.monotonic()
-            self.engine.recorder = recorder
-            self.last_path = recorder.path
-            return recorder.path
+            if self._session is None:
+                self._session = self._open(Path(path))
+                self._arm()
+            return self._session.path
+
+    def start(self) -> Path:
+        """Start a take: a new time-stamped WAV file in the recordings folder."""
+        with self._lock:
+            if self._take is not None:
+                return self._take.path
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise GansynthLiveError(f"cannot create recordings folder "
+                                        f"'{self.folder}': {exc}") from None
+            self._take = self._open(self._new_name())
+            self.last_path = self._take.path
+            self._arm()
+            return self._take.path
 
     def stop(self) -> Path | None:
-        """Stop and finalise the file; returns it (None if nothing was recording)."""
+        """Stop the take and finalise its file; returns it (None if no take was running)."""
         with self._lock:
-            recorder, self._recorder = self._recorder, None
-            if recorder is None:
+            take, self._take = self._take, None
+            if take is None:
                 return None
-            if self.engine.recorder is recorder:
-                self.engine.recorder = None
-            time.sleep(SETTLE_S)
-            recorder.close()
-            return recorder.path
+            self._arm()
+            self._close(take)
+            return take.path
+
+    def stop_all(self) -> list[Path]:
+        """Stop the take and the session recording (after the stream has stopped)."""
+        with self._lock:
+            recorders = [r for r in (self._take, self._session) if r is not None]
+            self._take = self._session = None
+            self._arm()
+            for recorder in recorders:
+                self._close(recorder)
+            return [r.path for r in recorders]
+
+    def _open(self, path: Path) -> Recorder:
+        return Recorder(path, self.engine.sample_rate, 2, subtype=self.subtype)
+
+    def _arm(self) -> None:
+        """Point the engine at what should record now (one swap of a reference)."""
+        recorders = tuple(r for r in (self._session, self._take) if r is not None)
+        if not recorders:
+            self.engine.recorder = None
+        elif len(recorders) == 1:
+            self.engine.recorder = recorders[0]
+        else:
+            self.engine.recorder = RecorderTee(recorders)
+
+    @staticmethod
+    def _close(recorder: Recorder) -> None:
+        time.sleep(SETTLE_S)  # a block being copied when the reference moved lands first
+        recorder.close()
 
     def _new_name(self) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

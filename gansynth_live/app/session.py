@@ -7,8 +7,8 @@ cannot skip the rest:
 1. inputs first (MIDI ports release the notes they hold, OSC stops),
 2. all notes off while audio still runs, waiting (at most a couple of
    seconds) for release tails to end, then all sound off,
-3. the audio stream, then the recording is finalised (after the stream, so
-   it holds every block the stream played), then the layer thread,
+3. the audio stream, then the recordings are finalised (after the stream,
+   so they hold every block the stream played), then the layer thread,
 4. the bank worker (it saves partial banks to the cache).
 
 Threads: open/run/close from the main thread.
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SEEDS = (1, 2, 3, 4)
 RELEASE_WAIT_MAX_S = 2.0
+TAIL_S = 0.1  # silence rendered after all sound off, before the stream stops
 
 
 def model_name_for(spec: str | None, path: Path) -> str:
@@ -119,8 +120,8 @@ class Session:
         self.stream.start()
         say(f"audio: {self.stream.describe()}")
         if config.record is not None:
-            path = self.instrument.recording.start(config.record)
-            say(f"recording to {path}")
+            path = self.instrument.recording.start_session(config.record)
+            say(f"recording the session to {path}")
         if config.midi:
             self._open_midi()
         if config.osc:
@@ -258,12 +259,19 @@ class Session:
         if engine is None:
             return
         engine.push(AllNotesOff())
-        if self.stream is not None and self.stream.active:
-            deadline = time.monotonic() + RELEASE_WAIT_MAX_S
-            while engine.stats().voices_active and time.monotonic() < deadline:
-                time.sleep(0.02)
-            engine.push(AllSoundOff())
-            time.sleep(0.05)
+        if self.stream is None or not self.stream.active:
+            return
+        deadline = time.monotonic() + RELEASE_WAIT_MAX_S
+        while engine.stats().voices_active and time.monotonic() < deadline:
+            time.sleep(0.02)
+        engine.push(AllSoundOff())
+        # End on silence measured in audio time (a starved callback renders less than
+        # wall-clock time suggests), so a recording never stops inside a fade.
+        start = engine.stats().frames
+        deadline = time.monotonic() + 1.0
+        while engine.stats().frames - start < TAIL_S * engine.sample_rate and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _close_stream(self) -> None:
         if self.stream is not None:
@@ -272,8 +280,7 @@ class Session:
 
     def _close_instrument(self) -> None:
         if self.instrument is not None:
-            path = self.instrument.recording.stop()
-            if path is not None:
+            for path in self.instrument.recording.stop_all():
                 self.console.message(f"recording saved: {path}")
             self.instrument.close()
             self.instrument = None

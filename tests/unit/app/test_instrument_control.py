@@ -122,3 +122,23 @@ def test_corner_latents_of_the_wrong_size_are_refused(make_instrument):
         make_instrument(corners=[Corner("a", FUNDAMENTAL), Corner("b", np.ones(5))])
     instrument = make_instrument(corners=[Corner("a", FUNDAMENTAL), Corner("b", OCTAVE)])
     assert instrument.state().corners == ("a", "b")
+
+
+def test_a_take_while_the_session_records(make_instrument, engine, tmp_path):
+    instrument = make_instrument("fund")
+    wait_playable(instrument)
+    recording = instrument.recording
+    recording.start_session(tmp_path / "session.wav")
+    first = render(engine, 0.2)
+    instrument.set_recording(True)
+    instrument.note_on(69, 110)
+    take = render(engine, 0.3)
+    instrument.set_recording(False)
+    last = render(engine, 0.1)
+    assert recording.session_active and not recording.active
+    assert recording.stop_all() == [tmp_path / "session.wav"]
+    session_data, _ = sf.read(tmp_path / "session.wav", dtype="float32")
+    take_data, _ = sf.read(recording.last_path, dtype="float32")
+    np.testing.assert_allclose(session_data, np.concatenate([first, take, last]), atol=1e-6)
+    np.testing.assert_allclose(take_data, take, atol=1e-6)
+    assert engine.recorder is None

@@ -1,0 +1,122 @@
+"""`gansynth-live serve` as a user runs it: the tiny checkpoint, a TOML config, OSC, SIGINT."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from serve_testing import OscPeer
+
+pytestmark = [pytest.mark.jack, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read_until(proc, pattern: str, lines: list[str], timeout: float) -> re.Match:
+    """Read the server's output until a line matches (os.read: no hanging on a quiet pipe)."""
+    deadline = time.monotonic() + timeout
+    buffer = ""
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        for line in lines:
+            match = regex.search(line)
+            if match:
+                return match
+        exited = proc.poll() is not None
+        chunk = os.read(proc.stdout.fileno(), 65536).decode(errors="replace")
+        if not chunk:
+            if exited:  # everything it wrote has been read
+                lines.append(buffer)
+                buffer = ""
+                if not any(regex.search(line) for line in lines):
+                    break
+            time.sleep(0.05)
+            continue
+        buffer += chunk
+        *done, buffer = buffer.split("\n")
+        lines += done
+    raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(lines))
+
+
+def test_serve_with_the_tiny_model_until_ctrl_c(jack_server, tiny_model_dir, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GANSYNTH_LIVE_DATA_DIR=str(tmp_path / "data"),
+               GANSYNTH_LIVE_CACHE_DIR=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "tiny one.toml").write_text('seed = 5\ngain_db = -6.0\n'
+                                           '[envelope]\nrelease_s = 0.1\n')
+    config = tmp_path / "live.toml"
+    config.write_text(f'''
+model = "{tiny_model_dir}"
+preset = "tiny one"
+presets_dir = "presets"
+osc_port = 0
+midi_api = "jack"
+midi_in = ["none"]
+record = "session.wav"
+record_dir = "takes"
+kernel = "numpy"
+''')
+    proc = subprocess.Popen([sys.executable, "-m", "gansynth_live", "serve", "--config",
+                             str(config), "--volume", "0.6"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    try:
+        port = int(read_until(proc, r"OSC: listening on 127\.0\.0\.1:(\d+)", lines, 150)[1])
+        read_until(proc, r"playing; Ctrl-C to stop", lines, 10)
+        peer = OscPeer(port)
+        state = peer.state()
+        assert state["/preset/name"] == ["tiny one"] and state["/bank/progress"] == [1.0]
+        assert state["/volume"] == [pytest.approx(0.6)]
+        assert state["/envelope/release"] == [pytest.approx(0.1)]
+        peer.send("/record", "start")
+        peer.send("/note", 60, 110)
+        time.sleep(0.6)
+        assert peer.state()["/status/voices"] == [1]
+        peer.send("/note", 60, 0)
+        peer.send("/record", "stop")
+        time.sleep(0.3)
+        peer.send("/note", 64, 100)  # left sounding: Ctrl-C must end it cleanly
+        time.sleep(0.2)
+        peer.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        read_until(proc, r"^stopped$", lines, 5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "\n".join(lines)
+    assert output.count("recording saved") == 2 and "Traceback" not in output
+    session_audio, rate = sf.read(tmp_path / "session.wav")
+    assert rate == 48000 and len(session_audio) > rate and abs(session_audio).max() > 1e-3
+    assert abs(session_audio[-2400:]).max() < 1e-4  # it ended in silence, not cut mid-note
+    takes = list((tmp_path / "takes").glob("gansynth-live-*.wav"))
+    assert len(takes) == 1 and sf.info(takes[0]).frames > 0.5 * rate
+    assert sf.info(takes[0]).frames < len(session_audio) - rate  # a part of the session
+
+
+def test_list_devices(jack_server):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "gansynth_live", "serve", "--list-devices"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "JACK Audio Connection Kit" in result.stdout
+    assert "MIDI inputs (JACK):" in result.stdout and "MIDI (ALSA)" in result.stdout
+
+
+def test_config_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("osc_prot = 1\n")
+    result = subprocess.run([sys.executable, "-m", "gansynth_live", "serve", "--config",
+                             str(bad)], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "unknown key(s) osc_prot" in result.stderr and result.stderr.count("\n") == 1
