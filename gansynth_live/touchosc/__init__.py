@@ -1,0 +1,1 @@
+"""The TouchOSC surface for `serve`: layout data, .tosc writer, a rendering of it."""
