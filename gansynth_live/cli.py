@@ -19,6 +19,9 @@ from .errors import GansynthLiveError
 # (name, module under gansynth_live.commands, one-line help)
 COMMANDS: list[tuple[str, str, str]] = [
     ("sample", "sample", "write one WAV per random instrument at one pitch"),
+    ("audition", "audition", "hear N random instruments: WAVs, a combined WAV, a CQT grid"),
+    ("render", "render", "render a MIDI file with instruments that change over time"),
+    ("match", "match", "find the instrument closest to a recorded note"),
 ]
 
 

@@ -99,8 +99,12 @@ def read_audition_latents(folder: Path, latent_size: int | None = None) -> np.nd
 
 
 def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = None,
-            warnings: list[str] | None = None) -> Instrument:
-    """The instrument a spec names; `warnings` collects non-fatal remarks."""
+            warnings: list[str] | None = None, model_name: str = "default") -> Instrument:
+    """The instrument a spec names; `warnings` collects non-fatal remarks.
+
+    `model_name` is the model in use as the user named it; a preset made for
+    another model still works (latents are just vectors) but sounds different.
+    """
     if spec.kind == "seed":
         try:
             seed = int(spec.value)
@@ -133,7 +137,7 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
         latent = preset.latent_vector(latent_size)
     except PresetError as exc:
         raise InstrumentError(str(exc)) from None
-    if warnings is not None and preset.model not in ("default", ""):
+    if warnings is not None and preset.model not in (model_name, ""):
         warnings.append(f"preset {preset.name!r} was made with model {preset.model!r}; its "
                         "latent sounds different on another model")
     return Instrument(preset.name, latent, preset.gain_db)
@@ -141,7 +145,8 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
 
 def path_from_specs(texts: Sequence[str], latent_size: int, duration_s: float,
                     interpolation: str = "linear", preset_dir: Path | None = None,
-                    warnings: list[str] | None = None) -> TimbrePath:
+                    warnings: list[str] | None = None, model_name: str = "default"
+                    ) -> TimbrePath:
     """A timbre path from `--instrument` arguments (see the module docstring)."""
     if not texts:
         raise InstrumentError("no instruments given")
@@ -149,7 +154,7 @@ def path_from_specs(texts: Sequence[str], latent_size: int, duration_s: float,
     timed = [s.time_s is not None for s in specs]
     if any(timed) and not all(timed):
         raise InstrumentError("give every --instrument a time (SPEC@SECONDS) or none")
-    instruments = [resolve(s, latent_size, preset_dir, warnings) for s in specs]
+    instruments = [resolve(s, latent_size, preset_dir, warnings, model_name) for s in specs]
     if all(timed):
         times = [float(s.time_s) for s in specs]  # type: ignore[arg-type]
     elif len(specs) == 1:
