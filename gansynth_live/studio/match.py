@@ -15,7 +15,8 @@ The distance compares the first L samples (L = the target's length, at most
 the model's 4 s) after scaling both sounds to unit RMS, so it measures timbre
 and envelope, not level. Per FFT size (2048, 1024, 512, 256; hop = size/4, Hann
 window) it adds spectral convergence ||S_t - S_g||_F / ||S_t||_F and the mean
-absolute difference of log magnitudes, then averages over sizes: large
+absolute difference of log magnitudes (floored 60 dB under the target's peak,
+so inaudible noise floors don't dominate), then averages over sizes: large
 frames judge the harmonics, small ones the attack.
 """
 
@@ -32,6 +33,7 @@ from .instruments import seed_latent
 
 ProgressFn = Callable[[int, int], None]
 MIN_TARGET_S = 0.25
+FLOOR_RATIO = 1e-3  # -60 dB
 
 
 class MatchError(GansynthLiveError):
@@ -121,6 +123,9 @@ class SpectralDistance:
         t = tf.constant(np.asarray(target, np.float32)[None, :])
         t = self._unit_rms(t)
         self._targets = [self._magnitude(t, n) for n in self.fft_sizes]
+        # log magnitudes are compared above a floor 60 dB under the target's peak:
+        # otherwise bins the ear cannot hear (a clean note's noise floor) dominate
+        self._floors = [FLOOR_RATIO * tf.reduce_max(m) for m in self._targets]
 
     @staticmethod
     def _unit_rms(x):
@@ -143,13 +148,13 @@ class SpectralDistance:
 
         x = self._unit_rms(tf.convert_to_tensor(waves, tf.float32)[:, :self.length])
         total = 0.0
-        for n, target in zip(self.fft_sizes, self._targets):
+        for n, target, floor in zip(self.fft_sizes, self._targets, self._floors):
             mag = self._magnitude(x, n)
             diff = mag - target
             convergence = tf.sqrt(tf.reduce_sum(tf.square(diff), axis=[1, 2])) / tf.sqrt(
                 tf.reduce_sum(tf.square(target)))
-            log_mag = tf.reduce_mean(tf.abs(tf.math.log(mag + 1e-5) - tf.math.log(target + 1e-5)),
-                                     axis=[1, 2])
+            log_mag = tf.reduce_mean(
+                tf.abs(tf.math.log(mag + floor) - tf.math.log(target + floor)), axis=[1, 2])
             total = total + convergence + log_mag
         return total / len(self.fft_sizes)
 

@@ -54,7 +54,7 @@ def cqt_db(audio: np.ndarray, sample_rate: int, hop_length: int = 512
     fmax = 2.0 * float(librosa.midi_to_hz(CQT_HIGH_PITCH))
     octaves = int(math.ceil(math.log2(fmax) - math.log2(fmin)))
     n_bins = CQT_BINS_PER_OCTAVE * octaves
-    minimum = int(sample_rate)  # the lowest filter is ~0.5 s long; pad short clips
+    minimum = 2 * int(sample_rate)  # the lowest octave needs ~2 s once decimated
     if len(x) < minimum:
         x = np.pad(x, (0, minimum - len(x)))
     cqt = librosa.cqt(x, sr=sample_rate, hop_length=hop_length, fmin=fmin, n_bins=n_bins,
