@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..banks.bank import NoteBank
+from ..errors import GansynthLiveError
 from ..presets import Envelope
 from .material import MaterialSettings, build_bank, latent_id, prepare_note
 from .mix import MixNote, finalize, mix_notes
@@ -22,6 +23,7 @@ from .notegen import GeneratedNotes, generate_notes
 from .score import RangeFit, Score, ScoreNote, fit_to_range, source_pitch
 from .timbre import TimbrePath
 
+MAX_RENDER_S = 3600.0  # a corrupt or hostile file must not ask for terabytes of audio
 # magenta's get_envelope: 10 ms attack, full sustain, 0.3 s release
 COLAB_ENVELOPE = Envelope(attack_s=0.010, decay_s=0.2, sustain=1.0, release_s=0.3)
 # progress(description, unit) -> callback(done, total); see commands/progress.py
@@ -100,6 +102,12 @@ def prepare_banks(plan: RenderPlan, generated: GeneratedNotes, settings: Materia
 def render_plan(model, plan: RenderPlan, settings: RenderSettings = RenderSettings(),
                 progress: ProgressFactory | None = None) -> RenderResult:
     """Generate, prepare and mix the planned notes; `progress` makes progress callbacks."""
+    longest = max((n.end_s for n in plan.notes), default=0.0) + settings.envelope.release_s
+    if longest > MAX_RENDER_S:
+        raise GansynthLiveError(f"the render would last {longest / 60:.0f} minutes; at most "
+                                f"{MAX_RENDER_S / 60:.0f} are allowed (is the MIDI file's "
+                                "timing broken?)")
+
     def bar(desc: str):
         return progress(desc, "note") if progress is not None else None
 

@@ -8,6 +8,7 @@ import soundfile as sf
 from studio_midi_helpers import off, on, tempo, write_midi
 
 from gansynth_live.cli import main
+from gansynth_live.errors import GansynthLiveError
 from gansynth_live.studio.instruments import path_from_specs
 from gansynth_live.studio.notegen import generate_notes
 from gansynth_live.studio.render import RenderSettings, plan_render, render_plan
@@ -113,6 +114,14 @@ def test_out_of_range_notes_are_resampled_or_moved(tiny_model, tmp_path):
     moved = plan_render(score, path, tiny_model.pitch_range, "octave")
     assert [n.pitch for n in moved.notes] == [84, 24]
     assert plan_render(score, path, tiny_model.pitch_range, "drop").notes == ()
+
+
+def test_absurdly_long_renders_are_refused(tiny_model, tmp_path):
+    notes = [tempo(4), on(60), off(60, 480 * 300)]  # 300 beats at 4 bpm: 75 minutes
+    score = read_score(write_midi(tmp_path / "long.mid", [notes]))
+    plan = plan_render(score, path_from_specs(["seed:1"], 256, 1.0), tiny_model.pitch_range)
+    with pytest.raises(GansynthLiveError, match="minutes"):
+        render_plan(tiny_model, plan)
 
 
 def test_render_command(tiny_model_dir, riff, tmp_path, capsys):
