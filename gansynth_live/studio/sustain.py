@@ -83,9 +83,16 @@ def find_loop(x: np.ndarray, rate: int, held_frames: int,
     end_rms = _rms(end_window)
     if peak <= 0.0 or end_rms <= peak * 10.0 ** (settings.silence_db / 20.0):
         return None
-    windows = x[starts[:, None] + np.arange(-fade, fade)[None, :]]
-    norms = np.sqrt(np.sum(np.square(windows), axis=1))
-    corr = windows @ end_window / (norms * np.sqrt(np.sum(np.square(end_window))) + 1e-30)
+    # correlation of every window x[s-fade : s+fade] with the end window, by one FFT
+    from scipy.signal import fftconvolve
+
+    region = x[lo - fade:hi + fade]
+    cross = fftconvolve(region, end_window[::-1], mode="valid")
+    energy = np.concatenate([[0.0], np.cumsum(np.square(region))])
+    window_energy = np.maximum(energy[2 * fade:] - energy[:-2 * fade], 0.0)
+    at = starts - lo
+    norms = np.sqrt(window_energy[at])
+    corr = cross[at] / (norms * np.sqrt(np.sum(np.square(end_window))) + 1e-30)
     step_db = 20.0 * np.log10((norms / np.sqrt(2 * fade) + 1e-30) / end_rms)
     score = corr - 0.1 * np.abs(step_db)
     best = int(np.argmax(score))
