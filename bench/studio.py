@@ -51,8 +51,6 @@ def timed(fn):
 
 
 def bench(which: str, notes: int, steps: int) -> list[tuple[str, str, float, str]]:
-    import numpy as np
-
     from gansynth_live.studio.instruments import path_from_specs, seed_latent
     from gansynth_live.studio.match import SpectralDistance, descend
     from gansynth_live.studio.material import MaterialSettings
