@@ -176,7 +176,10 @@ def test_audition_latents_are_validated(tmp_path):
     np.save(tmp_path / "latents.npy", np.array([[1.0, np.inf]]))
     with pytest.raises(InstrumentError, match="finite"):
         read_audition_latents(tmp_path)
-    np.save(tmp_path / "latents.npy", np.array(["a", "b"], dtype=object), allow_pickle=True)
+    with open(tmp_path / "latents.npy", "wb") as fh:  # an object-dtype .npy, written by hand
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "|O", "fortran_order": False, "shape": (2,)})
+        fh.write(b"\x80\x04not-a-real-payload.")
     with pytest.raises(InstrumentError):
         read_audition_latents(tmp_path)  # object arrays need pickle: refused
     (tmp_path / "audition.json").write_text(json.dumps({}))
