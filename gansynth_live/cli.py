@@ -19,6 +19,7 @@ from .errors import GansynthLiveError
 # (name, module under gansynth_live.commands, one-line help)
 COMMANDS: list[tuple[str, str, str]] = [
     ("sample", "sample", "write one WAV per random instrument at one pitch"),
+    ("fetch-model", "fetch_model", "download a released GANSynth checkpoint"),
     ("bank", "bank", "build or load the note bank of one latent (progress bar, previews)"),
     ("cache", "cache", "list or clear cached note banks"),
 ]

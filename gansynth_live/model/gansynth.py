@@ -18,6 +18,7 @@ import tensorflow as tf
 from ..errors import GansynthLiveError
 from .checkpoint import find_checkpoint, num_blocks_for_stage, pitch_count, read_generator_weights
 from .config import ModelConfig, read_config
+from .fastgen import FastSampler
 from .generator import Generator, compute_progress
 from .spectral import MelSpectralCodec, SpecLayout
 
@@ -47,10 +48,12 @@ class GanSynth:
     """A GANSynth generator with its decoder; thread-compatible, not thread-safe."""
 
     def __init__(self, config: ModelConfig, generator: Generator, info: ModelInfo,
-                 jit_compile: bool = False) -> None:
+                 jit_compile: bool = False, fast: bool = True) -> None:
         self.config = config
         self.generator = generator
         self.info = info
+        can_fast = fast and config.kernel_size == 3 and config.scale_base == 2
+        self._network = FastSampler(generator) if can_fast else generator
         height, width = config.spec_shape
         self.codec = MelSpectralCodec(
             SpecLayout(height, width, config.audio_length, config.sample_rate),
@@ -122,7 +125,7 @@ class GanSynth:
     # --- internals ----------------------------------------------------------------------
     def _specgrams_impl(self, z: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         one_hot = tf.one_hot(labels, self.info.num_pitches, dtype=tf.float32)
-        return self.codec.denormalize(self.generator(z, one_hot))
+        return self.codec.denormalize(self._network(z, one_hot))
 
     def _run(self, z: np.ndarray, pitches: Sequence[int], batch_size: int | None,
              decode: bool, progress: ProgressFn | None = None) -> np.ndarray:
@@ -162,7 +165,7 @@ def _fingerprint(config: ModelConfig, weights: dict[str, np.ndarray], pitch_min:
     return digest.hexdigest()[:16]
 
 
-def load_model(path: str | Path, *, jit_compile: bool = False) -> GanSynth:
+def load_model(path: str | Path, *, jit_compile: bool = False, fast: bool = True) -> GanSynth:
     """Load a GANSynth model folder in magenta's layout (experiment.json + stage_*/)."""
     model_dir = Path(path).expanduser()
     files = find_checkpoint(model_dir)
@@ -175,4 +178,4 @@ def load_model(path: str | Path, *, jit_compile: bool = False) -> GanSynth:
                      num_blocks=num_blocks, progress=progress, num_pitches=num_pitches,
                      fingerprint=_fingerprint(config, weights, config.pitch_min))
     generator = Generator(config, num_pitches, num_blocks, progress, weights=weights)
-    return GanSynth(config, generator, info, jit_compile=jit_compile)
+    return GanSynth(config, generator, info, jit_compile=jit_compile, fast=fast)

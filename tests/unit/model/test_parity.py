@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
+
+from gansynth_live.model import load_model
 
 from gansynth_live.model.generator import Generator
 
 
-def test_waves_match_magenta(tiny_model, tiny_reference):
-    waves = tiny_model.generate(tiny_reference["z"], tiny_reference["pitches"])
+@pytest.fixture(scope="module")
+def faithful_model(tiny_model_dir):
+    """magenta's op order (upscale, 3x3 conv, scale after conv): the parity reference path."""
+    return load_model(tiny_model_dir, fast=False)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_waves_match_magenta(tiny_model, faithful_model, tiny_reference, fast):
+    model = tiny_model if fast else faithful_model
+    waves = model.generate(tiny_reference["z"], tiny_reference["pitches"])
     assert waves.shape == (10, 64000) and waves.dtype == np.float32
     assert np.max(np.abs(waves - tiny_reference["waves"])) < 1e-4
 
 
-def test_specgrams_match_magenta(tiny_model, tiny_reference):
+def test_specgrams_match_magenta(faithful_model, tiny_reference):
     ref = tiny_reference["specgrams"]
     n = len(ref)
-    specs = tiny_model.generate_specgrams(tiny_reference["z"][:n], tiny_reference["pitches"][:n])
+    specs = faithful_model.generate_specgrams(tiny_reference["z"][:n],
+                                              tiny_reference["pitches"][:n])
     diff = np.abs(specs - ref)
     # Held to the fixture README's bound for float32 rounding (see the float64 test).
     assert diff.mean() <= 1e-5
@@ -26,26 +38,30 @@ def test_specgrams_match_magenta(tiny_model, tiny_reference):
     assert np.mean(diff > 1e-4) < 1e-3
 
 
-def test_specgram_residual_is_float32_rounding(tiny_model, tiny_reference):
-    """The same generator in float64 differs from magenta's float32 output by as much
-    as ours does, so the remaining specgram difference is rounding, not semantics."""
-    ref = tiny_reference["specgrams"][:1]
-    z = tiny_reference["z"][:1]
-    labels = tiny_model.labels(tiny_reference["pitches"][:1])
-    gen = tiny_model.generator
-    ours32 = tiny_model.generate_specgrams(z, tiny_reference["pitches"][:1])
-    with tf.device("/CPU:0"):
-        gen64 = Generator(gen.config, gen.num_pitches, gen.num_blocks, 6.0,
-                          weights=gen.numpy_weights(), dtype=tf.float64)
-        one_hot = tf.one_hot(labels, gen.num_pitches, dtype=tf.float64)
-        images = gen64(tf.constant(z, tf.float64), one_hot).numpy()
+@pytest.mark.parametrize("fast", [False, True])
+def test_specgram_residual_is_float32_rounding(tiny_model, faithful_model, tiny_reference, fast):
+    """Against the same generator run in float64, our float32 output is as close as
+    magenta's own float32 output: the remaining specgram difference to magenta is
+    rounding (amplified by pixel norm and the 1/0.066 denormalizer), not semantics."""
+    model = tiny_model if fast else faithful_model
+    ref = tiny_reference["specgrams"]
+    n = len(ref)
+    z, pitches = tiny_reference["z"][:n], tiny_reference["pitches"][:n]
+    ours32 = model.generate_specgrams(z, pitches)
+    gen = model.generator
+    gen64 = Generator(gen.config, gen.num_pitches, gen.num_blocks, 6.0,
+                      weights=gen.numpy_weights(), dtype=tf.float64)
+    one_hot = tf.one_hot(model.labels(pitches), gen.num_pitches, dtype=tf.float64)
+    images = gen64(tf.constant(z, tf.float64), one_hot).numpy()
     a = np.array([gen.config.mag_normalizer[0], gen.config.p_normalizer[0]])
     b = np.array([gen.config.mag_normalizer[1], gen.config.p_normalizer[1]])
     exact = (images - b) / a
-    ref_error = np.abs(ref - exact).max()
-    ours_error = np.abs(ours32 - exact).max()
-    assert ref_error > 1e-4  # magenta's own float32 output is this far from exact
-    assert ours_error < 3 * ref_error
+    ref_error = np.abs(ref - exact)
+    ours_error = np.abs(ours32 - exact)
+    assert ref_error.max() > 1e-4  # magenta's own float32 output is this far from exact
+    assert ours_error.max() < 1.5 * ref_error.max()
+    assert ours_error.mean() < 1.5 * ref_error.mean()
+    assert np.abs(ours32 - ref).mean() <= 1e-5
 
 
 def test_uses_ema_weights_not_raw(tiny_model_dir, tiny_reference):

@@ -1,0 +1,85 @@
+"""Presets: validation with clear errors, safe names, save/load round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gansynth_live.paths import UnsafePathError
+from gansynth_live.presets import (Preset, PresetError, find_preset, list_presets,
+                                   load_preset_file, save_preset)
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "presets"
+
+
+def test_round_trip(tmp_path):
+    p = Preset(name="warm pad", latent=tuple(np.linspace(-1, 1, 8)), gain_db=-3.0)
+    path = save_preset(p)
+    loaded = find_preset("warm pad")
+    assert loaded == p and path.suffix == ".json"
+    with pytest.raises(PresetError, match="exists"):
+        save_preset(p)
+    np.testing.assert_array_equal(loaded.latent_vector(8), np.linspace(-1, 1, 8))
+
+
+def test_seed_preset_matches_random_latents(tiny_model):
+    p = Preset(name="s", seed=42)
+    np.testing.assert_array_equal(p.latent_vector(256), tiny_model.random_latents(1, seed=42)[0])
+
+
+@pytest.mark.parametrize("name", ["../evil", "/etc/passwd", "a/b", ".hidden", "", "x" * 200,
+                                  "..", "a\\b", "nul\x00"])
+def test_names_cannot_escape(name):
+    with pytest.raises(UnsafePathError):
+        save_preset(Preset(name=name, seed=1))
+    with pytest.raises(UnsafePathError):
+        find_preset(name)
+
+
+@pytest.mark.parametrize("content,match", [
+    ("{not json", "malformed JSON"),
+    ('{"latent": [1, "x"]}', "latent"),
+    ('{"latent": [1, NaN]}', "latent"),
+    ('{"seed": -1}', "seed"),
+    ('{"seed": 1, "envelope": {"attack_s": 0}}', "attack_s"),
+    ('{"seed": 1, "envelope": {"attack_s": "fast"}}', "attack_s"),
+    ('{"seed": 1, "gain_db": 1e9}', "gain_db"),
+    ('{"seed": 1, "bogus": 1}', "unknown key"),
+    ('{"corners": ["a"]}', "2 to 4"),
+    ('{"name": "x"}', "needs a latent"),
+    ('[1, 2]', "top level"),
+])
+def test_malformed_presets_name_the_file(user_dir, content, match):
+    user_dir.mkdir(parents=True)
+    path = user_dir / "bad.json"
+    path.write_text(content)
+    with pytest.raises(PresetError, match=match) as info:
+        find_preset("bad")
+    assert str(path) in str(info.value)
+    listed = {p.name: err for _, p, err in list_presets()}
+    assert match.split()[0] in listed["bad.json"] or listed["bad.json"]
+
+
+def test_toml_preset(user_dir):
+    user_dir.mkdir(parents=True)
+    (user_dir / "organ.toml").write_text(
+        'seed = 7\ngain_db = -2.0\n[envelope]\nattack_s = 0.02\nrelease_s = 1.5\n')
+    p = find_preset("organ")
+    assert p.name == "organ" and p.seed == 7 and p.envelope.release_s == 1.5
+    (user_dir / "broken.toml").write_text("seed = = 7")
+    with pytest.raises(PresetError, match="malformed TOML"):
+        load_preset_file(user_dir / "broken.toml")
+
+
+def test_morph_setup(user_dir):
+    user_dir.mkdir(parents=True)
+    (user_dir / "square.json").write_text(json.dumps({"corners": ["a", "b", "c", "d"],
+                                                       "resolution": 5}))
+    p = find_preset("square")
+    assert p.is_morph and p.corners == ("a", "b", "c", "d") and p.resolution == 5
