@@ -122,7 +122,7 @@ class ServiceStats:
     cache_misses: int = 0
     cache_write_errors: int = 0
     failures: int = 0
-    model_load_s: float = 0.0
+    warm_up_s: float = 0.0  # model load (if not loaded yet) and first trace
     seconds_per_note: float = 0.0
 
 
@@ -145,6 +145,7 @@ class BankService:
         self._seq = itertools.count()
         self._closed = False
         self._warm = False
+        self._ready = threading.Event()
         self._load_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="gansynth-bank-worker",
                                         daemon=True)
@@ -179,6 +180,15 @@ class BankService:
     @property
     def stamp(self) -> ModelStamp | None:
         return self.source.stamp
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model is loaded and warmed up (True), or it failed / timed out.
+
+        With `preload` the worker does this as soon as it is idle; a request for a
+        new latent then costs only its own generation.
+        """
+        self._ready.wait(timeout)
+        return self._warm
 
     @property
     def pending(self) -> int:
@@ -267,7 +277,6 @@ class BankService:
                     self._advance(job)
             except Exception as exc:  # a worker must survive anything one job does
                 if job is None:
-                    self._load_error = exc
                     log.error("bank worker: cannot load the model: %s", exc)
                     with self._cond:
                         failed = list(self._jobs.values())
@@ -281,10 +290,11 @@ class BankService:
     def _model(self) -> GanSynth:
         if self._load_error is not None:
             raise self._load_error
-        fresh = not self.source.loaded
+        if self._warm:
+            return self.source.load()
         t0 = time.perf_counter()
-        model = self.source.load()
-        if not self._warm:
+        try:
+            model = self.source.load()
             # Trace the TensorFlow graph and import the DSP modules once, so the
             # first real note costs only its own generation.
             stamp = self.source.stamp
@@ -292,9 +302,13 @@ class BankService:
             mid = stamp.pitch_range[len(stamp.pitch_range) // 2]
             wave = model.generate(np.zeros((1, stamp.latent_size)), [mid], batch_size=1)
             process_wave(wave[0], stamp.sample_rate, mid, self.settings)
-            self._warm = True
-        if fresh:
-            self.stats.model_load_s = time.perf_counter() - t0
+        except Exception as exc:
+            self._load_error = exc  # remembered: later requests fail fast, no retries
+            self._ready.set()
+            raise
+        self.stats.warm_up_s = time.perf_counter() - t0
+        self._warm = True
+        self._ready.set()
         return model
 
     def _stamp(self) -> ModelStamp:

@@ -278,3 +278,11 @@ def test_bank_command_uses_the_warm_cache_and_writes_previews(built, tiny_model_
     audio, rate = sf.read(tmp_path / "bank_seed7_0_pitch60_hold5s.wav")
     assert rate == 48000 and len(audio) > 5 * 48000  # held past the 4 s the model made
     assert main(["bank", "--rate", "100", "--model", str(tiny_model_dir)]) == 2
+
+
+def test_wait_ready_reports_warm_up_and_load_failure(tiny_model, tmp_path):
+    with BankService(tiny_model) as service:
+        assert service.wait_ready(60)
+        assert service.stats.warm_up_s > 0
+    with BankService(ModelSource(path=tmp_path / "missing")) as service:
+        assert not service.wait_ready(60)
