@@ -27,7 +27,7 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
@@ -123,7 +123,9 @@ class ServiceStats:
     cache_write_errors: int = 0
     failures: int = 0
     warm_up_s: float = 0.0  # model load (if not loaded yet) and first trace
-    seconds_per_note: float = 0.0
+    seconds_per_note: float = 0.0  # generator time per note, smoothed
+    generate_s: float = 0.0  # total time in the generator
+    process_s: float = 0.0  # total time turning its output into bank notes
 
 
 class BankService:
@@ -189,6 +191,16 @@ class BankService:
         """
         self._ready.wait(timeout)
         return self._warm
+
+    def status(self) -> dict:
+        """Plain numbers for status displays and OSC: readiness, counters, open requests."""
+        with self._cond:
+            jobs = [{"latent_id": j.latent_id, "state": j.state, "done": j.progress[0],
+                     "total": j.progress[1], "priority": j.priority}
+                    for j in self._jobs.values()]
+        return {"ready": self._warm, "load_error": str(self._load_error or ""),
+                "cache_corrupt_files": self.cache.corrupt_files if self.cache else 0,
+                "jobs": jobs, **asdict(self.stats)}
 
     @property
     def pending(self) -> int:
@@ -393,8 +405,9 @@ class BankService:
         z = np.repeat(job.latent[np.newaxis, :], len(pitches), axis=0)
         t0 = time.perf_counter()
         waves = model.generate(z, pitches, batch_size=len(pitches))
-        per_note = (time.perf_counter() - t0) / len(pitches)
-        self._tune_batch(per_note, stamp)
+        t1 = time.perf_counter()
+        self.stats.generate_s += t1 - t0
+        self._tune_batch((t1 - t0) / len(pitches), stamp)
         assert job._arena is not None and job._schedule is not None
         extensions = self._extensions(stamp)
         for pitch, wave in zip(pitches, waves):
@@ -403,6 +416,7 @@ class BankService:
                 if source == pitch:
                     job._arena.add(process_wave(wave, stamp.sample_rate, ext_pitch,
                                                 self.settings, shift_semitones=ext_pitch - source))
+        self.stats.process_s += time.perf_counter() - t1
         self.stats.generated_notes += len(pitches)
         with self._cond:
             job._schedule.mark_done(pitches)

@@ -106,6 +106,7 @@ def test_layers_use_the_finest_complete_cell():
     g = grid(4, 3)
     tags = fill(g, {0, 1})
     layers = g.layers_at(0.25, 0.25)
+    assert g.nbytes == 9 * 32 and g.progress == (9, 9)
     assert as_dict(layers) == {tags[(0, 0)]: 0.25, tags[(1, 0)]: 0.25, tags[(0, 1)]: 0.25,
                                tags[(1, 1)]: 0.25}
     assert as_dict(g.layers_at(0.5, 0.5)) == {tags[(1, 1)]: 1.0}  # on a grid point: one bank

@@ -95,7 +95,7 @@ WARM_RESTART = textwrap.dedent("""
     from gansynth_live.banks.worker import BankService
     folder = Path(sys.argv[2])
     source = ModelSource(path=sys.argv[1], memo=StampMemo(folder))
-    z = source.stamp.random_latents(8, seed=7)[7] if False else np.random.RandomState(7).normal(size=256)
+    z = source.stamp.random_latents(1, seed=7)[0]  # the fixture's latent(7)
     with BankService(source, cache=BankCache(folder), preload=False) as service:
         handle = service.request(z)
         handle.wait(30)
@@ -284,5 +284,8 @@ def test_wait_ready_reports_warm_up_and_load_failure(tiny_model, tmp_path):
     with BankService(tiny_model) as service:
         assert service.wait_ready(60)
         assert service.stats.warm_up_s > 0
+        status = service.status()
+        assert status["ready"] and status["jobs"] == [] and status["generated_notes"] == 0
     with BankService(ModelSource(path=tmp_path / "missing")) as service:
         assert not service.wait_ready(60)
+        assert "does not exist" in service.status()["load_error"]
