@@ -92,9 +92,18 @@ class BankHandle:
 
     # --- control (any thread but the audio callback) ----------------------------------
     def add_listener(self, listener: Listener) -> None:
-        """Call `listener(handle)` on the worker thread after every update."""
+        """Call `listener(handle)` on the worker thread after every update.
+
+        If the handle already has a bank (or has finished), the listener is also
+        called once right away, on the calling thread, so no update is missed
+        between `request` and `add_listener`; a listener may thus see the same
+        bank twice and must tolerate it.
+        """
         with self._service._cond:
             self._listeners.append(listener)
+            catch_up = self.current is not None or self.finished
+        if catch_up:
+            self._service._call(listener, self)
 
     def prioritize(self, pitches: Iterable[int]) -> None:
         """Generate these pitches next (e.g. notes being played that are not ready)."""
@@ -209,11 +218,13 @@ class BankService:
 
     # --- requests --------------------------------------------------------------------
     def request(self, latent: np.ndarray, priority_pitches: Iterable[int] = (),
-                priority: float = 0.0) -> BankHandle:
+                priority: float = 0.0, listener: Listener | None = None) -> BankHandle:
         """A handle for the bank of `latent`; the worker fills it in the background.
 
         A request for a latent already being worked on returns that handle (its
         priority raised to the higher of the two, the pitches moved forward).
+        `listener` is added before the worker can see the request (see
+        BankHandle.add_listener).
         """
         z = canonical_latent(latent)
         if not np.all(np.isfinite(z)):
@@ -236,7 +247,12 @@ class BankService:
             else:
                 job = BankHandle(self, z, priority, next(self._seq), first)
                 self._jobs[lid] = job
+            if listener is not None:
+                job._listeners.append(listener)
+            catch_up = listener is not None and (job.current is not None or job.finished)
             self._cond.notify_all()
+        if catch_up:  # a shared request that already has a bank
+            self._call(listener, job)
         return job
 
     def _prioritize(self, job: BankHandle, pitches: Iterable[int]) -> None:
@@ -466,10 +482,14 @@ class BankService:
         with self._cond:
             listeners = list(job._listeners)
         for listener in listeners:
-            try:
-                listener(job)
-            except Exception:
-                log.exception("bank listener failed")
+            self._call(listener, job)
+
+    @staticmethod
+    def _call(listener: Listener, job: BankHandle) -> None:
+        try:
+            listener(job)
+        except Exception:
+            log.exception("bank listener failed")
 
     def _finish(self, job: BankHandle, state: str) -> None:
         with self._cond:

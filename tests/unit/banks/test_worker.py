@@ -289,3 +289,15 @@ def test_wait_ready_reports_warm_up_and_load_failure(tiny_model, tmp_path):
     with BankService(ModelSource(path=tmp_path / "missing")) as service:
         assert not service.wait_ready(60)
         assert "does not exist" in service.status()["load_error"]
+
+
+def test_a_listener_never_misses_a_bank(built, tiny_model):
+    """A cache hit can finish before add_listener runs: the listener still gets it."""
+    seen = []
+    with BankService(tiny_model, cache=BankCache(built["folder"])) as service:
+        handle = service.request(built["latent"])
+        assert handle.wait(30) and handle.from_cache
+        handle.add_listener(lambda h: seen.append(h.current))
+        again = service.request(built["latent"], listener=lambda h: seen.append(h.current))
+        assert again.wait(30)
+    assert len(seen) >= 2 and all(b is not None and b.complete for b in seen)
