@@ -377,7 +377,8 @@ class BankService:
         job.key = bank_key(stamp.fingerprint, job.latent, self.settings.sample_rate,
                            self.settings.settings_id)
         model_pitches = stamp.pitch_range
-        arena = BankArena(self._capacity(stamp), self.settings.sample_rate, job.latent_id)
+        arena = BankArena(self._capacity(stamp), self.settings.sample_rate, job.latent_id,
+                          note_gain=self.settings.note_gain)
         cached = self.cache.load(job.key) if self.cache is not None else None
         with self._cond:
             job._schedule = PitchSchedule(model_pitches, job._first)

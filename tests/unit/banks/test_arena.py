@@ -60,3 +60,18 @@ def test_silent_note_and_bad_loop():
     assert slot.gain == 1.0
     with pytest.raises(ValueError):
         arena.add_stored(61, np.zeros(10, np.int16), 1.0, 5, 20, 0.0, 0.0)
+
+
+def test_fixed_scale_mode_needs_no_gain_and_stays_below_minus_90_dbfs():
+    rng = np.random.default_rng(4)
+    arena = BankArena(10, 48000, note_gain=False)
+    x = (0.8 * np.sin(np.arange(48000) * 0.05) + 0.01 * rng.standard_normal(48000))
+    quiet = 0.01 * x
+    arena.add(note(60, x))
+    arena.add(note(61, quiet))
+    bank = arena.snapshot(True)
+    assert all(s.gain == 1.0 for s in bank.slots.values())
+    for pitch, ref in ((60, x), (61, quiet)):
+        err = bank.samples[bank.slots[pitch].start:bank.slots[pitch].end] * bank.scale - ref
+        assert 20 * np.log10(np.sqrt(np.mean(err**2))) < -94  # dBFS
+        assert np.abs(err).max() <= 2.0 / 65534 * 1.001  # half an LSB (+ float32 input)
