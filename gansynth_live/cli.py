@@ -23,6 +23,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("audition", "audition", "hear N random instruments: WAVs, a combined WAV, a CQT grid"),
     ("render", "render", "render a MIDI file with instruments that change over time"),
     ("match", "match", "find the instrument closest to a recorded note"),
+    ("bank", "bank", "build or load the note bank of one latent (progress bar, previews)"),
+    ("cache", "cache", "list or clear cached note banks"),
 ]
 
 

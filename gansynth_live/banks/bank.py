@@ -21,6 +21,17 @@ class NoteSlot:
     sustains by jumping from loop_end back to loop_start (the crossfade is baked
     into the samples, so the jump is seamless); loop_end == loop_start means a
     one-shot note that ends at `end`.
+
+    Samples between loop_end and end are the note's own release (the model's
+    note-off happens 3 s into its 4 s window): a voice that leaves the loop at
+    loop_end on key release plays on seamlessly into them (both sides of loop_end
+    are crossfaded), or it may keep looping under its own release envelope.
+
+    A sample's value is `bank.samples[i] * bank.scale * slot.gain`: int16 banks
+    store every note normalised to full scale and carry its level in `gain`
+    (per-note scale keeps quantisation noise 90+ dB below each note's peak).
+    `peak` and `rms` are in those final units (rms: loudest 400 ms window), for
+    loudness matching.
     """
 
     pitch: int
@@ -30,6 +41,7 @@ class NoteSlot:
     loop_end: int
     peak: float
     rms: float
+    gain: float = 1.0
 
     @property
     def loops(self) -> bool:
@@ -60,6 +72,21 @@ class NoteBank:
     @property
     def pitches(self) -> np.ndarray:
         return self._sorted
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of sample data this bank references (what it costs in RAM)."""
+        return int(self.samples.nbytes)
+
+    def amplitude(self, slot: NoteSlot) -> float:
+        """Factor turning stored samples of `slot` into float audio (scale * gain)."""
+        return float(self.scale) * float(slot.gain)
+
+    def note_audio(self, pitch: int) -> np.ndarray:
+        """One note as a new float32 array (offline use: allocates, never in the callback)."""
+        slot = self.slots[pitch]
+        return self.samples[slot.start:slot.end].astype(np.float32) * np.float32(
+            self.amplitude(slot))
 
     def nearest(self, pitch: int) -> tuple[NoteSlot, float]:
         """The slot to play for `pitch` and the playback-rate ratio to apply.
