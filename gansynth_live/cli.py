@@ -20,6 +20,9 @@ from .errors import GansynthLiveError
 COMMANDS: list[tuple[str, str, str]] = [
     ("sample", "sample", "write one WAV per random instrument at one pitch"),
     ("fetch-model", "fetch_model", "download a released GANSynth checkpoint"),
+    ("audition", "audition", "hear N random instruments: WAVs, a combined WAV, a CQT grid"),
+    ("render", "render", "render a MIDI file with instruments that change over time"),
+    ("match", "match", "find the instrument closest to a recorded note"),
     ("bank", "bank", "build or load the note bank of one latent (progress bar, previews)"),
     ("cache", "cache", "list or clear cached note banks"),
     ("serve", "serve", "play live: audio out, MIDI and OSC in, until Ctrl-C"),

@@ -4,9 +4,16 @@ The arena preallocates the bank's worst-case size with np.zeros (pages the OS
 only backs once written) and appends notes behind a fill mark. A snapshot is a
 NoteBank viewing the filled prefix: later notes are written past every
 published snapshot's end, so what a snapshot (and the engine) sees never
-changes. Each note is stored normalised to full scale with its level in
-NoteSlot.gain; the quantisation error is then at most 1/65534 of the note's
-peak (-96 dB), whatever its loudness.
+changes.
+
+Two ways to store levels:
+- `note_gain=True` (default): each note normalised to full scale, its level in
+  NoteSlot.gain; the error is at most 1/65534 of the note's own peak (-96 dB),
+  however quiet the note. The engine must multiply by slot.gain.
+- `note_gain=False`: one fixed scale for every bank, full scale = +6 dBFS
+  (FIXED_FULL_SCALE), every gain 1.0, for an engine that only applies
+  bank.scale; RMS error -95 dBFS, peak error -90 dBFS, whatever the note.
+  Louder samples (never seen from GANSynth) are clipped at +6 dBFS.
 
 Not thread-safe: one writer (the bank worker); snapshots may be read anywhere.
 """
@@ -20,6 +27,7 @@ from .builder import ProcessedNote
 
 INT16_FULL_SCALE = 32767
 INT16_SCALE = 1.0 / INT16_FULL_SCALE
+FIXED_FULL_SCALE = 2.0
 
 
 def quantize(samples: np.ndarray, peak: float) -> tuple[np.ndarray, float]:
@@ -34,9 +42,11 @@ def quantize(samples: np.ndarray, peak: float) -> tuple[np.ndarray, float]:
 class BankArena:
     """Appends notes into one flat int16 array; `snapshot()` publishes what is there."""
 
-    def __init__(self, capacity: int, sample_rate: int, latent_id: str = "") -> None:
+    def __init__(self, capacity: int, sample_rate: int, latent_id: str = "",
+                 note_gain: bool = True) -> None:
         self.sample_rate = int(sample_rate)
         self.latent_id = latent_id
+        self.note_gain = note_gain
         self._data = np.zeros(max(1, int(capacity)), np.int16)
         self._fill = 0
         self._slots: dict[int, NoteSlot] = {}
@@ -62,7 +72,11 @@ class BankArena:
 
     def add(self, note: ProcessedNote) -> NoteSlot:
         """Quantise and append a processed note; replaces an earlier note of its pitch."""
-        data, gain = quantize(note.samples, note.peak)
+        if self.note_gain:
+            data, gain = quantize(note.samples, note.peak)
+        else:
+            data, _ = quantize(note.samples, FIXED_FULL_SCALE)
+            gain = 1.0
         return self.add_stored(note.pitch, data, gain, note.loop_start, note.loop_end,
                                note.peak, note.rms)
 
@@ -82,6 +96,7 @@ class BankArena:
 
     def snapshot(self, complete: bool) -> NoteBank:
         """A NoteBank of everything added so far (shares memory, never changes later)."""
+        scale = INT16_SCALE if self.note_gain else FIXED_FULL_SCALE * INT16_SCALE
         return NoteBank(sample_rate=self.sample_rate, samples=self._data[: self._fill],
-                        slots=dict(self._slots), scale=INT16_SCALE, latent_id=self.latent_id,
+                        slots=dict(self._slots), scale=scale, latent_id=self.latent_id,
                         complete=complete)

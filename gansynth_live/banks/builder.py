@@ -50,6 +50,7 @@ class BuildSettings:
     held_s: float = 3.0          # the model's note-off inside its window (NSynth: 3 s of 4)
     extend_step: int = 3         # pre-rendered pitches above the model's range, every N
     highest_pitch: int = 127
+    note_gain: bool = True       # int16 per-note gain (NoteSlot.gain); False: one fixed scale
     loops: LoopSettings = field(default_factory=LoopSettings)
 
     def __post_init__(self) -> None:

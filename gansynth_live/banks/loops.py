@@ -8,7 +8,8 @@ attack and before the note-off, and is chosen where the sound repeats best:
 - The loop start is the rising zero crossing, 0.25..1.2 s earlier, whose
   neighbourhood correlates best with the loop end's (normalised
   cross-correlation over the crossfade window, computed with one FFT; candidates
-  whose level differs from the loop end's are penalised).
+  whose level differs from the loop end's are penalised, longer loops get a
+  small bonus because they repeat less audibly).
 - A loop may only change level by `max_step_db` end to start: a note decaying
   too fast for even the shortest loop gets none (a one-shot that simply ends;
   a loop there would pump).
@@ -39,6 +40,7 @@ class LoopSettings:
     release_margin_s: float = 0.1  # loops end this long before the note-off
     max_step_db: float = 1.5       # largest level change allowed from loop end to loop start
     min_level_db: float = -40.0    # below this (re the loudest 20 ms) the note has decayed
+    long_loop_bonus: float = 0.1   # score added per max_loop of loop length
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,10 @@ def find_loop(x: np.ndarray, rate: int, note_off: int, settings: LoopSettings = 
     ref_energy = float(np.dot(ref, ref))
     ncc = corr / np.sqrt(energy * ref_energy + 1e-30)
     level_match = np.minimum(energy, ref_energy) / (np.maximum(energy, ref_energy) + 1e-30)
-    score = ncc * level_match
+    # Between similar matches prefer the longer loop: it repeats less audibly
+    # (this decides for noisy sounds, where no candidate correlates well).
+    length_bonus = settings.long_loop_bonus * (e - s_lo - np.arange(len(ncc))) / max_loop
+    score = ncc * level_match + length_bonus
     candidates = rising_zero_crossings(x, s_lo, s_hi + 1) - s_lo
     if len(candidates):
         best = int(candidates[np.argmax(score[candidates])])

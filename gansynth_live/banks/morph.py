@@ -238,6 +238,12 @@ class MorphGrid:
                 point.handle.cancel()
 
     @property
+    def nbytes(self) -> int:
+        """Sample memory of the grid's banks (each distinct bank counted once)."""
+        banks = {id(p.bank): p.bank for p in self.points.values() if p.bank is not None}
+        return sum(b.nbytes for b in banks.values())
+
+    @property
     def progress(self) -> tuple[int, int]:
         """(complete banks, grid points)."""
         done = sum(1 for p in self.points.values() if p.bank is not None and p.bank.complete)

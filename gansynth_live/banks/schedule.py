@@ -60,9 +60,17 @@ class PitchSchedule:
         return self._done >= self._all
 
     def prioritize(self, pitches: Iterable[int]) -> None:
-        """Move these pitches to the front (in the order given, ahead of earlier urgent ones)."""
+        """Move these pitches to the front (in the order given, ahead of earlier urgent ones).
+
+        A MIDI pitch outside the range stands for the edge pitch it is made from
+        (see extend.py); numbers that are no MIDI pitch are ignored.
+        """
+        lo, hi = (min(self._all), max(self._all)) if self._all else (0, -1)
         for pitch in reversed(list(pitches)):
             pitch = int(pitch)
+            if not 0 <= pitch <= 127:
+                continue
+            pitch = min(max(pitch, lo), hi)
             if pitch not in self._all or pitch in self._done:
                 continue
             try:

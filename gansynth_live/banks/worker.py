@@ -27,7 +27,7 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
@@ -92,9 +92,18 @@ class BankHandle:
 
     # --- control (any thread but the audio callback) ----------------------------------
     def add_listener(self, listener: Listener) -> None:
-        """Call `listener(handle)` on the worker thread after every update."""
+        """Call `listener(handle)` on the worker thread after every update.
+
+        If the handle already has a bank (or has finished), the listener is also
+        called once right away, on the calling thread, so no update is missed
+        between `request` and `add_listener`; a listener may thus see the same
+        bank twice and must tolerate it.
+        """
         with self._service._cond:
             self._listeners.append(listener)
+            catch_up = self.current is not None or self.finished
+        if catch_up:
+            self._service._call(listener, self)
 
     def prioritize(self, pitches: Iterable[int]) -> None:
         """Generate these pitches next (e.g. notes being played that are not ready)."""
@@ -122,8 +131,10 @@ class ServiceStats:
     cache_misses: int = 0
     cache_write_errors: int = 0
     failures: int = 0
-    model_load_s: float = 0.0
-    seconds_per_note: float = 0.0
+    warm_up_s: float = 0.0  # model load (if not loaded yet) and first trace
+    seconds_per_note: float = 0.0  # generator time per note, smoothed
+    generate_s: float = 0.0  # total time in the generator
+    process_s: float = 0.0  # total time turning its output into bank notes
 
 
 class BankService:
@@ -145,6 +156,7 @@ class BankService:
         self._seq = itertools.count()
         self._closed = False
         self._warm = False
+        self._ready = threading.Event()
         self._load_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="gansynth-bank-worker",
                                         daemon=True)
@@ -180,6 +192,25 @@ class BankService:
     def stamp(self) -> ModelStamp | None:
         return self.source.stamp
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model is loaded and warmed up (True), or it failed / timed out.
+
+        With `preload` the worker does this as soon as it is idle; a request for a
+        new latent then costs only its own generation.
+        """
+        self._ready.wait(timeout)
+        return self._warm
+
+    def status(self) -> dict:
+        """Plain numbers for status displays and OSC: readiness, counters, open requests."""
+        with self._cond:
+            jobs = [{"latent_id": j.latent_id, "state": j.state, "done": j.progress[0],
+                     "total": j.progress[1], "priority": j.priority}
+                    for j in self._jobs.values()]
+        return {"ready": self._warm, "load_error": str(self._load_error or ""),
+                "cache_corrupt_files": self.cache.corrupt_files if self.cache else 0,
+                "jobs": jobs, **asdict(self.stats)}
+
     @property
     def pending(self) -> int:
         with self._cond:
@@ -187,11 +218,13 @@ class BankService:
 
     # --- requests --------------------------------------------------------------------
     def request(self, latent: np.ndarray, priority_pitches: Iterable[int] = (),
-                priority: float = 0.0) -> BankHandle:
+                priority: float = 0.0, listener: Listener | None = None) -> BankHandle:
         """A handle for the bank of `latent`; the worker fills it in the background.
 
         A request for a latent already being worked on returns that handle (its
         priority raised to the higher of the two, the pitches moved forward).
+        `listener` is added before the worker can see the request (see
+        BankHandle.add_listener).
         """
         z = canonical_latent(latent)
         if not np.all(np.isfinite(z)):
@@ -214,7 +247,12 @@ class BankService:
             else:
                 job = BankHandle(self, z, priority, next(self._seq), first)
                 self._jobs[lid] = job
+            if listener is not None:
+                job._listeners.append(listener)
+            catch_up = listener is not None and (job.current is not None or job.finished)
             self._cond.notify_all()
+        if catch_up:  # a shared request that already has a bank
+            self._call(listener, job)
         return job
 
     def _prioritize(self, job: BankHandle, pitches: Iterable[int]) -> None:
@@ -267,7 +305,6 @@ class BankService:
                     self._advance(job)
             except Exception as exc:  # a worker must survive anything one job does
                 if job is None:
-                    self._load_error = exc
                     log.error("bank worker: cannot load the model: %s", exc)
                     with self._cond:
                         failed = list(self._jobs.values())
@@ -281,10 +318,11 @@ class BankService:
     def _model(self) -> GanSynth:
         if self._load_error is not None:
             raise self._load_error
-        fresh = not self.source.loaded
+        if self._warm:
+            return self.source.load()
         t0 = time.perf_counter()
-        model = self.source.load()
-        if not self._warm:
+        try:
+            model = self.source.load()
             # Trace the TensorFlow graph and import the DSP modules once, so the
             # first real note costs only its own generation.
             stamp = self.source.stamp
@@ -292,9 +330,13 @@ class BankService:
             mid = stamp.pitch_range[len(stamp.pitch_range) // 2]
             wave = model.generate(np.zeros((1, stamp.latent_size)), [mid], batch_size=1)
             process_wave(wave[0], stamp.sample_rate, mid, self.settings)
-            self._warm = True
-        if fresh:
-            self.stats.model_load_s = time.perf_counter() - t0
+        except Exception as exc:
+            self._load_error = exc  # remembered: later requests fail fast, no retries
+            self._ready.set()
+            raise
+        self.stats.warm_up_s = time.perf_counter() - t0
+        self._warm = True
+        self._ready.set()
         return model
 
     def _stamp(self) -> ModelStamp:
@@ -335,7 +377,8 @@ class BankService:
         job.key = bank_key(stamp.fingerprint, job.latent, self.settings.sample_rate,
                            self.settings.settings_id)
         model_pitches = stamp.pitch_range
-        arena = BankArena(self._capacity(stamp), self.settings.sample_rate, job.latent_id)
+        arena = BankArena(self._capacity(stamp), self.settings.sample_rate, job.latent_id,
+                          note_gain=self.settings.note_gain)
         cached = self.cache.load(job.key) if self.cache is not None else None
         with self._cond:
             job._schedule = PitchSchedule(model_pitches, job._first)
@@ -379,8 +422,9 @@ class BankService:
         z = np.repeat(job.latent[np.newaxis, :], len(pitches), axis=0)
         t0 = time.perf_counter()
         waves = model.generate(z, pitches, batch_size=len(pitches))
-        per_note = (time.perf_counter() - t0) / len(pitches)
-        self._tune_batch(per_note, stamp)
+        t1 = time.perf_counter()
+        self.stats.generate_s += t1 - t0
+        self._tune_batch((t1 - t0) / len(pitches), stamp)
         assert job._arena is not None and job._schedule is not None
         extensions = self._extensions(stamp)
         for pitch, wave in zip(pitches, waves):
@@ -389,6 +433,7 @@ class BankService:
                 if source == pitch:
                     job._arena.add(process_wave(wave, stamp.sample_rate, ext_pitch,
                                                 self.settings, shift_semitones=ext_pitch - source))
+        self.stats.process_s += time.perf_counter() - t1
         self.stats.generated_notes += len(pitches)
         with self._cond:
             job._schedule.mark_done(pitches)
@@ -438,10 +483,14 @@ class BankService:
         with self._cond:
             listeners = list(job._listeners)
         for listener in listeners:
-            try:
-                listener(job)
-            except Exception:
-                log.exception("bank listener failed")
+            self._call(listener, job)
+
+    @staticmethod
+    def _call(listener: Listener, job: BankHandle) -> None:
+        try:
+            listener(job)
+        except Exception:
+            log.exception("bank listener failed")
 
     def _finish(self, job: BankHandle, state: str) -> None:
         with self._cond:

@@ -1,0 +1,246 @@
+"""Find the instrument you hear: the latent whose note sounds closest to a recording.
+
+Two stages, both scored by one multi-resolution spectral distance:
+
+1. A wide random search: `candidates` latents, each from its own seed (so the
+   best one is also `seed:N`), generated at the target's pitch in batches.
+2. Gradient descent from the best candidate, through the TensorFlow generator
+   and the mel/IF decoder (both differentiable), with Adam on the latent.
+   After every step the latent is put back on the sphere of its starting norm:
+   the generator was trained on Gaussian latents, whose norm is always close
+   to sqrt(latent_size), and far from it the sound degrades. The best latent
+   seen is kept, so descent can only improve on the search.
+
+The distance compares the first L samples (L = the target's length, at most
+the model's 4 s) after scaling both sounds to unit RMS, so it measures timbre
+and envelope, not level. Per FFT size (2048, 1024, 512, 256; hop = size/4, Hann
+window) it adds spectral convergence ||S_t - S_g||_F / ||S_t||_F and the mean
+absolute difference of log magnitudes (floored 60 dB under the target's peak,
+so inaudible noise floors don't dominate), then averages over sizes: large
+frames judge the harmonics, small ones the attack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import GansynthLiveError
+from .instruments import seed_latent
+
+ProgressFn = Callable[[int, int], None]
+MIN_TARGET_S = 0.25
+FLOOR_RATIO = 1e-3  # -60 dB
+
+
+class MatchError(GansynthLiveError):
+    """A target recording that cannot be used, or a bad match setting."""
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    candidates: int = 128
+    steps: int = 100
+    learning_rate: float = 0.01
+    seed: int = 0
+    fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256)
+    batch_size: int | None = None
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    latent: np.ndarray            # float64 [latent_size], the best found
+    wave: np.ndarray              # its note, float32 [audio_length]
+    pitch: int
+    best_seed: int                # seed of the best random candidate
+    distance_search: float        # best distance of the random search ("before")
+    distance_final: float         # after gradient descent ("after")
+    search_distances: np.ndarray  # every candidate's distance
+    history: tuple[float, ...] = field(default=())  # distance at each descent step
+
+
+def load_target(path: Path, sample_rate: int, max_length: int) -> np.ndarray:
+    """A recorded note: mono, at the model's rate, starting at its onset, at most 4 s."""
+    import soundfile as sf
+    import soxr
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    except (OSError, RuntimeError, ValueError) as exc:  # soundfile: RuntimeError/LibsndfileError
+        raise MatchError(f"cannot read audio file '{path}': {exc}") from None
+    x = audio.mean(axis=1)
+    if not np.all(np.isfinite(x)):
+        raise MatchError(f"'{path}' contains NaN or infinite samples")
+    if rate != sample_rate and len(x):
+        x = soxr.resample(x, rate, sample_rate, quality="VHQ")
+    frame = max(1, int(0.005 * sample_rate))
+    n = len(x) // frame
+    if n == 0:
+        raise MatchError(f"'{path}' is too short")
+    energy = np.mean(np.square(x[:n * frame].reshape(n, frame)), axis=1)
+    if energy.max() <= 0.0:
+        raise MatchError(f"'{path}' is silent")
+    onset = int(np.argmax(energy > energy.max() * 1e-4)) * frame  # first frame within 40 dB
+    start = max(0, onset - int(0.002 * sample_rate))
+    x = x[start:start + max_length]
+    if len(x) < MIN_TARGET_S * sample_rate:
+        raise MatchError(f"'{path}' holds {len(x) / sample_rate:.2f} s of sound after its onset; "
+                         f"at least {MIN_TARGET_S} s are needed")
+    return x.astype(np.float32)
+
+
+def estimate_pitch(target: np.ndarray, sample_rate: int, pitch_range: range) -> int:
+    """The MIDI pitch of a recorded note (median YIN estimate over its first second)."""
+    import librosa
+
+    lo = float(librosa.midi_to_hz(pitch_range[0] - 1))
+    hi = min(float(librosa.midi_to_hz(pitch_range[-1] + 1)), sample_rate / 2.5)
+    x = np.asarray(target[:sample_rate], np.float64)
+    f0 = librosa.yin(x, fmin=lo, fmax=hi, sr=sample_rate, frame_length=2048)
+    f0 = f0[np.isfinite(f0)]
+    if not len(f0):
+        raise MatchError("could not estimate the target's pitch; pass --pitch")
+    pitch = int(round(float(librosa.hz_to_midi(np.median(f0)))))
+    if pitch not in pitch_range:
+        raise MatchError(f"the target's pitch looks like MIDI {pitch}, outside the model's "
+                         f"{pitch_range[0]}..{pitch_range[-1]}; pass --pitch")
+    return pitch
+
+
+class SpectralDistance:
+    """Multi-resolution spectral distance to one fixed target, in TensorFlow (differentiable)."""
+
+    def __init__(self, target: np.ndarray, fft_sizes: Sequence[int] = (2048, 1024, 512, 256)):
+        import tensorflow as tf
+
+        self.length = int(len(target))
+        self.fft_sizes = tuple(int(n) for n in fft_sizes if n <= self.length)
+        if not self.fft_sizes:
+            raise MatchError("the target is shorter than the smallest FFT size")
+        t = tf.constant(np.asarray(target, np.float32)[None, :])
+        t = self._unit_rms(t)
+        self._targets = [self._magnitude(t, n) for n in self.fft_sizes]
+        # log magnitudes are compared above a floor 60 dB under the target's peak:
+        # otherwise bins the ear cannot hear (a clean note's noise floor) dominate
+        self._floors = [FLOOR_RATIO * tf.reduce_max(m) for m in self._targets]
+
+    @staticmethod
+    def _unit_rms(x):
+        import tensorflow as tf
+
+        return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=1, keepdims=True) + 1e-12)
+
+    @staticmethod
+    def _magnitude(x, n: int):
+        import tensorflow as tf
+
+        spec = tf.signal.stft(x, frame_length=n, frame_step=n // 4, fft_length=n,
+                              window_fn=tf.signal.hann_window, pad_end=True)
+        # sqrt with a floor: |z| has an infinite gradient at 0
+        return tf.sqrt(tf.square(tf.math.real(spec)) + tf.square(tf.math.imag(spec)) + 1e-12)
+
+    def __call__(self, waves):
+        """Distance of each row of `waves` [B, >= length] to the target: [B]."""
+        import tensorflow as tf
+
+        x = self._unit_rms(tf.convert_to_tensor(waves, tf.float32)[:, :self.length])
+        total = 0.0
+        for n, target, floor in zip(self.fft_sizes, self._targets, self._floors):
+            mag = self._magnitude(x, n)
+            diff = mag - target
+            convergence = tf.sqrt(tf.reduce_sum(tf.square(diff), axis=[1, 2])) / tf.sqrt(
+                tf.reduce_sum(tf.square(target)))
+            log_mag = tf.reduce_mean(
+                tf.abs(tf.math.log(mag + floor) - tf.math.log(target + floor)), axis=[1, 2])
+            total = total + convergence + log_mag
+        return total / len(self.fft_sizes)
+
+
+def random_search(model, distance: SpectralDistance, pitch: int, settings: MatchSettings,
+                  progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, seeds) of `candidates` latents, seed by seed from settings.seed."""
+    count = int(settings.candidates)
+    seeds = np.array([(settings.seed + i) % 2**32 for i in range(count)], dtype=np.int64)
+    batch = int(settings.batch_size or model.default_batch_size)
+    distances = np.empty(count)
+    for start in range(0, count, batch):
+        stop = min(count, start + batch)
+        z = np.stack([seed_latent(int(s), model.latent_size) for s in seeds[start:stop]])
+        waves = model.generate(z, [pitch] * len(z), batch_size=batch)
+        distances[start:stop] = distance(waves).numpy()
+        if progress is not None:
+            progress(stop, count)
+    return distances, seeds
+
+
+def descend(model, distance: SpectralDistance, start: np.ndarray, pitch: int, steps: int,
+            learning_rate: float, progress: ProgressFn | None = None
+            ) -> tuple[np.ndarray, float, list[float]]:
+    """Adam on the latent, projected back to its starting norm; returns the best seen."""
+    import tensorflow as tf
+
+    label = int(model.labels([pitch])[0])
+    one_hot = tf.one_hot([label], model.info.num_pitches, dtype=tf.float32)
+    z = tf.Variable(np.asarray(start, np.float32)[None, :])
+    radius = float(np.linalg.norm(start))
+    network, codec = model._network, model.codec
+
+    @tf.function
+    def loss_and_gradient():
+        with tf.GradientTape() as tape:
+            wave = codec.melspecs_to_waves(codec.denormalize(network(z, one_hot)))
+            loss = distance(wave)[0]
+        return loss, tape.gradient(loss, z)
+
+    m = np.zeros(start.shape, np.float64)
+    v = np.zeros(start.shape, np.float64)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    best_z, best = np.asarray(start, np.float64), np.inf
+    history: list[float] = []
+    for step in range(steps + 1):
+        loss, grad = loss_and_gradient()
+        loss = float(loss.numpy())
+        history.append(loss)
+        current = z.numpy()[0].astype(np.float64)
+        if np.isfinite(loss) and loss < best:
+            best, best_z = loss, current
+        if step == steps:
+            break
+        g = grad.numpy()[0].astype(np.float64)
+        if not np.all(np.isfinite(g)):
+            break  # a NaN gradient ends the descent; the best latent so far stands
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1 ** (step + 1))
+        v_hat = v / (1 - beta2 ** (step + 1))
+        nxt = current - learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+        nxt *= radius / max(np.linalg.norm(nxt), 1e-12)
+        z.assign(nxt[None, :].astype(np.float32))
+        if progress is not None:
+            progress(step + 1, steps)
+    return best_z, best, history
+
+
+def match_note(model, target: np.ndarray, pitch: int, settings: MatchSettings = MatchSettings(),
+               search_progress: ProgressFn | None = None,
+               descent_progress: ProgressFn | None = None) -> MatchResult:
+    """Search, then descend; see the module docstring."""
+    if settings.candidates < 1:
+        raise MatchError("at least one random candidate is needed")
+    if settings.steps < 0 or not settings.learning_rate > 0:
+        raise MatchError("steps must be >= 0 and the learning rate > 0")
+    model.labels([pitch])
+    distance = SpectralDistance(target[:model.config.audio_length], settings.fft_sizes)
+    distances, seeds = random_search(model, distance, pitch, settings, search_progress)
+    best_index = int(np.argmin(distances))
+    start = seed_latent(int(seeds[best_index]), model.latent_size)
+    latent, final, history = descend(model, distance, start, pitch, settings.steps,
+                                     settings.learning_rate, descent_progress)
+    wave = model.generate(latent[None, :], [pitch])[0]
+    return MatchResult(latent=latent, wave=wave, pitch=int(pitch),
+                       best_seed=int(seeds[best_index]),
+                       distance_search=float(distances[best_index]), distance_final=final,
+                       search_distances=distances, history=tuple(history))

@@ -1,0 +1,91 @@
+"""Finding a latent from a recorded note, with the tiny model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from gansynth_live.cli import main
+from gansynth_live.presets import find_preset
+from gansynth_live.studio.instruments import seed_latent
+from gansynth_live.studio.match import (MatchError, MatchSettings, SpectralDistance, descend,
+                                        estimate_pitch, load_target, match_note)
+
+RATE = 16000
+
+
+def test_distance_is_zero_for_itself_level_blind_and_grows_with_difference():
+    rng = np.random.RandomState(0)
+    t = np.arange(RATE) / RATE
+    a = np.sin(2 * np.pi * 220 * t) * np.exp(-3 * t)
+    distance = SpectralDistance(a.astype(np.float32))
+    square = np.sign(np.sin(2 * np.pi * 220 * t)) * np.exp(-3 * t)
+    hiss = a + 0.003 * rng.normal(size=RATE)  # noise 40 dB under the note
+    got = distance(np.stack([a, 4 * a, hiss, square]).astype(np.float32)).numpy()
+    assert got[0] == pytest.approx(0.0, abs=1e-5)
+    assert got[1] == pytest.approx(0.0, abs=1e-3)   # level does not count
+    assert 0.01 < got[2] < got[3]                   # a little hiss is closer than a new timbre
+
+
+def test_load_target_aligns_resamples_and_refuses_junk(tmp_path):
+    t = np.arange(int(1.5 * 44100)) / 44100
+    note = 0.3 * np.sin(2 * np.pi * 440 * t)
+    audio = np.concatenate([np.zeros(22050), note])
+    sf.write(tmp_path / "n.wav", np.stack([audio, audio], 1), 44100)
+    target = load_target(tmp_path / "n.wav", RATE, 64000)
+    assert len(target) == pytest.approx(1.5 * RATE, abs=60)  # leading silence removed
+    assert np.max(np.abs(target[:100])) < 0.3
+    assert estimate_pitch(target, RATE, range(24, 85)) == 69
+    sf.write(tmp_path / "silent.wav", np.zeros(RATE), RATE)
+    sf.write(tmp_path / "short.wav", 0.1 * np.ones(800), RATE)
+    (tmp_path / "junk.wav").write_bytes(b"RIFF....not audio")
+    for name, message in [("silent.wav", "silent"), ("short.wav", "at least"),
+                          ("junk.wav", "cannot read"), ("missing.wav", "cannot read")]:
+        with pytest.raises(MatchError, match=message):
+            load_target(tmp_path / name, RATE, 64000)
+
+
+def test_random_search_finds_a_candidate_equal_to_the_target(tiny_model):
+    target = tiny_model.generate(seed_latent(7, 256)[None], [60])[0]
+    result = match_note(tiny_model, target, 60, MatchSettings(candidates=6, steps=0, seed=4))
+    assert result.best_seed == 7                      # seeds 4..9 include the target's
+    assert result.distance_search == pytest.approx(0.0, abs=1e-4)
+    assert np.argmin(result.search_distances) == 3
+    np.testing.assert_allclose(result.latent, seed_latent(7, 256))
+    assert result.search_distances.max() > 0.5
+
+
+def test_gradient_descent_improves_and_keeps_the_norm(tiny_model):
+    truth = seed_latent(1000, 256)
+    target = tiny_model.generate(truth[None], [60])[0]
+    start = np.sqrt(1 - 0.3 ** 2) * truth + 0.3 * np.random.RandomState(5).normal(size=256)
+    distance = SpectralDistance(target)
+    latent, best, history = descend(tiny_model, distance, start, 60, steps=8,
+                                    learning_rate=0.01)
+    assert len(history) == 9 and np.all(np.isfinite(history))
+    assert best < history[0] - 0.05                    # descent moved towards the target
+    assert np.linalg.norm(latent) == pytest.approx(np.linalg.norm(start), rel=1e-5)
+    assert best == pytest.approx(float(distance(tiny_model.generate(latent[None], [60]))[0]),
+                                 abs=2e-3)
+
+
+def test_match_command(tiny_model, tiny_model_dir, tmp_path, capsys):
+    target = tiny_model.generate(seed_latent(3, 256)[None], [55])[0]
+    sf.write(tmp_path / "rec.wav", 0.5 * target / np.max(np.abs(target)), RATE)
+    presets = tmp_path / "presets"
+    code = main(["match", str(tmp_path / "rec.wav"), "--pitch", "55", "--model",
+                 str(tiny_model_dir), "--candidates", "3", "--steps", "2", "--preset-dir",
+                 str(presets), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "best random" in text and "after 2 descent steps" in text
+    preset = find_preset("match-rec", presets)
+    assert len(preset.latent) == 256
+    matched, rate = sf.read(tmp_path / "rec.match.wav")
+    ab, _ = sf.read(tmp_path / "rec.ab.wav")
+    assert rate == RATE and len(matched) == 64000 and len(ab) == 64000 + 8000 + 64000
+    assert np.max(np.abs(ab)) <= 0.8913
+    assert main(["match", str(tmp_path / "rec.wav"), "--pitch", "55", "--model",
+                 str(tiny_model_dir), "--preset-dir", str(presets), "--quiet"]) == 2
+    assert "exists" in capsys.readouterr().err
