@@ -86,6 +86,7 @@ class Session:
     def _open(self) -> None:
         config = self.config
         say = self.console.message
+        _check_audio(config)  # before minutes of bank building, not after
         source = self._source or self._model_source()
         if source.stamp is None:
             say("loading the model (first use of this model: fingerprinting its weights) ...")
@@ -289,6 +290,21 @@ class Session:
         if self.service is not None:
             self.service.close()
             self.service = None
+
+
+def _check_audio(config: ServeConfig) -> None:
+    """Fail early if the output device cannot take our stream (PortAudio's own check)."""
+    from ..engine.stream import AudioDeviceError, sounddevice
+
+    sd = sounddevice()
+    try:
+        sd.check_output_settings(device=_device(config.audio_device), channels=2,
+                                 dtype="float32", samplerate=config.sample_rate)
+    except (sd.PortAudioError, ValueError) as exc:
+        raise AudioDeviceError(
+            f"audio output {config.audio_device or '(default)'} cannot play "
+            f"{config.sample_rate} Hz stereo: {exc}. See `gansynth-live serve "
+            "--list-devices`; with JACK, --sample-rate must be the server's rate") from None
 
 
 def _device(spec: str | None) -> int | str | None:

@@ -242,3 +242,36 @@ def feedback_addresses() -> set[str]:
     out = {address for spec in ADDRESSES if spec.feedback for address, _ in expand(spec.pattern)}
     out.update(address for spec in FEEDBACK for address, _ in expand(spec.pattern))
     return out
+
+
+def _arg_text(arg: Arg) -> str:
+    if arg.kind == "string":
+        text = f"{arg.name} (string)"
+    elif arg.kind == "switch":
+        text = f"{arg.name} (start/stop, on/off or 1/0)"
+    else:
+        unit = f" {arg.unit}" if arg.unit and arg.unit != arg.name else ""
+        span = f"{int(arg.low)}..{int(arg.high)}" if arg.kind == "int" else \
+            f"{arg.low:g}..{arg.high:g}"
+        text = f"{arg.name} ({arg.kind} {span}{unit})"
+    return f"[{text}]" if arg.optional else text
+
+
+def markdown_tables() -> str:
+    """The address space as markdown (docs/sections/osc.md embeds this; a test compares)."""
+    lines = ["| address | arguments | what it does | sent back |", "| --- | --- | --- | --- |"]
+    for spec in ADDRESSES:
+        args = "[press (number; 0 = released, ignored)]" if spec.trigger else \
+            ", ".join(_arg_text(a) for a in spec.args) or "-"
+        lines.append(f"| `{spec.pattern}` | {args} | {spec.help} | "
+                     f"{'yes' if spec.feedback else ''} |")
+    lines += ["", "Sent by the server only (feedback to registered clients):", "",
+              "| address | arguments | meaning |", "| --- | --- | --- |"]
+    for fb in FEEDBACK:
+        args = ", ".join(_arg_text(a) for a in fb.args) or "-"
+        lines.append(f"| `{fb.pattern}` | {args} | {fb.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_tables(), end="")

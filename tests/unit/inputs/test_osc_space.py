@@ -85,3 +85,14 @@ def test_every_instrument_action_exists():
         owner = Instrument if spec.target == "instrument" else OscServer
         name = spec.action if spec.target == "instrument" else "_" + spec.action
         assert callable(getattr(owner, name, None)), f"{spec.pattern} -> {name} missing"
+
+
+def test_docs_table_is_in_step_with_the_server():
+    from pathlib import Path
+
+    from gansynth_live.inputs.osc_space import markdown_tables
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "sections" / "osc.md").read_text()
+    table = doc.split("<!-- osc-table:start -->\n")[1].split("<!-- osc-table:end -->")[0]
+    assert table == markdown_tables(), \
+        "regenerate: python -m gansynth_live.inputs.osc_space (docs/sections/osc.md)"
