@@ -3,11 +3,13 @@
 Inputs (MIDI, OSC) only write the latest wish (corners, position, pitches
 played) and wake this thread, so a flood of XY-pad or program-change messages
 never piles up work: whatever arrived since the last pass is handled once.
-Each pass (at most every `tick_s` when idle, at once when woken):
+Each pass (every `tick_s` when idle, at once when woken, but at most every
+`min_interval_s`: an XY pad or a CC flood cannot make it spin):
 
 1. new corners: build the next `TimbreSpace` (taking over the old one's
    banks where latents match), then release the old one;
-2. new position: let the space fill banks near it first;
+2. new position: let the space fill banks near it first (re-prioritising
+   the worker's queue at most every `focus_interval_s`);
 3. pitches played since the last pass: ask unfinished banks for them first;
 4. compute the layers at the position; if they differ from what the engine
    plays (other banks, or weights moved by more than 1e-4), hand them to
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 import numpy as np
@@ -50,10 +53,15 @@ class LayerFollower:
     """Keeps the engine playing the layers at the current corners and position."""
 
     def __init__(self, engine: Engine, make_space: SpaceFactory, *, tick_s: float = 0.1,
+                 min_interval_s: float = 0.005, focus_interval_s: float = 0.2,
                  report: Callable[[str], None] = print) -> None:
         self.engine = engine
         self.make_space = make_space
         self.tick_s = float(tick_s)
+        self.min_interval_s = float(min_interval_s)
+        self.focus_interval_s = float(focus_interval_s)
+        self._focus_due = False
+        self._last_focus = -1e9
         self.report = report
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -127,8 +135,13 @@ class LayerFollower:
 
     # --- layer thread -------------------------------------------------------------------
     def _run(self) -> None:
+        last = -1e9
         while not self._stop.is_set():
             self._wake.wait(self.tick_s)
+            rest = last + self.min_interval_s - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)
+            last = time.monotonic()
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -158,8 +171,12 @@ class LayerFollower:
         space = self._space
         if space is None:
             return
-        if moved:
+        self._focus_due = self._focus_due or moved
+        now = time.monotonic()
+        if self._focus_due and now - self._last_focus >= self.focus_interval_s:
             space.focus(x, y)
+            self._focus_due = False
+            self._last_focus = now
         played = np.flatnonzero(self._played)
         if played.size:
             self._played[played] = False

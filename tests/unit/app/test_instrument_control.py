@@ -142,3 +142,18 @@ def test_a_take_while_the_session_records(make_instrument, engine, tmp_path):
     np.testing.assert_allclose(session_data, np.concatenate([first, take, last]), atol=1e-6)
     np.testing.assert_allclose(take_data, take, atol=1e-6)
     assert engine.recorder is None
+
+
+def test_a_flood_of_moves_ends_on_the_last_position(make_instrument):
+    instrument = make_instrument("duo")
+    wait_playable(instrument)
+    for k in range(10_000):
+        instrument.set_morph(x=(k % 128) / 127.0)
+    instrument.set_morph(x=0.25)
+    wait_playable(instrument)
+    follower = instrument.follower
+    follower.wait_pass()
+    expected = follower.space.layers_at(0.25, 0.5)
+    assert follower.layers.banks == expected.banks
+    assert follower.layers.weights == pytest.approx(expected.weights)
+    assert instrument.state().x == 0.25
