@@ -197,8 +197,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("midi", _bool, True, "open MIDI inputs (config key; flag --no-midi)", "midi",
            negative="--no-midi", off=False, off_help="no MIDI at all (OSC only)"),
     Option("midi_in", _words, ["all"], "MIDI input to open: a port name, part of one, or "
-           "'all' (repeat for several; 'none' for only the virtual port)", "midi", "NAME",
-           repeat=True),
+           "'all' (every hardware input, also ones plugged in later); repeat for several; "
+           "'none' for only the virtual port", "midi", "NAME", repeat=True),
     Option("midi_virtual", _str, "gansynth-live in", "name of the virtual MIDI input port "
            "DAWs connect to", "midi", "NAME", negative="--no-midi-virtual", off="",
            off_help="no virtual MIDI port"),

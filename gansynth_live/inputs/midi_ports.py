@@ -15,10 +15,14 @@ The same thread scans the port list every `scan_s` seconds:
   `MidiTranslator.release_all()` releases the notes it was holding, so an
   unplugged keyboard leaves nothing sounding; it is reopened when it returns.
 
-A spec is a port name, a case-insensitive substring of one, or "all" (every
-input port except our own and ALSA's "Midi Through"). ALSA appends client and
-port numbers ("... 20:0") that change when a device is replugged; they are
-ignored when matching. The virtual port (`--midi-virtual`) is where DAWs and
+A spec is a port name, a case-insensitive substring of one, or "all": every
+*hardware* input (ALSA ports of kernel clients, numbered 16..127; under JACK
+the `system:` MIDI ports and a2jmidid's bridges of such ALSA ports). Software
+ports (DAWs, sequencers) are left to be named or connected to the virtual
+port: a DAW whose output were both opened here and connected to the virtual
+port would play every note twice. ALSA appends client and port numbers
+("... 20:0") that change when a device is replugged; they are ignored when
+matching by name. The virtual port (`--midi-virtual`) is where DAWs and
 `aconnect`/`jack_connect` send to. Its senders cannot be seen by polling: if a
 DAW crashes while holding notes on it, CC123/CC120 or OSC `/panic` clears them.
 
@@ -42,6 +46,8 @@ from .midi import MidiSink, MidiTranslator
 
 APIS = ("auto", "alsa", "jack")
 _ALSA_NUMBERS = re.compile(r"\s+\d+:\d+$")
+_ALSA_CLIENT = re.compile(r"\s(\d+):\d+$")  # "Keystation 49:Keystation 49 MIDI 1 20:0"
+_A2J_CLIENT = re.compile(r"^a2j:.*\[(\d+)\]")  # "a2j:Keystation 49 [20] (capture): ..."
 DRAIN_PER_PORT = 512  # messages taken from one port before looking at the next
 
 
@@ -109,11 +115,19 @@ def plain_name(name: str) -> str:
     return _ALSA_NUMBERS.sub("", name)
 
 
+def is_hardware(name: str) -> bool:
+    """A port of a MIDI device rather than of a program (see the module docstring)."""
+    match = _ALSA_CLIENT.search(name) or _A2J_CLIENT.search(name)
+    if match:
+        return 16 <= int(match.group(1)) < 128  # 0 system, 14 Midi Through, 128+ programs
+    return name.startswith("system:")
+
+
 def match_spec(spec: str, names: list[str], exclude: Callable[[str], bool]) -> list[str]:
-    """Port names a spec selects: exact (ALSA numbers ignored) first, else substrings."""
+    """Port names a spec selects: "all" hardware; exact (ALSA numbers ignored); substrings."""
     candidates = [n for n in names if not exclude(n)]
     if spec == "all":
-        return candidates
+        return [n for n in candidates if is_hardware(n)]
     exact = [n for n in candidates if n == spec or plain_name(n) == plain_name(spec)]
     if exact:
         return exact[:1]
