@@ -29,24 +29,29 @@ def _server_answers(name: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def jack_server():
+def jack_server(tmp_path_factory):
     """The JACK server's name; JACK_DEFAULT_SERVER points every client in this process at it."""
     for tool in ("jackd", "jack_wait"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} not found: install jackd2 (scripts/install-system-deps.sh)")
     existing = os.environ.get("JACK_DEFAULT_SERVER")
     if existing and _server_answers(existing):
+        from gansynth_live.engine.stream import rescan_devices
+
+        rescan_devices()
         yield existing
         return
     name = f"gansynth-test-{os.getpid()}"
-    server = subprocess.Popen(
-        ["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(RATE), "-p", str(PERIOD)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    with open(log, "w") as log_file:  # a file, not a pipe: a full pipe would stall jackd
+        server = subprocess.Popen(
+            ["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(RATE),
+             "-p", str(PERIOD)], stdout=log_file, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10.0
     while not _server_answers(name):
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            pytest.fail(f"jackd did not start: {server.stderr.read()[-2000:]}")
+            pytest.fail(f"jackd did not start: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     os.environ["JACK_DEFAULT_SERVER"] = name
     from gansynth_live.engine.stream import rescan_devices
