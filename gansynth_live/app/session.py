@@ -220,7 +220,8 @@ class Session:
         return format_status(
             state, engine.stats(), self.midi.open_count if self.midi is not None else None,
             self.osc.stats() if self.osc is not None else None,
-            state.record_seconds if state.recording else None)
+            state.record_seconds if state.recording else None,
+            instrument.recording.session_active)
 
     def run(self, period_s: float = 0.25) -> None:
         """Show the status line until `stop()` or KeyboardInterrupt (main thread)."""

@@ -16,8 +16,8 @@ import time
 from typing import TextIO
 
 
-def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: float | None
-                  ) -> str:
+def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: float | None,
+                  session_recording: bool = False) -> str:
     """'voices 3/64 | xruns 0 | banks 4/9, notes 61% | morph 0.50,0.25 | ...'."""
     parts = [f"voices {stats.voices_sounding}/{stats.polyphony}", f"xruns {stats.xruns}"]
     if stats.notes_refused or stats.events_refused:
@@ -40,6 +40,8 @@ def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: 
     if recording_s is not None:
         minutes, seconds = divmod(int(recording_s), 60)
         parts.append(f"rec {minutes}:{seconds:02d}")
+    elif session_recording:
+        parts.append("rec session")
     return " | ".join(parts)
 
 
@@ -69,6 +71,8 @@ class Console:
 
     def status(self, line: str) -> None:
         with self._lock:
+            if self.tty and line == self._line and self._shown:
+                return  # unchanged: leave the terminal alone
             self._line = line
             if self.tty:
                 self.stream.write("\r\x1b[2K" + line)
