@@ -3,7 +3,6 @@ packets over UDP. Afterwards the session still answers and nothing is left sound
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
 
