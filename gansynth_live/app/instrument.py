@@ -16,7 +16,6 @@ corner 4 of a 2-corner setup); the OSC server counts and reports those.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,6 @@ from .follower import LayerFollower, SpaceFactory
 from .recording import LiveRecording
 from .timbre import BankProgress
 
-log = logging.getLogger(__name__)
 
 MAX_GAIN = 4.0  # SetMasterGain's limit
 
