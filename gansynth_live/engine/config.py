@@ -39,7 +39,8 @@ class EngineConfig:
         places only take note-offs, pedal-up and panic.
     max_events_per_block: events applied per block at most (the rest wait a block).
     bank_slots: banks the voices may read at once (current layers plus ones
-        fading out); a layer change that needs more waits for a glide to end.
+        fading out); a layer change that needs more waits until the glide in
+        progress ends (at most `morph_glide_s`).
     kernel: per-sample renderer: "numba" (compiled, fast), "numpy" (no
         compiler needed, about 5-10x slower), "auto" (numba when importable).
     """
@@ -98,8 +99,8 @@ class EngineConfig:
         check("max_events_per_block",
               isinstance(self.max_events_per_block, int) and 1 <= self.max_events_per_block,
               "an integer >= 1")
-        check("bank_slots", isinstance(self.bank_slots, int) and 4 <= self.bank_slots <= 64,
-              "an integer 4..64 (at least BankLayers' 4)")
+        check("bank_slots", isinstance(self.bank_slots, int) and 8 <= self.bank_slots <= 64,
+              "an integer 8..64 (room for 4 layers gliding out and 4 gliding in)")
         check("kernel", self.kernel in KERNELS, " or ".join(KERNELS))
 
     @property
