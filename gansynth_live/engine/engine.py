@@ -183,6 +183,10 @@ class Engine:
                 del self._tables[key]
         return dropped
 
+    def needs_collect(self) -> bool:
+        """True when the audio thread has handed back references for `collect`. Any thread."""
+        return self._retire.pending()
+
     def stats(self) -> EngineStats:
         """A consistent-enough snapshot of counters and state. Any thread."""
         c = self.counters

@@ -14,7 +14,9 @@ running exponential (`g *= k`), restarted from the exact formula each block.
 Every argument type the engine passes is compiled ahead of audio by
 `warm_up()` (float32 and int16 banks, read-only), so no compilation can
 happen in the audio callback; `signature_count` lets a test check that.
-`nogil=True` lets other Python threads run while a kernel works.
+The kernels keep the GIL (nogil=False) on purpose: releasing it inside the
+callback lets a normal-priority thread take it, and getting it back can then
+take milliseconds on a loaded machine (measured: 10-100 ms callback spikes).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .envelope import ATTACK, DECAY, FADE, FLOOR, FREE, RELEASE
 from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
                            P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
 
-_JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy", boundscheck=False)
+_JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False)
 
 __all__ = ["PARAMS", "accumulate_layer", "finish_block", "prepare_block", "signature_count",
            "warm_up"]

@@ -37,6 +37,8 @@ class Mixer:
         self.slot_used = np.zeros(k, dtype=bool)
         self.acc = np.zeros((n, max_block_frames), dtype=np.float32)
         self.mix = np.zeros((max_block_frames, 2), dtype=np.float32)
+        self.acc.fill(0.0)  # touch every page now: no page faults in the first callbacks
+        self.mix.fill(0.0)
         v = voices
         self._state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down,
                        v.held, v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)

@@ -3,7 +3,15 @@
 `AudioStream` opens a float32 stereo `sounddevice.OutputStream` whose
 callback is `callback.make_callback(engine)`, counts xruns from PortAudio's
 status flags, feeds an optional `Recorder`, and runs a housekeeping thread
-that calls `engine.collect()` (frees banks the audio thread let go of).
+that calls `engine.collect()` (frees banks the audio thread let go of)
+twice a second when there is something to free.
+
+Python's GIL is the real-time weak spot: the callback runs on PortAudio's
+(for JACK, real-time priority) thread but must take the GIL, and if a
+normal-priority Python thread holding it is preempted by the OS, the
+callback waits. Keep other Python threads of the process mostly asleep or in
+GIL-free work (TensorFlow ops, I/O); the engine's own kernels keep the GIL
+for the few hundred microseconds they run, on purpose.
 
 Two process-wide settings help the Python callback keep its deadline and are
 applied while the stream runs (both can be turned off):
@@ -32,6 +40,9 @@ from ..errors import GansynthLiveError
 from .callback import make_callback
 from .engine import Engine
 from .recorder import Recorder
+
+
+HOUSEKEEPING_S = 0.5  # how often the housekeeping thread frees what the callback let go of
 
 
 class AudioDeviceError(GansynthLiveError):
@@ -163,8 +174,12 @@ class AudioStream:
         self.close()
 
     def _collect_loop(self) -> None:
-        while not self._stop.wait(0.05):
-            self.engine.collect()
+        # Rarely: every wake-up takes the GIL, and a normal-priority thread that
+        # the OS preempts while holding it delays the real-time callback (measured:
+        # waking every 50 ms caused xruns on a loaded 2-core machine).
+        while not self._stop.wait(HOUSEKEEPING_S):
+            if self.engine.needs_collect():
+                self.engine.collect()
 
     # --- what was opened ----------------------------------------------------------------
     @property
