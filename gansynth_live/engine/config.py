@@ -33,6 +33,8 @@ class EngineConfig:
     master_gain: linear gain before the limiter.
     morph_glide_s: time sounding voices take to glide to new morph weights.
     steal_fade_s: fade of a stolen voice (and of one-shot notes reaching their end).
+    min_note_s: a note-off sooner than this after its note-on waits until then
+        (like FluidSynth's min-note-length), so very short notes still sound.
     limiter_threshold: peak level (linear) the limiter holds the mix under.
     limiter_release_s: time for the limiter's gain to recover (63 %).
     queue_capacity, queue_reserve: event queue size; the last `queue_reserve`
@@ -58,6 +60,7 @@ class EngineConfig:
     master_gain: float = 0.5
     morph_glide_s: float = 0.03
     steal_fade_s: float = 0.005
+    min_note_s: float = 0.01
     limiter_threshold: float = 0.89
     limiter_release_s: float = 0.15
     queue_capacity: int = 2048
@@ -89,6 +92,7 @@ class EngineConfig:
         check("master_gain", 0.0 <= self.master_gain <= 4.0, "0..4 (linear)")
         check("morph_glide_s", 0.001 <= self.morph_glide_s <= 10.0, "0.001..10 s")
         check("steal_fade_s", 0.001 <= self.steal_fade_s <= 0.1, "0.001..0.1 s")
+        check("min_note_s", 0.0 <= self.min_note_s <= 1.0, "0..1 s")
         check("limiter_threshold", 0.1 <= self.limiter_threshold <= 1.0, "0.1..1 (linear peak)")
         check("limiter_release_s", 0.001 <= self.limiter_release_s <= 10.0, "0.001..10 s")
         check("queue_capacity", isinstance(self.queue_capacity, int) and 16 <= self.queue_capacity,

@@ -112,8 +112,9 @@ class Engine:
         self._queue = EventQueue(config.queue_capacity, config.queue_reserve)
         self._retire = RetireRing()
         self._slots = BankSlots(config.bank_slots, self._retire)
-        self._voices = Voices(config.voice_count, config.polyphony, config.bank_slots)
         sr = config.sample_rate
+        self._voices = Voices(config.voice_count, config.polyphony, config.bank_slots,
+                              min_note_frames=int(round(config.min_note_s * sr)))
         self._fade_frames = config.steal_fade_s * sr
         self._mixer = Mixer(self._voices, self._slots, self.kernels, config.max_block_frames,
                             glide_frames=config.morph_glide_s * sr, fade_frames=self._fade_frames)
@@ -253,6 +254,8 @@ class Engine:
                 handler(event)
         if queue.lost_pending and queue.empty():
             self._apply_lost_events()
+        if self._voices.release_pending.any():
+            self._voices.release_due(self._frame)
 
     def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
         """Map the new layers' banks to slots and start sounding voices gliding to them."""

@@ -101,6 +101,7 @@ class AudioStream:
         self.freeze_gc = freeze_gc
         self._stream: Any = None
         self._recorder: Recorder | None = None
+        self.last_recording: Recorder | None = None  # closed; its counts stay readable
         self._housekeeping: threading.Thread | None = None
         self._stop = threading.Event()
         self._old_switch_interval: float | None = None
@@ -154,6 +155,7 @@ class AudioStream:
         if self._recorder is not None:
             self.engine.recorder = None
             self._recorder.close()
+            self.last_recording = self._recorder
             self._recorder = None
         if self._housekeeping is not None:
             self._stop.set()

@@ -25,10 +25,12 @@ from .steal import choose_victim
 class Voices:
     """All voice slots; `capacity` = polyphony + room for stolen voices to fade out."""
 
-    def __init__(self, capacity: int, polyphony: int, bank_slots: int) -> None:
+    def __init__(self, capacity: int, polyphony: int, bank_slots: int,
+                 min_note_frames: int = 0) -> None:
         n, k = capacity, bank_slots
         self.capacity = n
         self.polyphony = polyphony
+        self.min_note_frames = min_note_frames
         self.active = np.zeros(n, dtype=bool)
         self.stage = np.zeros(n, dtype=np.int64)
         self.level = np.zeros(n, dtype=np.float64)
@@ -39,6 +41,7 @@ class Voices:
         self.channel = np.zeros(n, dtype=np.int64)
         self.pitch = np.zeros(n, dtype=np.int64)
         self.key_down = np.zeros(n, dtype=bool)
+        self.release_pending = np.zeros(n, dtype=bool)  # note-off came before min_note_frames
         self.started_at = np.zeros(n, dtype=np.int64)
         self.released_at = np.zeros(n, dtype=np.int64)
         self.elapsed = np.zeros(n, dtype=np.float64)
@@ -88,6 +91,7 @@ class Voices:
         self.channel[v] = channel
         self.pitch[v] = pitch
         self.key_down[v] = True
+        self.release_pending[v] = False
         self.held[channel, pitch] += 1
         self.started_at[v] = now
         self.released_at[v] = 0
@@ -146,8 +150,19 @@ class Voices:
                                 & (self.pitch == pitch))
         if pedal_down:
             self._key_up(voices)
-        else:
-            self.release(voices, now)
+            return
+        young = now - self.started_at[voices] < self.min_note_frames
+        if young.any():  # too short to be heard: release once min_note_frames have played
+            self._key_up(voices[young])
+            self.release_pending[voices[young]] = True
+        self.release(voices[~young], now)
+
+    def release_due(self, now: int) -> None:
+        """Release the short notes whose note-off was held back until min_note_frames."""
+        due = np.flatnonzero(self.release_pending & self.active
+                             & (now - self.started_at >= self.min_note_frames))
+        self.release_pending[due] = False
+        self.release(due, now)
 
     def pedal_up(self, channel: int, now: int) -> None:
         """Release the channel's voices that only the pedal was holding."""

@@ -154,6 +154,18 @@ def test_a_retriggered_note_releases_its_old_voice(layers):
     assert engine.stats().voices_active == 0 and np.abs(out[-100:]).max() == 0.0
 
 
+def test_a_note_off_right_after_its_note_on_still_sounds(layers):
+    engine = Engine(EngineConfig(attack_s=0.002, release_s=0.2, min_note_s=0.01))
+    engine.set_layers(layers)
+    out = render_with_engine(engine, [(0.0, NoteOn(60, 100)), (0.0, NoteOff(60))], 0.4)
+    full = render_offline(EngineConfig(attack_s=0.002), layers, [(0.0, NoteOn(60, 100))], 0.4)
+    assert np.abs(window(out, 0.0, 0.01)).max() == pytest.approx(
+        np.abs(window(full, 0.0, 0.01)).max(), rel=1e-6)  # plays min_note_s as if held
+    assert rms(window(out, 0.03, 0.04)) > 0.1 * rms(window(full, 0.03, 0.04))  # then releases
+    assert np.abs(window(out, 0.25, 0.4)).max() == 0.0
+    assert engine.stats().voices_active == 0
+
+
 def test_sustain_pedal_holds_released_notes_until_it_goes_up(layers):
     engine = Engine(EngineConfig(release_s=0.1))
     engine.set_layers(layers)
