@@ -286,10 +286,11 @@ class Engine:
         self.counters.layer_swaps += 1
 
     def _release_unused_slots(self) -> None:
-        in_use = self._voices.slots_in_use()
-        in_use[self._layer_slots] = True
+        """Hand banks no voice reads any more (and not in the current layers) to the retire ring."""
+        in_use = self._mixer.slot_used  # from this block's prepare step
+        current = self._layer_slots
         for k, table in enumerate(self._slots.tables):
-            if table is not None and not in_use[k]:
+            if table is not None and not in_use[k] and k not in current:
                 self._slots.release(k)
 
     # --- event handlers (audio thread) ----------------------------------------------------

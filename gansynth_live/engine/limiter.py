@@ -44,7 +44,7 @@ class OutputStage:
         frames = mix.shape[0]
         if frames == 0:
             return True
-        peak = float(np.abs(mix).max())
+        peak = max(float(mix.max()), -float(mix.min()))
         if not math.isfinite(peak):
             out.fill(0.0)
             return False
@@ -58,12 +58,15 @@ class OutputStage:
             limit = min(target, recovered)
         g0 = self.master * self.limit
         g1 = master * limit
-        ramp = self._ramp[:frames]
-        span = min(ATTACK_FRAMES, frames) if g1 < g0 else frames
-        np.multiply(self._steps[:span], (g1 - g0) / span, out=ramp[:span])
-        ramp[:span] += g0
-        ramp[span:] = g1
-        np.multiply(mix, ramp[:, None], out=out)
+        if g0 == g1:
+            np.multiply(mix, g1, out=out)
+        else:
+            ramp = self._ramp[:frames]
+            span = min(ATTACK_FRAMES, frames) if g1 < g0 else frames
+            np.multiply(self._steps[:span], (g1 - g0) / span, out=ramp[:span])
+            ramp[:span] += g0
+            ramp[span:] = g1
+            np.multiply(mix, ramp[:, None], out=out)
         self.master, self.limit = master, limit
         self.reduction_db = 20.0 * math.log10(limit) if limit < 1.0 else 0.0
         if peak * max(g0, g1) > self.knee:
