@@ -244,6 +244,7 @@ class Harness:
         self.buffer = np.zeros((int(seconds * RATE), 2), dtype=np.float32)
         self.base_frame = -1
         self.frames = 0
+        self.cycles = 0
         self.request = None  # ("midi" | "push", note_on: bool, engine)
         self.triggers: list[int] = []  # frame time of each note-on
         self.trigger.set_process_callback(self._trigger)
@@ -266,14 +267,16 @@ class Harness:
             self.triggers.append(self.trigger.last_frame_time)
 
     def _capture(self, frames: int) -> None:
+        now = self.capture.last_frame_time
         if self.base_frame < 0:
-            self.base_frame = self.capture.last_frame_time
-        pos = self.frames
+            self.base_frame = now
+        pos = now - self.base_frame  # by frame time: a skipped cycle leaves a gap, no shift
         n = min(frames, self.buffer.shape[0] - pos)
         if n > 0:
             self.buffer[pos:pos + n, 0] = self.inputs[0].get_array()[:n]
             self.buffer[pos:pos + n, 1] = self.inputs[1].get_array()[:n]
             self.frames = pos + n
+            self.cycles += 1
 
     def latencies(self, threshold: float = 1e-4) -> np.ndarray:
         loud = np.abs(self.buffer[:self.frames]).max(axis=1) > threshold
@@ -299,6 +302,15 @@ def play_notes(harness: Harness, kind: str, engine, count: int, gap_s: float) ->
         time.sleep(0.06 + rng.uniform(0, 0.01))
         harness.request = (kind, False, engine, pitch)
         time.sleep(gap_s + rng.uniform(0, 0.01))  # the release dies away to silence
+
+
+def connect_engine(harness: "Harness") -> None:
+    """Connect the PortAudio client's outputs (its name may carry a suffix) to the capture."""
+    sources = harness.capture.get_ports("PortAudio.*", is_audio=True, is_output=True)
+    if len(sources) < 2:
+        raise RuntimeError(f"no PortAudio ports: {[p.name for p in harness.capture.get_ports()]}")
+    for source, port in zip(sources, harness.inputs):
+        harness.capture.connect(source, port)
 
 
 def bench_latency(bank, count: int) -> None:
@@ -358,8 +370,7 @@ def bench_latency(bank, count: int) -> None:
             engine.set_layers(BankLayers.single(bank))
             harness = Harness(seconds)
             with AudioStream(engine, blocksize=blocksize):
-                harness.capture.connect("PortAudio:out_0", "bench-capture:in_0")
-                harness.capture.connect("PortAudio:out_1", "bench-capture:in_1")
+                connect_engine(harness)
                 time.sleep(0.3)
                 play_notes(harness, "push", engine, count, 0.25)
             lat = harness.latencies()
@@ -371,8 +382,7 @@ def bench_latency(bank, count: int) -> None:
         engine.set_layers(BankLayers.single(bank))
         harness = Harness(seconds)
         with AudioStream(engine, blocksize=period):
-            harness.capture.connect("PortAudio:out_0", "bench-capture:in_0")
-            harness.capture.connect("PortAudio:out_1", "bench-capture:in_1")
+            connect_engine(harness)
             time.sleep(0.3)
             rng = np.random.default_rng(9)
             for i in range(count):
@@ -387,9 +397,13 @@ def bench_latency(bank, count: int) -> None:
         rows.append(latency_row("engine, push() from a Python thread at random times", lat,
                                 period, count))
     finally:
+        import sounddevice as sd
+
+        sd._terminate()  # let go of JACK before the server stops (PortAudio aborts otherwise)
         server.terminate()
         server.wait()
         os.environ.pop("JACK_DEFAULT_SERVER", None)
+        sd._initialize()
     table(f"Note-on to first sound through JACK (dummy driver, {RATE} Hz, period {period})",
           ["source", "median frames", "p99 frames", "p99 periods", "notes heard", "max frames"],
           rows)
