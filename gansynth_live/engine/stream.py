@@ -32,6 +32,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -152,11 +153,7 @@ class AudioStream:
                 stream.stop()
             finally:
                 stream.close()
-        if self._recorder is not None:
-            self.engine.recorder = None
-            self._recorder.close()
-            self.last_recording = self._recorder
-            self._recorder = None
+        self.stop_recording()
         if self._housekeeping is not None:
             self._stop.set()
             self._housekeeping.join()
@@ -168,6 +165,29 @@ class AudioStream:
             gc.unfreeze()
             self._froze_gc = False
         self.engine.collect()
+
+    # --- recording while playing (e.g. started and stopped by OSC or MIDI) -------------
+    def start_recording(self, path: str | Path, subtype: str | None = None) -> Recorder:
+        """Record the output from the next block on. Control thread; the stream must be open."""
+        if self._stream is None:
+            raise AudioDeviceError("start the audio stream before recording")
+        if self._recorder is not None:
+            raise AudioDeviceError(f"already recording to '{self._recorder.path}'")
+        self._recorder = Recorder(path, self.engine.sample_rate, 2, subtype=subtype)
+        self.engine.recorder = self._recorder  # the callback picks it up by reference
+        return self._recorder
+
+    def stop_recording(self) -> Recorder | None:
+        """Finish the recording (writes what is buffered, closes the file). Control thread."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return None
+        self.engine.recorder = None
+        if self._stream is not None:  # a callback may still hold the old reference: let it end
+            time.sleep(2.0 * max(self.blocksize, 1024) / self.engine.sample_rate)
+        recorder.close()
+        self.last_recording = recorder
+        return recorder
 
     def __enter__(self) -> "AudioStream":
         return self.start()

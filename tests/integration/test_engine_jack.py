@@ -161,3 +161,20 @@ def test_32_voices_for_20_seconds_at_256_frames_without_xruns(jack_server, bank)
         if xruns["portaudio"] == 0 and xruns["jack"] == 0 and stats.overruns == 0:
             return
     pytest.fail(f"xruns in every attempt: {attempts}")
+
+
+def test_recording_starts_and_stops_while_playing(jack_server, bank, tmp_path):
+    engine = Engine(EngineConfig(sustain=1.0))
+    engine.set_layers(BankLayers.single(bank))
+    with AudioStream(engine, blocksize=BLOCK) as stream:
+        engine.push(NoteOn(57, 100))
+        time.sleep(0.3)
+        recorder = stream.start_recording(tmp_path / "take.wav")
+        time.sleep(0.6)
+        assert stream.stop_recording() is recorder
+        engine.push(NoteOff(57))
+    take, rate = sf.read(tmp_path / "take.wav", dtype="float32")
+    assert recorder.overflow_frames == 0 and recorder.error == ""
+    assert rate == RATE and 0.3 * RATE < len(take) == recorder.frames_written
+    assert fundamental_hz(take, RATE) == pytest.approx(tone_frequency(57, RATE), rel=1e-3)
+    assert max_jump(take) < 0.05  # a steady note, no glitch where the recording began

@@ -40,11 +40,15 @@ def test_missing_pitches_play_from_the_nearest_note_resampled():
     assert fundamental_hz(window(out, 0.5, 1.5), SR) == pytest.approx(expected, rel=5e-4)
 
 
-def test_a_bank_at_another_rate_plays_at_the_right_pitch():
-    bank16k = synthetic_bank([60], 16000)
-    out = render_offline(None, BankLayers.single(bank16k), [(0.0, NoteOn(60, 100))], 1.5)
-    f0 = fundamental_hz(window(out, 0.5, 1.5), SR)
-    assert f0 == pytest.approx(tone_frequency(60, 16000), rel=5e-4)
+@pytest.mark.parametrize("bank_rate, output_rate", [(16000, 48000), (48000, 44100),
+                                                     (44100, 96000)])
+def test_a_bank_at_another_rate_plays_at_the_right_pitch(bank_rate, output_rate):
+    bank = synthetic_bank([60], bank_rate)
+    out = render_offline(EngineConfig(sample_rate=output_rate), BankLayers.single(bank),
+                         [(0.0, NoteOn(60, 100))], 1.5)
+    segment = out[int(0.5 * output_rate):int(1.5 * output_rate)]
+    f0 = fundamental_hz(segment, output_rate)
+    assert f0 == pytest.approx(tone_frequency(60, bank_rate), rel=5e-4)
 
 
 def test_pitch_bend_scales_by_the_bend_range(layers):
