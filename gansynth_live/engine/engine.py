@@ -114,7 +114,8 @@ class Engine:
         self._slots = BankSlots(config.bank_slots, self._retire)
         sr = config.sample_rate
         self._voices = Voices(config.voice_count, config.polyphony, config.bank_slots,
-                              min_note_frames=int(round(config.min_note_s * sr)))
+                              min_note_frames=int(round(config.min_note_s * sr)),
+                              steal=self.kernels.choose_victim)
         self._fade_frames = config.steal_fade_s * sr
         self._mixer = Mixer(self._voices, self._slots, self.kernels, config.max_block_frames,
                             glide_frames=config.morph_glide_s * sr, fade_frames=self._fade_frames)
@@ -316,7 +317,7 @@ class Engine:
         pan = config.pan_spread * min(max((event.pitch - 60) / 36.0, -1.0), 1.0)
         angle = (pan + 1.0) * math.pi / 4.0
         voices.start_note(v, event.pitch, event.channel, gain, math.cos(angle), math.sin(angle),
-                          now, self._layer_slots, self._layer_weights, prepared.tables)
+                          now, self._layer_slots, prepared)
         self.counters.notes_started += 1
 
     def _note_off(self, event: NoteOff) -> None:

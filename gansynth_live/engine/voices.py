@@ -15,10 +15,12 @@ Every method here runs on the audio thread only (or the offline render loop).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from . import envelope as env
-from .layers import PitchTable
+from .layers import PitchTable, PreparedLayers
 from .steal import choose_victim
 
 
@@ -26,11 +28,12 @@ class Voices:
     """All voice slots; `capacity` = polyphony + room for stolen voices to fade out."""
 
     def __init__(self, capacity: int, polyphony: int, bank_slots: int,
-                 min_note_frames: int = 0) -> None:
+                 min_note_frames: int = 0, steal: Callable[..., int] = choose_victim) -> None:
         n, k = capacity, bank_slots
         self.capacity = n
         self.polyphony = polyphony
         self.min_note_frames = min_note_frames
+        self.steal = steal  # steal.choose_victim or its compiled twin
         self.active = np.zeros(n, dtype=bool)
         self.stage = np.zeros(n, dtype=np.int64)
         self.level = np.zeros(n, dtype=np.float64)
@@ -70,17 +73,16 @@ class Voices:
         """
         stolen = -1
         if self.sounding_count() >= self.polyphony:
-            stolen = choose_victim(self.active, self.stage, self.level, self.gain,
-                                   self.key_down, self.started_at, self.released_at, now)
+            stolen = int(self.steal(self.active, self.stage, self.level, self.gain,
+                                    self.key_down, self.started_at, self.released_at, now))
         free = np.flatnonzero(~self.active)
         if free.size == 0:
             return -1, -1
         return int(free[0]), stolen
 
     def start_note(self, v: int, pitch: int, channel: int, gain: float, pan_l: float,
-                   pan_r: float, now: int, slots: np.ndarray, weights: np.ndarray,
-                   tables: tuple[PitchTable, ...]) -> None:
-        """Begin a note in voice slot v, reading bank slots `slots` with `weights`."""
+                   pan_r: float, now: int, slots: np.ndarray, prepared: PreparedLayers) -> None:
+        """Begin a note in voice slot v, reading bank slots `slots` (one per layer)."""
         self.active[v] = True
         self.stage[v] = env.ATTACK
         self.level[v] = 0.0
@@ -97,16 +99,17 @@ class Voices:
         self.released_at[v] = 0
         self.elapsed[v] = 0.0
         self.glide[v] = 1.0
-        self.w_from[:, v] = 0.0
-        self.w_to[:, v] = 0.0
-        self.w_cur[:, v] = 0.0
-        for k, weight, table in zip(slots, weights, tables):
-            self.start[k, v] = table.start[pitch]
-            self.end[k, v] = table.end[pitch]
-            self.loop_start[k, v] = table.loop_start[pitch]
-            self.loop_end[k, v] = table.loop_end[pitch]
-            self.rate[k, v] = table.rate[pitch]
-            self.w_from[k, v] = self.w_to[k, v] = self.w_cur[k, v] = weight
+        geometry = prepared.geometry[:, :, pitch]
+        self.start[slots, v] = geometry[0]
+        self.end[slots, v] = geometry[1]
+        self.loop_start[slots, v] = geometry[2]
+        self.loop_end[slots, v] = geometry[3]
+        self.rate[slots, v] = prepared.rate[:, pitch]
+        weights = np.zeros(self.w_cur.shape[0])
+        weights[slots] = prepared.weight_array
+        self.w_from[:, v] = weights
+        self.w_to[:, v] = weights
+        self.w_cur[:, v] = weights
 
     def _key_up(self, voices: np.ndarray) -> None:
         down = voices[self.key_down[voices]]

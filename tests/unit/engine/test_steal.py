@@ -1,6 +1,7 @@
 """Voice stealing priorities (a pure function of the voice arrays)."""
 
 import numpy as np
+import pytest
 
 from gansynth_live.engine.envelope import ATTACK, DECAY, FADE, RELEASE
 from gansynth_live.engine.steal import choose_victim
@@ -48,3 +49,17 @@ def test_a_chord_does_not_steal_its_own_notes_and_fading_voices_are_skipped():
     assert choose_victim(**v, now=1000) == 1  # only a fresh one is left
     v["stage"][1] = FADE
     assert choose_victim(**v, now=1000) == -1
+
+
+def test_the_compiled_twin_chooses_the_same_voice():
+    kernel_numba = pytest.importorskip("gansynth_live.engine.kernel_numba")
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        v = dict(active=rng.random(n) < 0.8,
+                 stage=rng.choice([ATTACK, DECAY, RELEASE, FADE], n).astype(np.int64),
+                 level=rng.choice([0.1, 0.5, 0.9], n), gain=rng.choice([0.2, 1.0], n),
+                 key_down=rng.random(n) < 0.5,
+                 started_at=rng.choice([0, 500, 1000], n).astype(np.int64),
+                 released_at=rng.choice([100, 200], n).astype(np.int64))
+        assert kernel_numba.choose_victim(**v, now=1000) == choose_victim(**v, now=1000)
