@@ -110,22 +110,27 @@ class AudioStream:
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> "AudioStream":
+        """Open the device and start playing the engine. Control thread."""
         sd = sounddevice()
         engine = self.engine
+        recorder = None
+        if self.record is not None:  # first: a bad path fails before any device is opened
+            recorder = Recorder(self.record, engine.sample_rate, 2, subtype=self.record_subtype)
         try:
             stream = sd.OutputStream(
                 samplerate=engine.sample_rate, blocksize=self.blocksize, device=self.device,
                 channels=2, dtype="float32", latency=self.latency,
                 callback=make_callback(engine))
         except (sd.PortAudioError, ValueError, TypeError) as exc:
+            if recorder is not None:
+                recorder.close()
             raise AudioDeviceError(
                 f"cannot open audio output {self.device if self.device is not None else '(default)'}"
                 f" at {engine.sample_rate} Hz, block {self.blocksize}, latency {self.latency}: "
                 f"{exc}. List devices with `python -m sounddevice`.") from None
-        if self.record is not None:
-            self._recorder = Recorder(self.record, engine.sample_rate, 2,
-                                      subtype=self.record_subtype)
-            engine.recorder = self._recorder
+        if recorder is not None:
+            self._recorder = recorder
+            engine.recorder = recorder
         if self.switch_interval_s is not None:
             self._old_switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(min(self._old_switch_interval, self.switch_interval_s))
