@@ -36,6 +36,9 @@ def jack_server(tmp_path_factory):
             pytest.fail(f"{tool} not found: install jackd2 (scripts/install-system-deps.sh)")
     existing = os.environ.get("JACK_DEFAULT_SERVER")
     if existing and _server_answers(existing):
+        from gansynth_live.engine.stream import rescan_devices
+
+        rescan_devices()
         yield existing
         return
     name = f"gansynth-test-{os.getpid()}"
