@@ -18,11 +18,14 @@
    p99; FluidSynth (`fluidsynth -a jack -m jack`) on the same server and
    harness. A harness client triggers each note at the start of a JACK cycle:
    for FluidSynth as a JACK MIDI note-on at frame offset 0 of its MIDI out
-   port, for the engine as `engine.push(NoteOn)` called in that same process
-   callback (what a MIDI input callback does). A second harness client
-   captures both outputs; latency = frame time of the first sample above
-   1e-4 minus the trigger cycle's first frame. A third row pushes from a
-   plain Python thread at random moments (t0 = jack frame_time at the push).
+   port (FluidSynth reads its MIDI before rendering the cycle), for the
+   engine as `engine.push(NoteOn)` from the capture client, which JACK runs
+   after the engine's client: the worst phase, the note waits one period.
+   The "random" rows ask for a note at a random moment instead (a plain
+   Python thread; t0 = JACK's frame time then): FluidSynth gets it as JACK
+   MIDI at the next cycle start, the engine by `push()` at once. A capture
+   client records both outputs by frame time; latency = frame time of the
+   first sample above 1e-4 minus t0.
 
 Needs: jackd2, fluidsynth, fluid-soundfont-gm, JACK-Client, mido.
 """
@@ -252,21 +255,27 @@ class Harness:
         self.capture.activate()
 
     def _trigger(self, frames: int) -> None:
+        """JACK MIDI out: send a requested note at frame offset 0 of this cycle."""
         self.midi_out.clear_buffer()
         request = self.request
-        if request is None:
+        if request is None or request[0] != "midi":
             return
         self.request = None
-        kind, on, engine, pitch = request
-        if kind == "midi":
-            self.midi_out.write_midi_event(0, (0x90, pitch, 100) if on else (0x80, pitch, 0))
-        else:
-            engine.push(NoteOn(pitch, 100) if on else NoteOff(pitch))
+        _, on, _, pitch, t0 = request
+        # the note, or "all sound off" (CC 120) so no release tail overlaps the next note
+        self.midi_out.write_midi_event(0, (0x90, pitch, 100) if on else (0xB0, 120, 0))
         if on:
-            self.triggers.append(self.trigger.last_frame_time)
+            self.triggers.append(self.trigger.last_frame_time if t0 is None else t0)
 
     def _capture(self, frames: int) -> None:
         now = self.capture.last_frame_time
+        request = self.request
+        if request is not None and request[0] == "push":  # after the engine's turn this cycle
+            self.request = None
+            _, on, engine, pitch, _ = request
+            engine.push(NoteOn(pitch, 100) if on else NoteOff(pitch))
+            if on:
+                self.triggers.append(now)
         if self.base_frame < 0:
             self.base_frame = now
         pos = now - self.base_frame  # by frame time: a skipped cycle leaves a gap, no shift
@@ -282,8 +291,10 @@ class Harness:
         out = []
         for t0 in self.triggers:
             start = t0 - self.base_frame
+            if start < 256 or loud[start - 256:start].any():
+                continue  # not silent before the note: no clean onset to time
             hits = np.flatnonzero(loud[start:start + RATE // 2])
-            if start >= 0 and hits.size:
+            if hits.size:
                 out.append(hits[0])
         return np.array(out)
 
@@ -293,14 +304,30 @@ class Harness:
             client.close()
 
 
-def play_notes(harness: Harness, kind: str, engine, count: int, gap_s: float) -> None:
+def play_notes(harness: Harness, mode: str, engine, count: int, gap_s: float) -> None:
+    """Play `count` notes, each held 60 ms, then silence until its release has died away.
+
+    mode "midi": JACK MIDI note-on at the start of the next cycle, t0 = that cycle's start;
+    "midi-random": the same message, t0 = the (random) moment it was asked for;
+    "push": engine.push from the capture client, after the engine's turn, t0 = cycle start;
+    "push-random": engine.push from this (plain Python) thread, t0 = the moment of the push.
+    """
     rng = np.random.default_rng(5)
     for i in range(count):
         pitch = 60 + i % 12
-        harness.request = (kind, True, engine, pitch)
-        time.sleep(0.06 + rng.uniform(0, 0.01))
-        harness.request = (kind, False, engine, pitch)
-        time.sleep(gap_s + rng.uniform(0, 0.01))  # the release dies away to silence
+        time.sleep(rng.uniform(0, 0.01))
+        if mode == "push-random":
+            harness.triggers.append(harness.capture.frame_time)
+            engine.push(NoteOn(pitch, 100))
+        else:
+            t0 = harness.capture.frame_time if mode == "midi-random" else None
+            harness.request = (mode.split("-")[0], True, engine, pitch, t0)
+        time.sleep(0.06)
+        if mode == "push-random":
+            engine.push(NoteOff(pitch))
+        else:
+            harness.request = (mode.split("-")[0], False, engine, pitch, None)
+        time.sleep(gap_s)
 
 
 def connect_engine(harness: "Harness") -> None:
@@ -341,60 +368,39 @@ def bench_latency(bank, count: int) -> None:
                                       "-o", "audio.jack.autoconnect=0", SF2],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                harness = Harness(seconds)
-                for _ in range(100):
-                    ports = [p.name for p in harness.capture.get_ports("fluidsynth.*")]
-                    if len(ports) >= 3:
-                        break
-                    time.sleep(0.1)
-                time.sleep(1.0)  # the SoundFont loads after the ports appear
-                harness.trigger.connect("bench-trigger:midi_out", "fluidsynth-midi:midi_00")
-                harness.capture.connect("fluidsynth-midi:left", "bench-capture:in_0")
-                harness.capture.connect("fluidsynth-midi:right", "bench-capture:in_1")
-                time.sleep(0.3)
-                play_notes(harness, "midi", None, count, 0.35)
-                lat = harness.latencies()
-                harness.close()
-                rows.append(latency_row("FluidSynth, JACK MIDI note-on at offset 0", lat, period,
-                                        count))
+                for mode, label in (("midi", "FluidSynth, JACK MIDI at the cycle start"),
+                                    ("midi-random", "FluidSynth, JACK MIDI asked at random times")):
+                    harness = Harness(seconds)
+                    for _ in range(100):
+                        if len(harness.capture.get_ports("fluidsynth.*")) >= 3:
+                            break
+                        time.sleep(0.1)
+                    time.sleep(1.0)  # the SoundFont loads after the ports appear
+                    harness.trigger.connect("bench-trigger:midi_out", "fluidsynth-midi:midi_00")
+                    harness.capture.connect("fluidsynth-midi:left", "bench-capture:in_0")
+                    harness.capture.connect("fluidsynth-midi:right", "bench-capture:in_1")
+                    time.sleep(0.3)
+                    play_notes(harness, mode, None, count, 0.35)
+                    rows.append(latency_row(label, harness.latencies(), period, count))
+                    harness.close()
             finally:
                 fluid.terminate()
                 fluid.wait()
         else:
             rows.append(["FluidSynth", "not installed", "", "", "", ""])
 
-        # the engine: push from the trigger cycle
-        for blocksize in (period,):
+        # the engine
+        for mode, label in (("push", "engine, push() after its turn in the cycle"),
+                            ("push-random", "engine, push() at random times (Python thread)")):
             engine = Engine(EngineConfig(attack_s=0.001, release_s=0.05))
             engine.set_layers(BankLayers.single(bank))
             harness = Harness(seconds)
-            with AudioStream(engine, blocksize=blocksize):
+            with AudioStream(engine, blocksize=period):
                 connect_engine(harness)
                 time.sleep(0.3)
-                play_notes(harness, "push", engine, count, 0.25)
-            lat = harness.latencies()
+                play_notes(harness, mode, engine, count, 0.25)
+            rows.append(latency_row(label, harness.latencies(), period, count))
             harness.close()
-            rows.append(latency_row("engine, push() in the trigger's JACK cycle", lat, period, count))
-
-        # the engine: push from a Python thread at random moments
-        engine = Engine(EngineConfig(attack_s=0.001, release_s=0.05))
-        engine.set_layers(BankLayers.single(bank))
-        harness = Harness(seconds)
-        with AudioStream(engine, blocksize=period):
-            connect_engine(harness)
-            time.sleep(0.3)
-            rng = np.random.default_rng(9)
-            for i in range(count):
-                time.sleep(rng.uniform(0, 0.01))
-                harness.triggers.append(harness.capture.frame_time)
-                engine.push(NoteOn(60 + i % 12, 100))
-                time.sleep(0.06)
-                engine.push(NoteOff(60 + i % 12))
-                time.sleep(0.25)
-        lat = harness.latencies()
-        harness.close()
-        rows.append(latency_row("engine, push() from a Python thread at random times", lat,
-                                period, count))
     finally:
         import sounddevice as sd
 
@@ -404,7 +410,7 @@ def bench_latency(bank, count: int) -> None:
         os.environ.pop("JACK_DEFAULT_SERVER", None)
         sd._initialize()
     table(f"Note-on to first sound through JACK (dummy driver, {RATE} Hz, period {period})",
-          ["source", "median frames", "p99 frames", "p99 periods", "notes heard", "max frames"],
+          ["source", "median frames", "p99 frames", "p99 periods", "notes timed", "max frames"],
           rows)
     print("\nTarget: engine median no worse than FluidSynth's, p99 <= 2 periods "
           f"({2 * period} frames).")
@@ -415,7 +421,7 @@ def latency_row(label: str, lat: np.ndarray, period: int, count: int) -> list[ob
         return [label, "-", "-", "-", f"0/{count}", "-"]
     p99 = float(np.percentile(lat, 99))
     return [label, f"{np.median(lat):.0f}", f"{p99:.0f}", f"{p99 / period:.2f}",
-            f"{lat.size}/{count}", f"{lat.max():.0f}"]
+            f"{lat.size}/{count}", f"{lat.max():.0f}"]  # notes with a clean onset
 
 
 def main() -> int:
