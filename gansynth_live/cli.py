@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("cache", "cache", "list or clear cached note banks"),
     ("serve", "serve", "play live: audio out, MIDI and OSC in, until Ctrl-C"),
     ("preset", "preset", "save, list and show presets"),
+    ("play-test", "play_test", "play a synthetic arpeggio through the audio device"),
 ]
 
 

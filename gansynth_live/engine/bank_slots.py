@@ -37,6 +37,10 @@ class RetireRing:
         self._written = written + 1
         return True
 
+    def pending(self) -> bool:
+        """True when something waits to be dropped (cheap; any thread)."""
+        return self._written != self._read
+
     def drain(self) -> int:
         """Drop every retired reference (here, in the calling thread); returns how many."""
         with self._lock:

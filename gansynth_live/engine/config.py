@@ -33,13 +33,18 @@ class EngineConfig:
     master_gain: linear gain before the limiter.
     morph_glide_s: time sounding voices take to glide to new morph weights.
     steal_fade_s: fade of a stolen voice (and of one-shot notes reaching their end).
+    min_note_s: a note-off sooner than this after its note-on waits until then
+        (like FluidSynth's min-note-length), so very short notes still sound.
     limiter_threshold: peak level (linear) the limiter holds the mix under.
     limiter_release_s: time for the limiter's gain to recover (63 %).
     queue_capacity, queue_reserve: event queue size; the last `queue_reserve`
         places only take note-offs, pedal-up and panic.
-    max_events_per_block: events applied per block at most (the rest wait a block).
+    max_events_per_block: events applied per block at most (the rest wait a block);
+        a note-on costs ~10-30 us of Python, so 64 keep a block's events under
+        ~2 ms even when a flood arrives.
     bank_slots: banks the voices may read at once (current layers plus ones
-        fading out); a layer change that needs more waits for a glide to end.
+        fading out); a layer change that needs more waits until the glide in
+        progress ends (at most `morph_glide_s`).
     kernel: per-sample renderer: "numba" (compiled, fast), "numpy" (no
         compiler needed, about 5-10x slower), "auto" (numba when importable).
     """
@@ -57,11 +62,12 @@ class EngineConfig:
     master_gain: float = 0.5
     morph_glide_s: float = 0.03
     steal_fade_s: float = 0.005
+    min_note_s: float = 0.01
     limiter_threshold: float = 0.89
     limiter_release_s: float = 0.15
     queue_capacity: int = 2048
     queue_reserve: int = 512
-    max_events_per_block: int = 256
+    max_events_per_block: int = 64
     bank_slots: int = 12
     kernel: str = "auto"
 
@@ -88,6 +94,7 @@ class EngineConfig:
         check("master_gain", 0.0 <= self.master_gain <= 4.0, "0..4 (linear)")
         check("morph_glide_s", 0.001 <= self.morph_glide_s <= 10.0, "0.001..10 s")
         check("steal_fade_s", 0.001 <= self.steal_fade_s <= 0.1, "0.001..0.1 s")
+        check("min_note_s", 0.0 <= self.min_note_s <= 1.0, "0..1 s")
         check("limiter_threshold", 0.1 <= self.limiter_threshold <= 1.0, "0.1..1 (linear peak)")
         check("limiter_release_s", 0.001 <= self.limiter_release_s <= 10.0, "0.001..10 s")
         check("queue_capacity", isinstance(self.queue_capacity, int) and 16 <= self.queue_capacity,
@@ -98,8 +105,8 @@ class EngineConfig:
         check("max_events_per_block",
               isinstance(self.max_events_per_block, int) and 1 <= self.max_events_per_block,
               "an integer >= 1")
-        check("bank_slots", isinstance(self.bank_slots, int) and 4 <= self.bank_slots <= 64,
-              "an integer 4..64 (at least BankLayers' 4)")
+        check("bank_slots", isinstance(self.bank_slots, int) and 8 <= self.bank_slots <= 64,
+              "an integer 8..64 (room for 4 layers gliding out and 4 gliding in)")
         check("kernel", self.kernel in KERNELS, " or ".join(KERNELS))
 
     @property

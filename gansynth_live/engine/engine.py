@@ -112,8 +112,10 @@ class Engine:
         self._queue = EventQueue(config.queue_capacity, config.queue_reserve)
         self._retire = RetireRing()
         self._slots = BankSlots(config.bank_slots, self._retire)
-        self._voices = Voices(config.voice_count, config.polyphony, config.bank_slots)
         sr = config.sample_rate
+        self._voices = Voices(config.voice_count, config.polyphony, config.bank_slots,
+                              min_note_frames=int(round(config.min_note_s * sr)),
+                              steal=self.kernels.choose_victim)
         self._fade_frames = config.steal_fade_s * sr
         self._mixer = Mixer(self._voices, self._slots, self.kernels, config.max_block_frames,
                             glide_frames=config.morph_glide_s * sr, fade_frames=self._fade_frames)
@@ -183,6 +185,10 @@ class Engine:
                 del self._tables[key]
         return dropped
 
+    def needs_collect(self) -> bool:
+        """True when the audio thread has handed back references for `collect`. Any thread."""
+        return self._retire.pending()
+
     def stats(self) -> EngineStats:
         """A consistent-enough snapshot of counters and state. Any thread."""
         c = self.counters
@@ -249,6 +255,8 @@ class Engine:
                 handler(event)
         if queue.lost_pending and queue.empty():
             self._apply_lost_events()
+        if self._voices.release_pending.any():
+            self._voices.release_due(self._frame)
 
     def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
         """Map the new layers' banks to slots and start sounding voices gliding to them."""
@@ -279,10 +287,11 @@ class Engine:
         self.counters.layer_swaps += 1
 
     def _release_unused_slots(self) -> None:
-        in_use = self._voices.slots_in_use()
-        in_use[self._layer_slots] = True
+        """Hand banks no voice reads any more (and not in the current layers) to the retire ring."""
+        in_use = self._mixer.slot_used  # from this block's prepare step
+        current = self._layer_slots
         for k, table in enumerate(self._slots.tables):
-            if table is not None and not in_use[k]:
+            if table is not None and not in_use[k] and k not in current:
                 self._slots.release(k)
 
     # --- event handlers (audio thread) ----------------------------------------------------
@@ -308,7 +317,7 @@ class Engine:
         pan = config.pan_spread * min(max((event.pitch - 60) / 36.0, -1.0), 1.0)
         angle = (pan + 1.0) * math.pi / 4.0
         voices.start_note(v, event.pitch, event.channel, gain, math.cos(angle), math.sin(angle),
-                          now, self._layer_slots, self._layer_weights, prepared.tables)
+                          now, self._layer_slots, prepared)
         self.counters.notes_started += 1
 
     def _note_off(self, event: NoteOff) -> None:

@@ -14,7 +14,9 @@ running exponential (`g *= k`), restarted from the exact formula each block.
 Every argument type the engine passes is compiled ahead of audio by
 `warm_up()` (float32 and int16 banks, read-only), so no compilation can
 happen in the audio callback; `signature_count` lets a test check that.
-`nogil=True` lets other Python threads run while a kernel works.
+The kernels keep the GIL (nogil=False) on purpose: releasing it inside the
+callback lets a normal-priority thread take it, and getting it back can then
+take milliseconds on a loaded machine (measured: 10-100 ms callback spikes).
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from .envelope import ATTACK, DECAY, FADE, FLOOR, FREE, RELEASE
 from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
                            P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
 
-_JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy", boundscheck=False)
+_JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False)
 
-__all__ = ["PARAMS", "accumulate_layer", "finish_block", "prepare_block", "signature_count",
-           "warm_up"]
+__all__ = ["PARAMS", "accumulate_layer", "choose_victim", "finish_block", "prepare_block",
+           "signature_count", "warm_up"]
 
 
 @numba.njit(**_JIT)
@@ -233,7 +235,38 @@ def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held
     return count
 
 
-_KERNELS = (prepare_block, _accumulate_layer, finish_block)
+@numba.njit(**_JIT)
+def choose_victim(active, stage, level, gain, key_down, started_at, released_at, now):
+    """steal.choose_victim as one loop (same priorities and tie order)."""
+    best = -1
+    best_rank = 0
+    best_secondary = 0.0
+    best_started = 0
+    for v in range(active.shape[0]):
+        s = stage[v]
+        if not active[v] or s == FADE:
+            continue
+        released = s == RELEASE
+        if started_at[v] >= now:
+            rank = 3
+        elif released:
+            rank = 0
+        elif not key_down[v]:
+            rank = 1
+        else:
+            rank = 2
+        if released:
+            secondary = float(released_at[v])
+        else:
+            secondary = gain[v] * (1.0 if s == ATTACK else level[v])
+        if best < 0 or rank < best_rank or (rank == best_rank and (
+                secondary < best_secondary or (secondary == best_secondary
+                                               and started_at[v] < best_started))):
+            best, best_rank, best_secondary, best_started = v, rank, secondary, started_at[v]
+    return best
+
+
+_KERNELS = (prepare_block, _accumulate_layer, finish_block, choose_victim)
 
 
 def signature_count() -> int:
@@ -266,3 +299,4 @@ def warm_up() -> None:
     finish_block(v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
                  v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur, v.gain, v.pan_l, v.pan_r, params,
                  step, seg, w1, acc, out)
+    choose_victim(v.active, v.stage, v.level, v.gain, v.key_down, v.started_at, v.released_at, 0)

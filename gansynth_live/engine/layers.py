@@ -91,11 +91,19 @@ class PitchTable:
 
 @dataclass(frozen=True, eq=False)
 class PreparedLayers:
-    """A BankLayers with a PitchTable per bank, ready to be swapped into the engine."""
+    """A BankLayers with a PitchTable per bank, ready to be swapped into the engine.
+
+    `geometry` (4, layers, 128: start, end, loop start, loop end) and `rate`
+    (layers, 128) stack the tables so a note-on reads all layers of a pitch
+    with one index per field.
+    """
 
     layers: BankLayers
     tables: tuple[PitchTable, ...]
     weights: tuple[float, ...]
+    geometry: np.ndarray
+    rate: np.ndarray
+    weight_array: np.ndarray
 
 
 def prepare_layers(layers: BankLayers, output_rate: int,
@@ -118,4 +126,9 @@ def prepare_layers(layers: BankLayers, output_rate: int,
         tables.append(table)
         weights.append(float(weight))
     total = sum(weights)
-    return PreparedLayers(layers, tuple(tables), tuple(w / total for w in weights))
+    weights = [w / total for w in weights]
+    geometry = np.stack([np.stack([t.start, t.end, t.loop_start, t.loop_end]) for t in tables],
+                        axis=1)
+    rate = np.stack([t.rate for t in tables])
+    return PreparedLayers(layers, tuple(tables), tuple(weights), geometry, rate,
+                          np.array(weights, dtype=np.float64))

@@ -2,11 +2,14 @@
 
 Two stages, both per block and vectorised:
 1. a peak limiter: if the block's peak after master gain exceeds the
-   threshold, the gain drops to bring it under (ramped linearly across the
-   block, so a gain change is never a step); it recovers exponentially with
-   `release_s`;
-2. a soft clipper for what the ramp lets through early in a block: above the
-   knee, tanh bends the curve so |output| stays below 1.0 (no wrap, no flat top).
+   threshold, the gain drops to bring it under; it recovers exponentially
+   with `release_s`. Gain changes are linear ramps, never steps: a falling
+   gain falls within ATTACK_FRAMES and then holds for the rest of the block;
+2. a soft clipper for what that short ramp lets through: above the knee the
+   curve bends as knee + room * d / (1 + d) (d: overshoot in units of the
+   room left), slope 1 at the knee, approaching 1.0 but never reaching it,
+   and slowly enough that even a large overshoot keeps its shape (no wrap,
+   no flat top).
 
 Master-gain changes ramp over one block too. Audio thread only.
 """
@@ -18,6 +21,7 @@ import math
 import numpy as np
 
 KNEE = 0.9  # soft clipper starts here (linear peak); never reaches 1.0
+ATTACK_FRAMES = 32  # a falling gain ramps over this many frames (0.7 ms at 48 kHz)
 
 
 class OutputStage:
@@ -40,7 +44,7 @@ class OutputStage:
         frames = mix.shape[0]
         if frames == 0:
             return True
-        peak = float(np.abs(mix).max())
+        peak = max(float(mix.max()), -float(mix.min()))
         if not math.isfinite(peak):
             out.fill(0.0)
             return False
@@ -54,10 +58,15 @@ class OutputStage:
             limit = min(target, recovered)
         g0 = self.master * self.limit
         g1 = master * limit
-        ramp = self._ramp[:frames]
-        np.multiply(self._steps[:frames], (g1 - g0) / frames, out=ramp)
-        ramp += g0
-        np.multiply(mix, ramp[:, None], out=out)
+        if g0 == g1:
+            np.multiply(mix, g1, out=out)
+        else:
+            ramp = self._ramp[:frames]
+            span = min(ATTACK_FRAMES, frames) if g1 < g0 else frames
+            np.multiply(self._steps[:span], (g1 - g0) / span, out=ramp[:span])
+            ramp[:span] += g0
+            ramp[span:] = g1
+            np.multiply(mix, ramp[:, None], out=out)
         self.master, self.limit = master, limit
         self.reduction_db = 20.0 * math.log10(limit) if limit < 1.0 else 0.0
         if peak * max(g0, g1) > self.knee:
@@ -69,5 +78,5 @@ class OutputStage:
         room = 1.0 - knee
         magnitude = np.abs(out)
         over = magnitude > knee
-        bent = knee + room * np.tanh((magnitude[over] - knee) / room)
-        out[over] = np.copysign(bent, out[over])
+        d = (magnitude[over].astype(np.float64) - knee) / room
+        out[over] = np.copysign(knee + room * d / (1.0 + d), out[over])

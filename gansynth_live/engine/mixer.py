@@ -34,9 +34,11 @@ class Mixer:
         self.step = np.ones(n, dtype=np.float64)
         self.seg = np.zeros((6, n), dtype=np.float64)
         self.w1 = np.zeros((k, n), dtype=np.float64)
-        self.slot_used = np.zeros(k, dtype=bool)
+        self.slot_used = np.zeros(k, dtype=bool)  # bank slots read in the last block
         self.acc = np.zeros((n, max_block_frames), dtype=np.float32)
         self.mix = np.zeros((max_block_frames, 2), dtype=np.float32)
+        self.acc.fill(0.0)  # touch every page now: no page faults in the first callbacks
+        self.mix.fill(0.0)
         v = voices
         self._state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down,
                        v.held, v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
@@ -50,6 +52,7 @@ class Mixer:
         v = self.voices
         if not v.active.any():
             mix.fill(0.0)
+            self.slot_used[:] = False
             return mix
         p = self.params
         p[P_FRAMES] = frames

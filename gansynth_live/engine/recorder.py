@@ -44,6 +44,7 @@ class Recorder:
             raise RecorderError(f"cannot record to '{self.path}': {exc}") from None
         capacity = max(int(buffer_s * sample_rate), 4096)
         self._ring = np.zeros((capacity, channels), dtype=np.float32)
+        self._ring.fill(0.0)  # touch every page now, not in the audio callback
         self._capacity = capacity
         self._written = 0  # audio thread
         self._read = 0  # writer thread

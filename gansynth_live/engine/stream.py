@@ -3,7 +3,15 @@
 `AudioStream` opens a float32 stereo `sounddevice.OutputStream` whose
 callback is `callback.make_callback(engine)`, counts xruns from PortAudio's
 status flags, feeds an optional `Recorder`, and runs a housekeeping thread
-that calls `engine.collect()` (frees banks the audio thread let go of).
+that calls `engine.collect()` (frees banks the audio thread let go of)
+twice a second when there is something to free.
+
+Python's GIL is the real-time weak spot: the callback runs on PortAudio's
+(for JACK, real-time priority) thread but must take the GIL, and if a
+normal-priority Python thread holding it is preempted by the OS, the
+callback waits. Keep other Python threads of the process mostly asleep or in
+GIL-free work (TensorFlow ops, I/O); the engine's own kernels keep the GIL
+for the few hundred microseconds they run, on purpose.
 
 Two process-wide settings help the Python callback keep its deadline and are
 applied while the stream runs (both can be turned off):
@@ -24,6 +32,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,6 +41,9 @@ from ..errors import GansynthLiveError
 from .callback import make_callback
 from .engine import Engine
 from .recorder import Recorder
+
+
+HOUSEKEEPING_S = 0.5  # how often the housekeeping thread frees what the callback let go of
 
 
 class AudioDeviceError(GansynthLiveError):
@@ -90,6 +102,7 @@ class AudioStream:
         self.freeze_gc = freeze_gc
         self._stream: Any = None
         self._recorder: Recorder | None = None
+        self.last_recording: Recorder | None = None  # closed; its counts stay readable
         self._housekeeping: threading.Thread | None = None
         self._stop = threading.Event()
         self._old_switch_interval: float | None = None
@@ -97,22 +110,27 @@ class AudioStream:
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> "AudioStream":
+        """Open the device and start playing the engine. Control thread."""
         sd = sounddevice()
         engine = self.engine
+        recorder = None
+        if self.record is not None:  # first: a bad path fails before any device is opened
+            recorder = Recorder(self.record, engine.sample_rate, 2, subtype=self.record_subtype)
         try:
             stream = sd.OutputStream(
                 samplerate=engine.sample_rate, blocksize=self.blocksize, device=self.device,
                 channels=2, dtype="float32", latency=self.latency,
                 callback=make_callback(engine))
         except (sd.PortAudioError, ValueError, TypeError) as exc:
+            if recorder is not None:
+                recorder.close()
             raise AudioDeviceError(
                 f"cannot open audio output {self.device if self.device is not None else '(default)'}"
                 f" at {engine.sample_rate} Hz, block {self.blocksize}, latency {self.latency}: "
                 f"{exc}. List devices with `python -m sounddevice`.") from None
-        if self.record is not None:
-            self._recorder = Recorder(self.record, engine.sample_rate, 2,
-                                      subtype=self.record_subtype)
-            engine.recorder = self._recorder
+        if recorder is not None:
+            self._recorder = recorder
+            engine.recorder = recorder
         if self.switch_interval_s is not None:
             self._old_switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(min(self._old_switch_interval, self.switch_interval_s))
@@ -140,10 +158,7 @@ class AudioStream:
                 stream.stop()
             finally:
                 stream.close()
-        if self._recorder is not None:
-            self.engine.recorder = None
-            self._recorder.close()
-            self._recorder = None
+        self.stop_recording()
         if self._housekeeping is not None:
             self._stop.set()
             self._housekeeping.join()
@@ -156,6 +171,29 @@ class AudioStream:
             self._froze_gc = False
         self.engine.collect()
 
+    # --- recording while playing (e.g. started and stopped by OSC or MIDI) -------------
+    def start_recording(self, path: str | Path, subtype: str | None = None) -> Recorder:
+        """Record the output from the next block on. Control thread; the stream must be open."""
+        if self._stream is None:
+            raise AudioDeviceError("start the audio stream before recording")
+        if self._recorder is not None:
+            raise AudioDeviceError(f"already recording to '{self._recorder.path}'")
+        self._recorder = Recorder(path, self.engine.sample_rate, 2, subtype=subtype)
+        self.engine.recorder = self._recorder  # the callback picks it up by reference
+        return self._recorder
+
+    def stop_recording(self) -> Recorder | None:
+        """Finish the recording (writes what is buffered, closes the file). Control thread."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return None
+        self.engine.recorder = None
+        if self._stream is not None:  # a callback may still hold the old reference: let it end
+            time.sleep(2.0 * max(self.blocksize, 1024) / self.engine.sample_rate)
+        recorder.close()
+        self.last_recording = recorder
+        return recorder
+
     def __enter__(self) -> "AudioStream":
         return self.start()
 
@@ -163,8 +201,12 @@ class AudioStream:
         self.close()
 
     def _collect_loop(self) -> None:
-        while not self._stop.wait(0.05):
-            self.engine.collect()
+        # Rarely: every wake-up takes the GIL, and a normal-priority thread that
+        # the OS preempts while holding it delays the real-time callback (measured:
+        # waking every 50 ms caused xruns on a loaded 2-core machine).
+        while not self._stop.wait(HOUSEKEEPING_S):
+            if self.engine.needs_collect():
+                self.engine.collect()
 
     # --- what was opened ----------------------------------------------------------------
     @property

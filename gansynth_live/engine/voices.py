@@ -15,20 +15,25 @@ Every method here runs on the audio thread only (or the offline render loop).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from . import envelope as env
-from .layers import PitchTable
+from .layers import PitchTable, PreparedLayers
 from .steal import choose_victim
 
 
 class Voices:
     """All voice slots; `capacity` = polyphony + room for stolen voices to fade out."""
 
-    def __init__(self, capacity: int, polyphony: int, bank_slots: int) -> None:
+    def __init__(self, capacity: int, polyphony: int, bank_slots: int,
+                 min_note_frames: int = 0, steal: Callable[..., int] = choose_victim) -> None:
         n, k = capacity, bank_slots
         self.capacity = n
         self.polyphony = polyphony
+        self.min_note_frames = min_note_frames
+        self.steal = steal  # steal.choose_victim or its compiled twin
         self.active = np.zeros(n, dtype=bool)
         self.stage = np.zeros(n, dtype=np.int64)
         self.level = np.zeros(n, dtype=np.float64)
@@ -39,6 +44,7 @@ class Voices:
         self.channel = np.zeros(n, dtype=np.int64)
         self.pitch = np.zeros(n, dtype=np.int64)
         self.key_down = np.zeros(n, dtype=bool)
+        self.release_pending = np.zeros(n, dtype=bool)  # note-off came before min_note_frames
         self.started_at = np.zeros(n, dtype=np.int64)
         self.released_at = np.zeros(n, dtype=np.int64)
         self.elapsed = np.zeros(n, dtype=np.float64)
@@ -67,17 +73,16 @@ class Voices:
         """
         stolen = -1
         if self.sounding_count() >= self.polyphony:
-            stolen = choose_victim(self.active, self.stage, self.level, self.gain,
-                                   self.key_down, self.started_at, self.released_at, now)
+            stolen = int(self.steal(self.active, self.stage, self.level, self.gain,
+                                    self.key_down, self.started_at, self.released_at, now))
         free = np.flatnonzero(~self.active)
         if free.size == 0:
             return -1, -1
         return int(free[0]), stolen
 
     def start_note(self, v: int, pitch: int, channel: int, gain: float, pan_l: float,
-                   pan_r: float, now: int, slots: np.ndarray, weights: np.ndarray,
-                   tables: tuple[PitchTable, ...]) -> None:
-        """Begin a note in voice slot v, reading bank slots `slots` with `weights`."""
+                   pan_r: float, now: int, slots: np.ndarray, prepared: PreparedLayers) -> None:
+        """Begin a note in voice slot v, reading bank slots `slots` (one per layer)."""
         self.active[v] = True
         self.stage[v] = env.ATTACK
         self.level[v] = 0.0
@@ -88,21 +93,23 @@ class Voices:
         self.channel[v] = channel
         self.pitch[v] = pitch
         self.key_down[v] = True
+        self.release_pending[v] = False
         self.held[channel, pitch] += 1
         self.started_at[v] = now
         self.released_at[v] = 0
         self.elapsed[v] = 0.0
         self.glide[v] = 1.0
-        self.w_from[:, v] = 0.0
-        self.w_to[:, v] = 0.0
-        self.w_cur[:, v] = 0.0
-        for k, weight, table in zip(slots, weights, tables):
-            self.start[k, v] = table.start[pitch]
-            self.end[k, v] = table.end[pitch]
-            self.loop_start[k, v] = table.loop_start[pitch]
-            self.loop_end[k, v] = table.loop_end[pitch]
-            self.rate[k, v] = table.rate[pitch]
-            self.w_from[k, v] = self.w_to[k, v] = self.w_cur[k, v] = weight
+        geometry = prepared.geometry[:, :, pitch]
+        self.start[slots, v] = geometry[0]
+        self.end[slots, v] = geometry[1]
+        self.loop_start[slots, v] = geometry[2]
+        self.loop_end[slots, v] = geometry[3]
+        self.rate[slots, v] = prepared.rate[:, pitch]
+        weights = np.zeros(self.w_cur.shape[0])
+        weights[slots] = prepared.weight_array
+        self.w_from[:, v] = weights
+        self.w_to[:, v] = weights
+        self.w_cur[:, v] = weights
 
     def _key_up(self, voices: np.ndarray) -> None:
         down = voices[self.key_down[voices]]
@@ -146,8 +153,19 @@ class Voices:
                                 & (self.pitch == pitch))
         if pedal_down:
             self._key_up(voices)
-        else:
-            self.release(voices, now)
+            return
+        young = now - self.started_at[voices] < self.min_note_frames
+        if young.any():  # too short to be heard: release once min_note_frames have played
+            self._key_up(voices[young])
+            self.release_pending[voices[young]] = True
+        self.release(voices[~young], now)
+
+    def release_due(self, now: int) -> None:
+        """Release the short notes whose note-off was held back until min_note_frames."""
+        due = np.flatnonzero(self.release_pending & self.active
+                             & (now - self.started_at >= self.min_note_frames))
+        self.release_pending[due] = False
+        self.release(due, now)
 
     def pedal_up(self, channel: int, now: int) -> None:
         """Release the channel's voices that only the pedal was holding."""

@@ -1,0 +1,448 @@
+"""Benchmarks of the live engine, each against a reference measured in the same run.
+
+    python bench/engine.py                 # everything (~2-3 minutes)
+    python bench/engine.py --only mixer    # mixer | queue | render | latency
+
+1. mixer: the audio callback's cost per 128-frame block at 48 kHz (events,
+   all voices, limiter) for 1, 16, 64 and 128 voices, with one bank and with
+   a 4-bank morph, numba and numpy kernels; against the period (2.67 ms) and
+   the target of 10 % of it for 64 voices.
+2. queue: push + pop of one event through the engine's EventQueue, against
+   queue.SimpleQueue and collections.deque (which the engine cannot use, see
+   event_queue.py).
+3. render: offline rendering of one MIDI file with the engine (synthetic
+   bank) against FluidSynth rendering the same file with FluidR3_GM
+   (`fluidsynth -ni -F out.wav -r 48000`), as times faster than real time.
+4. latency: note-on to first sound through a JACK server with the dummy
+   driver (started here, 48 kHz, 128-frame periods), in frames, median and
+   p99; FluidSynth (`fluidsynth -a jack -m jack`) on the same server and
+   harness. A harness client triggers each note at the start of a JACK cycle:
+   for FluidSynth as a JACK MIDI note-on at frame offset 0 of its MIDI out
+   port (FluidSynth reads its MIDI before rendering the cycle), for the
+   engine as `engine.push(NoteOn)` from the capture client, which JACK runs
+   after the engine's client: the worst phase, the note waits one period.
+   The "random" rows ask for a note at a random moment instead (a plain
+   Python thread; t0 = JACK's frame time then): FluidSynth gets it as JACK
+   MIDI at the next cycle start, the engine by `push()` at once. A capture
+   client records both outputs by frame time; latency = frame time of the
+   first sample above 1e-4 minus t0.
+
+Needs: jackd2, fluidsynth, fluid-soundfont-gm, JACK-Client, mido.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gansynth_live.banks.bank import BankLayers  # noqa: E402
+from gansynth_live.engine import AudioStream, Engine, EngineConfig, render_with_engine  # noqa: E402
+from gansynth_live.engine.callback import make_callback  # noqa: E402
+from gansynth_live.engine.event_queue import EventQueue  # noqa: E402
+from gansynth_live.engine.synthetic import synthetic_bank  # noqa: E402
+from gansynth_live.events import NoteOff, NoteOn, PitchBend, SustainPedal  # noqa: E402
+
+SF2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+RATE = 48000
+
+
+def table(title: str, header: list[str], rows: list[list[object]]) -> None:
+    print(f"\n## {title}\n")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+
+
+# --- 1. mixer -----------------------------------------------------------------------------
+def bench_mixer(banks: list, quick: bool) -> None:
+    frames = 128
+    period_us = 1e6 * frames / RATE
+    rows = []
+    for kernel in ("numba", "numpy"):
+        for layers_n in (1, 4):
+            for voices in (1, 16, 64, 128):
+                if kernel == "numpy" and layers_n == 4:
+                    continue
+                engine = Engine(EngineConfig(kernel=kernel, polyphony=128, attack_s=0.001))
+                layers = BankLayers(tuple(banks[:layers_n]), (1.0 / layers_n,) * layers_n)
+                engine.set_layers(layers)
+                callback = make_callback(engine)
+                out = np.zeros((frames, 2), dtype=np.float32)
+                for i in range(voices):
+                    engine.push(NoteOn(36 + i % 48, 100, channel=i // 48))
+                for _ in range(40):
+                    callback(out, frames, None, None)
+                costs = []
+                for i in range(300 if quick else 1500):
+                    if i % 50 == 0:  # a little event traffic, as when playing
+                        engine.push(PitchBend(((i // 50) % 3 - 1) * 0.1))
+                    start = time.perf_counter()
+                    callback(out, frames, None, None)
+                    costs.append(time.perf_counter() - start)
+                costs_us = np.array(costs) * 1e6
+                active = engine.stats().voices_active
+                assert active == voices, (active, voices)
+                median = float(np.median(costs_us))
+                rows.append([kernel, layers_n, voices, f"{median:.0f}",
+                             f"{np.percentile(costs_us, 99):.0f}",
+                             f"{100 * median / period_us:.1f} %",
+                             "-" if voices != 64 else ("yes" if median <= 0.1 * period_us else "NO")])
+    table(f"Callback cost per {frames}-frame block at {RATE} Hz (period {period_us:.0f} us)",
+          ["kernel", "banks", "voices", "median us", "p99 us", "of period",
+           "64 voices <= 10 %"], rows)
+    print("\np99 includes preemption by other processes on this machine; the median is the cost.")
+
+
+# --- 2. queue -----------------------------------------------------------------------------
+def bench_queue() -> None:
+    n = 200_000
+    event = NoteOn(60, 100)
+    rows = []
+    ring = EventQueue(4096, 512)
+    start = time.perf_counter()
+    for _ in range(n):
+        ring.push(event)
+        ring.pop()
+    rows.append(["EventQueue (engine)", f"{1e9 * (time.perf_counter() - start) / n:.0f}",
+                 "bounded, refuses note-ons near full, never loses note-offs, no consumer lock"])
+    simple: queue.SimpleQueue = queue.SimpleQueue()
+    start = time.perf_counter()
+    for _ in range(n):
+        simple.put(event)
+        simple.get_nowait()
+    rows.append(["queue.SimpleQueue", f"{1e9 * (time.perf_counter() - start) / n:.0f}",
+                 "unbounded: a flood grows memory"])
+    deque: collections.deque = collections.deque(maxlen=4096)
+    start = time.perf_counter()
+    for _ in range(n):
+        deque.append(event)
+        deque.popleft()
+    rows.append(["deque(maxlen)", f"{1e9 * (time.perf_counter() - start) / n:.0f}",
+                 "drops the oldest silently (a lost note-off)"])
+    table("Event queue: push + pop of one event", ["queue", "ns", "note"], rows)
+
+
+# --- 3. offline render vs FluidSynth ---------------------------------------------------------
+def write_test_midi(path: Path, seconds: float) -> int:
+    """A piano-style piece: arpeggios over held chords, up to ~24 notes sounding."""
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=500000))  # 120 bpm: 8 sixteenths a second
+    track.append(mido.Message("program_change", program=0, time=0))
+    rng = np.random.default_rng(3)
+    chords = [(48, 52, 55, 60), (45, 48, 52, 57), (41, 45, 48, 53), (43, 47, 50, 55)]
+    events = []  # (tick, message)
+    sixteenth = 120
+    steps = int(seconds * 8)
+    notes = 0
+    for step in range(steps):
+        tick = step * sixteenth
+        chord = chords[(step // 16) % len(chords)]
+        if step % 16 == 0:
+            for p in chord:
+                events.append((tick, mido.Message("note_on", note=p, velocity=70)))
+                events.append((tick + 15 * sixteenth, mido.Message("note_off", note=p)))
+                notes += 1
+        pitch = chord[step % 4] + 12 * (1 + (step // 4) % 3)
+        events.append((tick, mido.Message("note_on", note=pitch, velocity=int(rng.integers(60, 120)))))
+        events.append((tick + 3 * sixteenth, mido.Message("note_off", note=pitch)))
+        notes += 1
+        if step % 32 == 8:
+            events.append((tick, mido.Message("control_change", control=64, value=127)))
+        if step % 32 == 24:
+            events.append((tick, mido.Message("control_change", control=64, value=0)))
+    events.sort(key=lambda item: item[0])
+    last = 0
+    for tick, message in events:
+        track.append(message.copy(time=tick - last))
+        last = tick
+    mid.save(path)
+    return notes
+
+
+def midi_to_events(path: Path) -> tuple[list, float]:
+    """(seconds, event) pairs and the file's length, via mido's tempo-aware playback times."""
+    import mido
+
+    now = 0.0
+    events = []
+    for message in mido.MidiFile(path):
+        now += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            events.append((now, NoteOn(message.note, message.velocity, message.channel)))
+        elif message.type in ("note_off", "note_on"):
+            events.append((now, NoteOff(message.note, message.channel)))
+        elif message.type == "control_change" and message.control == 64:
+            events.append((now, SustainPedal(message.value >= 64, message.channel)))
+    return events, now
+
+
+def bench_render(bank, seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        midi = Path(tmp) / "piece.mid"
+        notes = write_test_midi(midi, seconds)
+        events, length = midi_to_events(midi)
+        rows = []
+        if shutil.which("fluidsynth") and Path(SF2).exists():
+            wav = Path(tmp) / "fluid.wav"
+            start = time.perf_counter()
+            subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", str(RATE), "-g", "0.5",
+                            SF2, str(midi)], check=True, capture_output=True)
+            took = time.perf_counter() - start
+            rows.append(["FluidSynth 2.x (FluidR3_GM, reverb+chorus)", f"{took:.2f}",
+                         f"{length / took:.0f}x"])
+            start = time.perf_counter()
+            subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-F", str(wav),
+                            "-r", str(RATE), "-g", "0.5", SF2, str(midi)], check=True,
+                           capture_output=True)
+            took = time.perf_counter() - start
+            rows.append(["FluidSynth, reverb and chorus off", f"{took:.2f}", f"{length / took:.0f}x"])
+        else:
+            rows.append(["FluidSynth", "not installed", "-"])
+        for kernel, block in (("numba", 256), ("numba", 64), ("numpy", 256)):
+            engine = Engine(EngineConfig(kernel=kernel, release_s=0.5))
+            engine.set_layers(BankLayers.single(bank))
+            start = time.perf_counter()
+            out = render_with_engine(engine, events, length + 1.0, block_frames=block)
+            took = time.perf_counter() - start
+            assert np.abs(out).max() > 0.01
+            rows.append([f"gansynth-live engine, {kernel}, block {block}", f"{took:.2f}",
+                         f"{length / took:.0f}x"])
+        table(f"Offline render of a {length:.0f} s MIDI file ({notes} notes) at {RATE} Hz",
+              ["renderer", "seconds", "speed (x real time)"], rows)
+        print("\nFluidSynth's time includes process start and loading the 140 MB SoundFont.")
+
+
+# --- 4. latency through JACK -----------------------------------------------------------------
+class Harness:
+    """Trigger and capture clients on one JACK server (see the module docstring)."""
+
+    def __init__(self, seconds: float) -> None:
+        import jack
+
+        self.jack = jack
+        self.trigger = jack.Client("bench-trigger", no_start_server=True)
+        self.capture = jack.Client("bench-capture", no_start_server=True)
+        self.midi_out = self.trigger.midi_outports.register("midi_out")
+        self.inputs = [self.capture.inports.register(f"in_{i}") for i in range(2)]
+        self.buffer = np.zeros((int(seconds * RATE), 2), dtype=np.float32)
+        self.base_frame = -1
+        self.frames = 0
+        self.cycles = 0
+        self.request = None  # ("midi" | "push", note_on: bool, engine)
+        self.triggers: list[int] = []  # frame time of each note-on
+        self.trigger.set_process_callback(self._trigger)
+        self.capture.set_process_callback(self._capture)
+        self.trigger.activate()
+        self.capture.activate()
+
+    def _trigger(self, frames: int) -> None:
+        """JACK MIDI out: send a requested note at frame offset 0 of this cycle."""
+        self.midi_out.clear_buffer()
+        request = self.request
+        if request is None or request[0] != "midi":
+            return
+        self.request = None
+        _, on, _, pitch, t0 = request
+        # the note, or "all sound off" (CC 120) so no release tail overlaps the next note
+        self.midi_out.write_midi_event(0, (0x90, pitch, 100) if on else (0xB0, 120, 0))
+        if on:
+            self.triggers.append(self.trigger.last_frame_time if t0 is None else t0)
+
+    def _capture(self, frames: int) -> None:
+        now = self.capture.last_frame_time
+        request = self.request
+        if request is not None and request[0] == "push":  # after the engine's turn this cycle
+            self.request = None
+            _, on, engine, pitch, _ = request
+            engine.push(NoteOn(pitch, 100) if on else NoteOff(pitch))
+            if on:
+                self.triggers.append(now)
+        if self.base_frame < 0:
+            self.base_frame = now
+        pos = now - self.base_frame  # by frame time: a skipped cycle leaves a gap, no shift
+        n = min(frames, self.buffer.shape[0] - pos)
+        if n > 0:
+            self.buffer[pos:pos + n, 0] = self.inputs[0].get_array()[:n]
+            self.buffer[pos:pos + n, 1] = self.inputs[1].get_array()[:n]
+            self.frames = pos + n
+            self.cycles += 1
+
+    def latencies(self, threshold: float = 1e-4) -> np.ndarray:
+        loud = np.abs(self.buffer[:self.frames]).max(axis=1) > threshold
+        out = []
+        for t0 in self.triggers:
+            start = t0 - self.base_frame
+            if start < 256 or loud[start - 256:start].any():
+                continue  # not silent before the note: no clean onset to time
+            hits = np.flatnonzero(loud[start:start + RATE // 2])
+            if hits.size:
+                out.append(hits[0])
+        return np.array(out)
+
+    def close(self) -> None:
+        for client in (self.trigger, self.capture):
+            client.deactivate()
+            client.close()
+
+
+def play_notes(harness: Harness, mode: str, engine, count: int, gap_s: float) -> None:
+    """Play `count` notes, each held 60 ms, then silence until its release has died away.
+
+    mode "midi": JACK MIDI note-on at the start of the next cycle, t0 = that cycle's start;
+    "midi-random": the same message, t0 = the (random) moment it was asked for;
+    "push": engine.push from the capture client, after the engine's turn, t0 = cycle start;
+    "push-random": engine.push from this (plain Python) thread, t0 = the moment of the push.
+    """
+    rng = np.random.default_rng(5)
+    for i in range(count):
+        pitch = 60 + i % 12
+        time.sleep(rng.uniform(0, 0.01))
+        if mode == "push-random":
+            harness.triggers.append(harness.capture.frame_time)
+            engine.push(NoteOn(pitch, 100))
+        else:
+            t0 = harness.capture.frame_time if mode == "midi-random" else None
+            harness.request = (mode.split("-")[0], True, engine, pitch, t0)
+        time.sleep(0.06)
+        if mode == "push-random":
+            engine.push(NoteOff(pitch))
+        else:
+            harness.request = (mode.split("-")[0], False, engine, pitch, None)
+        time.sleep(gap_s)
+
+
+def connect_engine(harness: "Harness") -> None:
+    """Connect the PortAudio client's outputs (its name may carry a suffix) to the capture."""
+    sources = harness.capture.get_ports("PortAudio.*", is_audio=True, is_output=True)
+    if len(sources) < 2:
+        raise RuntimeError(f"no PortAudio ports: {[p.name for p in harness.capture.get_ports()]}")
+    for source, port in zip(sources, harness.inputs):
+        harness.capture.connect(source, port)
+
+
+def bench_latency(bank, count: int) -> None:
+    import jack  # noqa: F401 - fail early if JACK-Client is missing
+
+    period = 128
+    name = f"gansynth-bench-{os.getpid()}"
+    log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
+    server = subprocess.Popen(["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy",
+                               "-r", str(RATE), "-p", str(period)], stdout=log,
+                              stderr=subprocess.STDOUT)
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    rows = []
+    try:
+        for _ in range(100):
+            if subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True,
+                              text=True).stdout.strip() == "running":
+                break
+            time.sleep(0.1)
+        from gansynth_live.engine.stream import rescan_devices
+
+        rescan_devices()
+        seconds = count * 0.5 + 4.0
+
+        # FluidSynth
+        if shutil.which("fluidsynth") and Path(SF2).exists():
+            fluid = subprocess.Popen(["fluidsynth", "-a", "jack", "-m", "jack", "-i", "-s", "-R", "0",
+                                      "-C", "0", "-g", "0.5", "-r", str(RATE),
+                                      "-o", "audio.jack.autoconnect=0", SF2],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for mode, label in (("midi", "FluidSynth, JACK MIDI at the cycle start"),
+                                    ("midi-random", "FluidSynth, JACK MIDI asked at random times")):
+                    harness = Harness(seconds)
+                    for _ in range(100):
+                        if len(harness.capture.get_ports("fluidsynth.*")) >= 3:
+                            break
+                        time.sleep(0.1)
+                    time.sleep(1.0)  # the SoundFont loads after the ports appear
+                    harness.trigger.connect("bench-trigger:midi_out", "fluidsynth-midi:midi_00")
+                    harness.capture.connect("fluidsynth-midi:left", "bench-capture:in_0")
+                    harness.capture.connect("fluidsynth-midi:right", "bench-capture:in_1")
+                    time.sleep(0.3)
+                    play_notes(harness, mode, None, count, 0.35)
+                    rows.append(latency_row(label, harness.latencies(), period, count))
+                    harness.close()
+            finally:
+                fluid.terminate()
+                fluid.wait()
+        else:
+            rows.append(["FluidSynth", "not installed", "", "", "", ""])
+
+        # the engine
+        for mode, label in (("push", "engine, push() after its turn in the cycle"),
+                            ("push-random", "engine, push() at random times (Python thread)")):
+            engine = Engine(EngineConfig(attack_s=0.001, release_s=0.05))
+            engine.set_layers(BankLayers.single(bank))
+            harness = Harness(seconds)
+            with AudioStream(engine, blocksize=period):
+                connect_engine(harness)
+                time.sleep(0.3)
+                play_notes(harness, mode, engine, count, 0.25)
+            rows.append(latency_row(label, harness.latencies(), period, count))
+            harness.close()
+    finally:
+        import sounddevice as sd
+
+        sd._terminate()  # let go of JACK before the server stops (PortAudio aborts otherwise)
+        server.terminate()
+        server.wait()
+        os.environ.pop("JACK_DEFAULT_SERVER", None)
+        sd._initialize()
+    table(f"Note-on to first sound through JACK (dummy driver, {RATE} Hz, period {period})",
+          ["source", "median frames", "p99 frames", "p99 periods", "notes timed", "max frames"],
+          rows)
+    print("\nTarget: engine median no worse than FluidSynth's, p99 <= 2 periods "
+          f"({2 * period} frames).")
+
+
+def latency_row(label: str, lat: np.ndarray, period: int, count: int) -> list[object]:
+    if lat.size == 0:
+        return [label, "-", "-", "-", f"0/{count}", "-"]
+    p99 = float(np.percentile(lat, 99))
+    return [label, f"{np.median(lat):.0f}", f"{p99:.0f}", f"{p99 / period:.2f}",
+            f"{lat.size}/{count}", f"{lat.max():.0f}"]  # notes with a clean onset
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("mixer", "queue", "render", "latency"), default=None)
+    parser.add_argument("--quick", action="store_true", help="fewer blocks, notes and seconds")
+    args = parser.parse_args()
+    sections = [args.only] if args.only else ["mixer", "queue", "render", "latency"]
+    print(f"# Engine benchmarks ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    banks = [synthetic_bank(range(36, 85), RATE, harmonics=6, rolloff=1.0 + 0.3 * i,
+                            latent_id=f"bench{i}") for i in range(4)]
+    if "mixer" in sections:
+        bench_mixer(banks, args.quick)
+    if "queue" in sections:
+        bench_queue()
+    if "render" in sections:
+        bench_render(banks[0], 20.0 if args.quick else 60.0)
+    if "latency" in sections:
+        bench_latency(banks[0], 40 if args.quick else 100)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The compiled kernels compute what the numpy reference computes, and never compile while playing."""
+
+import numpy as np
+import pytest
+
+from engine_testing import SR
+from gansynth_live.banks.bank import BankLayers
+from gansynth_live.engine import EngineConfig, render_offline
+from gansynth_live.engine.synthetic import synthetic_bank
+from gansynth_live.events import (AllSoundOff, NoteOff, NoteOn, PitchBend, SetEnvelope, SetLayers,
+                                  SustainPedal)
+
+kernel_numba = pytest.importorskip("gansynth_live.engine.kernel_numba",
+                                   reason="numba not installed: the numpy kernels are used")
+
+
+def busy_session(bank):
+    """A bit of everything: chords past polyphony, bends, pedal, a morph, one-shots, int16."""
+    one_shots = synthetic_bank(range(40, 80, 5), SR, duration_s=0.4, loop=False, int16=True,
+                               latent_id="one-shot")
+    events = [(0.0, NoteOn(40 + 3 * i, 30 + 9 * i, channel=i % 2)) for i in range(10)]
+    events += [(0.2, PitchBend(0.7, channel=1)), (0.25, SustainPedal(True)),
+               (0.3, NoteOff(43)), (0.3, NoteOff(46, channel=1)),
+               (0.35, SetLayers(BankLayers((bank, one_shots), (0.4, 0.6)))),
+               (0.5, SetEnvelope(0.02, 0.1, 0.5, 0.15)), (0.55, SustainPedal(False)),
+               (0.6, NoteOn(70, 127)), (0.6, NoteOn(71, 127)), (0.9, AllSoundOff()),
+               (0.95, NoteOn(50, 90)), (1.1, NoteOff(50))]
+    return events
+
+
+def test_numba_and_numpy_kernels_render_the_same(bank):
+    events = busy_session(bank)
+    outs = {}
+    for kernel in ("numba", "numpy"):
+        config = EngineConfig(kernel=kernel, polyphony=6, morph_glide_s=0.05)
+        outs[kernel] = render_offline(config, BankLayers.single(bank), events, 1.5, block_frames=200)
+    assert np.abs(outs["numba"]).max() > 0.1
+    assert np.abs(outs["numba"] - outs["numpy"]).max() < 1e-5
+
+
+def test_playing_compiles_nothing_after_warm_up(bank):
+    kernel_numba.warm_up()
+    before = kernel_numba.signature_count()
+    render_offline(EngineConfig(kernel="numba", polyphony=6), BankLayers.single(bank),
+                   busy_session(bank), 1.5, block_frames=100)
+    assert kernel_numba.signature_count() == before
