@@ -155,6 +155,7 @@ def test_register_gets_full_state_then_changes_only(served):
     assert [a for a, _ in got] == ["/volume"]
     assert got[0][1][0] == pytest.approx(0.8)
     client.send("/unregister")
+    settle(server, 2)  # /register and /unregister handled before the state changes
     state["/volume"] = (0.1,)
     assert client.receive() == []
 
