@@ -108,13 +108,13 @@ def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, hel
 
 
 @numba.njit(**_JIT)
-def _accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_start, loop_end,
-                      rate, w0, w1, frames, acc):
+def _accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end, loop_start,
+                      loop_end, rate, w0, w1, frames, acc):
     for v in range(active.shape[0]):
         if not active[v]:
             continue
-        a0 = w0[v] * scale
-        a1 = w1[v] * scale
+        a0 = w0[v] * scale * note_gain[v]
+        a1 = w1[v] * scale * note_gain[v]
         if a0 == 0.0 and a1 == 0.0:
             continue
         s = start[v]
@@ -159,12 +159,12 @@ def _accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_st
                     p -= length
 
 
-def accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_start, loop_end,
-                     rate, w0, w1, frames, acc):
+def accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end, loop_start,
+                     loop_end, rate, w0, w1, frames, acc):
     """See kernel_numpy.accumulate_layer."""
     if frames > 0:
-        _accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_start,
-                          loop_end, rate, w0, w1, frames, acc)
+        _accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end,
+                          loop_start, loop_end, rate, w0, w1, frames, acc)
 
 
 @numba.njit(**_JIT)
@@ -294,8 +294,8 @@ def warm_up() -> None:
     for dtype in (np.float32, np.int16):
         samples = np.zeros(8, dtype=dtype)
         samples.setflags(write=False)
-        accumulate_layer(samples, 1.0, v.active, v.elapsed, step, v.start[0], v.end[0],
-                         v.loop_start[0], v.loop_end[0], v.rate[0], v.w_cur[0], w1[0], 4, acc)
+        accumulate_layer(samples, 1.0, v.note_gain[0], v.active, v.elapsed, step, v.start[0],
+                         v.end[0], v.loop_start[0], v.loop_end[0], v.rate[0], v.w_cur[0], w1[0], 4, acc)
     finish_block(v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
                  v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur, v.gain, v.pan_l, v.pan_r, params,
                  step, seg, w1, acc, out)

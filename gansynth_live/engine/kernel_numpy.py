@@ -81,9 +81,12 @@ def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, hel
     acc[act, :frames] = 0.0
 
 
-def accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_start, loop_end,
-                     rate, w0, w1, frames, acc):
+def accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end, loop_start,
+                     loop_end, rate, w0, w1, frames, acc):
     """Add one bank's interpolated notes into acc[v, :frames], weight ramping w0 -> w1.
+
+    Each voice's samples are multiplied by the bank's `scale` and its note's
+    `note_gain[v]` (NoteSlot.gain: int16 banks store notes normalised).
 
     Voice v reads its note at start + (elapsed + t * step) * rate,
     t = 0..frames-1, wrapping into [loop_start, loop_end) when the note loops
@@ -117,8 +120,9 @@ def accumulate_layer(samples, scale, active, elapsed, step, start, end, loop_sta
     c2 = xm - 2.5 * x0 + 2.0 * x1 - 0.5 * x2
     c3 = 0.5 * (x2 - xm) + 1.5 * (x0 - x1)
     y = ((c3 * frac + c2) * frac + c1) * frac + x0
-    a0 = (w0[sel] * scale)[:, None]
-    da = ((w1[sel] - w0[sel]) * scale / frames)[:, None]
+    gain = scale * note_gain[sel]
+    a0 = (w0[sel] * gain)[:, None]
+    da = ((w1[sel] - w0[sel]) * gain / frames)[:, None]
     acc[sel, :frames] += ((a0 + da * t) * y).astype(np.float32)
 
 

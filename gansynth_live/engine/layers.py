@@ -43,6 +43,7 @@ class PitchTable:
     loop_start: np.ndarray
     loop_end: np.ndarray
     rate: np.ndarray
+    gain: np.ndarray  # NoteSlot.gain of the slot each pitch plays from
 
     @classmethod
     def build(cls, bank: NoteBank, output_rate: int) -> "PitchTable":
@@ -76,17 +77,22 @@ class PitchTable:
         loop_start = np.zeros(128, dtype=np.int64)
         loop_end = np.zeros(128, dtype=np.int64)
         rate = np.zeros(128, dtype=np.float64)
+        gain = np.ones(128, dtype=np.float64)
         for pitch in range(128):
             slot, ratio = bank.nearest(pitch)
+            gain[pitch] = slot.gain
             start[pitch], end[pitch] = slot.start, slot.end
             if slot.loop_end - slot.loop_start >= MIN_LOOP_FRAMES:
                 loop_start[pitch], loop_end[pitch] = slot.loop_start, slot.loop_end
             else:  # one-shot: the kernels see an empty loop
                 loop_start[pitch] = loop_end[pitch] = slot.end
             rate[pitch] = ratio * bank.sample_rate / output_rate
-        for array in (start, end, loop_start, loop_end, rate):
+        if not np.isfinite(gain).all():
+            raise BankLayoutError(f"{name}: a note gain is NaN or infinite")
+        for array in (start, end, loop_start, loop_end, rate, gain):
             array.setflags(write=False)
-        return cls(bank, samples, float(bank.scale), start, end, loop_start, loop_end, rate)
+        return cls(bank, samples, float(bank.scale), start, end, loop_start, loop_end, rate,
+                   gain)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +110,7 @@ class PreparedLayers:
     geometry: np.ndarray
     rate: np.ndarray
     weight_array: np.ndarray
+    gain: np.ndarray  # (layers, 128) NoteSlot.gain per pitch
 
 
 def prepare_layers(layers: BankLayers, output_rate: int,
@@ -130,5 +137,6 @@ def prepare_layers(layers: BankLayers, output_rate: int,
     geometry = np.stack([np.stack([t.start, t.end, t.loop_start, t.loop_end]) for t in tables],
                         axis=1)
     rate = np.stack([t.rate for t in tables])
+    gain = np.stack([t.gain for t in tables])
     return PreparedLayers(layers, tuple(tables), tuple(weights), geometry, rate,
-                          np.array(weights, dtype=np.float64))
+                          np.array(weights, dtype=np.float64), gain)

@@ -69,7 +69,8 @@ class Mixer:
             table = self.slots.tables[slot]
             if table is None:  # cannot happen: a slot is emptied only when no voice reads it
                 continue
-            k.accumulate_layer(table.samples, table.scale, v.active, v.elapsed, self.step,
+            k.accumulate_layer(table.samples, table.scale, v.note_gain[slot], v.active,
+                               v.elapsed, self.step,
                                start[slot], end[slot], loop_start[slot], loop_end[slot],
                                rate[slot], v.w_cur[slot], self.w1[slot], frames, self.acc)
         k.finish_block(*self._state, *self._voice_gains, p, self.step,

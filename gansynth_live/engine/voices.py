@@ -57,6 +57,7 @@ class Voices:
         self.loop_start = np.zeros((k, n), dtype=np.int64)
         self.loop_end = np.zeros((k, n), dtype=np.int64)
         self.rate = np.zeros((k, n), dtype=np.float64)
+        self.note_gain = np.zeros((k, n), dtype=np.float64)  # NoteSlot.gain of each layer
         self.held = np.zeros((16, 128), dtype=np.int64)  # voices whose key is down, per key
 
     # --- queries ----------------------------------------------------------------------
@@ -105,6 +106,7 @@ class Voices:
         self.loop_start[slots, v] = geometry[2]
         self.loop_end[slots, v] = geometry[3]
         self.rate[slots, v] = prepared.rate[:, pitch]
+        self.note_gain[slots, v] = prepared.gain[:, pitch]
         weights = np.zeros(self.w_cur.shape[0])
         weights[slots] = prepared.weight_array
         self.w_from[:, v] = weights
@@ -197,6 +199,7 @@ class Voices:
                 self.loop_start[k, fresh] = table.loop_start[p]
                 self.loop_end[k, fresh] = table.loop_end[p]
                 self.rate[k, fresh] = table.rate[p]
+                self.note_gain[k, fresh] = table.gain[p]
             self.w_to[k, act] = weight
         self.glide[act] = 0.0
 

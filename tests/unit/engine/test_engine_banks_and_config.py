@@ -70,3 +70,24 @@ def test_config_names_the_bad_setting(field, value):
 def test_push_refuses_non_events():
     with pytest.raises(TypeError):
         Engine(EngineConfig(kernel="numpy")).push("note on 60")
+
+
+@pytest.mark.parametrize("kernel", ["numba", "numpy"])
+def test_note_gain_scales_each_note(kernel):
+    """int16 banks store notes at full scale and their level in NoteSlot.gain."""
+    from gansynth_live.engine.offline import render_offline
+    from gansynth_live.events import NoteOn
+
+    n = SR
+    t = np.arange(n) / SR
+    tone = (np.sin(2 * np.pi * 220 * t) * 32000).astype(np.int16)
+    samples = np.concatenate([tone, tone])
+    slots = {60: NoteSlot(60, 0, n, 0, 0, 1.0, 0.5, gain=0.5),
+             72: NoteSlot(72, n, 2 * n, n, n, 1.0, 0.5, gain=0.125)}
+    bank = NoteBank(SR, samples, slots, scale=1 / 32768)
+    config = EngineConfig(kernel=kernel, attack_s=0.001, sustain=1.0, decay_s=0.0,
+                          velocity_curve=0.0, master_gain=1.0)
+    loud = render_offline(config, BankLayers.single(bank), [(0.0, NoteOn(60, 100))], 0.5)
+    quiet = render_offline(config, BankLayers.single(bank), [(0.0, NoteOn(72, 100))], 0.5)
+    ratio = np.abs(loud[SR // 10:]).max() / np.abs(quiet[SR // 10:]).max()
+    assert ratio == pytest.approx(4.0, rel=0.02)
