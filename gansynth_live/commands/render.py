@@ -162,7 +162,8 @@ def _report(score, plan, result, out: Path) -> None:
                (stats.unterminated_notes, "notes never released (ended at the end of the file)"),
                (stats.lengthened_notes, "very short notes lengthened"),
                (stats.retriggered_notes, "pedal-held notes re-struck"),
-               (result.voices_stolen, "notes cut short: more than 1024 sounding at once")]
+               (result.voices_stolen, "notes cut short: more than 1024 sounding at once"),
+               (result.notes_refused, "notes not played: no voice free")]
     for count, text in remarks:
         if count:
             print(f"  {count} {text}")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from ..errors import GansynthLiveError
 
 KERNELS = ("auto", "numba", "numpy")
-# Voice state is (bank_slots x voices) arrays: 2048 slots x 1536 voices (polyphony 1024)
-# costs about 25 MB per array, the most an offline render of a dense score may ask for.
+# Voice state holds ten (bank_slots x voices) arrays: at 2048 slots and 1536 voices
+# (polyphony 1024) each takes 25 MB. Only an offline render of a very dense score asks
+# for that many (one slot per overlapping note); live uses a dozen.
 MAX_BANK_SLOTS = 2048
 
 

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..banks.bank import BankLayers, NoteBank
 from ..engine import Engine, EngineConfig, render_with_engine
-from ..engine.config import MAX_BANK_SLOTS
 from ..engine.envelope import MIN_RELEASE_S
 from ..engine.offline import TimedEvent
 from ..events import NoteOff, NoteOn, SetLayers
@@ -71,6 +70,11 @@ class Performance:
     notes_refused: int
 
 
+def key_up_s(note: ScoreNote) -> float:
+    """When the note's note-off reaches the engine (never sooner than MIN_NOTE_S)."""
+    return max(note.end_s, note.start_s + MIN_NOTE_S)
+
+
 def assign_channels(notes: Sequence[ScoreNote]) -> list[int]:
     """A MIDI channel per note, so notes of one pitch that overlap never share one.
 
@@ -84,7 +88,7 @@ def assign_channels(notes: Sequence[ScoreNote]) -> list[int]:
         lanes = free_at.setdefault(int(note.pitch), [-math.inf] * CHANNELS)
         free = [c for c in range(CHANNELS) if lanes[c] <= note.start_s]
         c = free[0] if free else int(np.argmin(lanes))
-        lanes[c] = max(note.end_s, note.start_s + MIN_NOTE_S)
+        lanes[c] = key_up_s(note)
         channels[i] = c
     return channels
 
@@ -134,7 +138,7 @@ def schedule(notes: Sequence[ScoreNote], banks: Sequence[NoteBank], sample_rate:
     peaks: dict[tuple[int, int], float] = {}
     spans, keys, weights = [], [], []
     for note, bank in zip(notes, banks):
-        spans.append((note.start_s, max(note.end_s, note.start_s + MIN_NOTE_S) + tail_s))
+        spans.append((note.start_s, key_up_s(note) + tail_s))
         keys.append(id(bank))
         velocity_gain = (int(note.velocity) / 127.0) ** velocity_curve
         weights.append(velocity_gain * _note_peak(bank, int(note.pitch), peaks))
@@ -148,9 +152,11 @@ def schedule(notes: Sequence[ScoreNote], banks: Sequence[NoteBank], sample_rate:
         sustain=float(envelope.sustain), release_s=float(envelope.release_s),
         velocity_curve=float(velocity_curve), pan_spread=0.0, master_gain=master,
         follow_morph=False, min_note_s=0.0,  # MIN_NOTE_S applied here, to the exact frame
-        bank_slots=max(8, min(most_banks + 1, MAX_BANK_SLOTS)),
         max_events_per_block=2 * len(notes) + 1,  # offline: every event on its own frame
         queue_capacity=max(2048, 2 * len(notes) + 16))
+    # A slot per bank sounding at once, plus one for the next note's; past MAX_POLYPHONY
+    # stolen voices end early, so the voices bound what can be in use.
+    config = replace(config, bank_slots=max(8, min(most_banks, config.voice_count) + 1))
 
     channels = assign_channels(notes)
     layers: dict[int, BankLayers] = {}
@@ -161,11 +167,9 @@ def schedule(notes: Sequence[ScoreNote], banks: Sequence[NoteBank], sample_rate:
         pitch = int(note.pitch)
         timed.append((note.start_s, 1, 2 * i, SetLayers(layers[id(bank)])))
         timed.append((note.start_s, 1, 2 * i + 1, NoteOn(pitch, int(note.velocity), channel)))
-        timed.append((max(note.end_s, note.start_s + MIN_NOTE_S), 0, 2 * i,
-                      NoteOff(pitch, channel)))
+        timed.append((key_up_s(note), 0, 2 * i, NoteOff(pitch, channel)))
     timed.sort(key=lambda item: item[:3])
-    duration_s = max((max(n.end_s, n.start_s + MIN_NOTE_S) + release_s for n in notes),
-                     default=0.0)
+    duration_s = max((key_up_s(n) + release_s for n in notes), default=0.0)
     return Playback(config=config, events=tuple((t, e) for t, _, _, e in timed),
                     duration_s=duration_s, master_gain_db=20.0 * math.log10(master))
 

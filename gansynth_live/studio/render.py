@@ -63,6 +63,7 @@ class RenderResult:
     gain_db: float  # from the notes' own level to the output (engine master + final gain)
     distinct_notes: int
     voices_stolen: int = 0  # only past the engine's 1024 voices
+    notes_refused: int = 0  # and then only if every voice is still fading out
 
 
 def plan_render(score: Score, path: TimbrePath, pitch_range: range,
@@ -110,4 +111,5 @@ def render_generated(plan: RenderPlan, generated: GeneratedNotes,
     audio, gain_db = finalize(played.audio, settings.peak_db)
     return RenderResult(audio=audio, sample_rate=settings.sample_rate, plan=plan,
                         gain_db=playback.master_gain_db + gain_db,
-                        distinct_notes=len(generated.waves), voices_stolen=played.voices_stolen)
+                        distinct_notes=len(generated.waves), voices_stolen=played.voices_stolen,
+                        notes_refused=played.notes_refused)
