@@ -16,8 +16,9 @@ events and engine settings:
   note-off) go to different MIDI channels, because a note-off releases
   every voice of its channel and pitch;
 - polyphony and bank slots are sized from the score's densest moment, so no
-  note is stolen and a layer change never waits for a slot (a note that
-  found no slot would sound with the wrong bank: checked after the run);
+  note is stolen (up to 1024 sounding at once) and a layer change never
+  waits for a slot (a note whose bank found no slot would sound with the
+  previous note's bank: checked after the run);
 - the master gain keeps the mix below half scale by a bound on the peak, so
   the engine's limiter never acts; the studio's final gain sets the level.
 """
