@@ -19,6 +19,7 @@ from .errors import GansynthLiveError
 # (name, module under gansynth_live.commands, one-line help)
 COMMANDS: list[tuple[str, str, str]] = [
     ("sample", "sample", "write one WAV per random instrument at one pitch"),
+    ("fit", "fit", "fit a GANSynth-layout model on your own sounds"),
 ]
 
 
