@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 PITCH_TOLERANCE_CENTS = 50.0
-ANALYSIS_S = (0.1, 2.6)  # sustained part: after the attack, before the release at 3 s
+ANALYSIS_S = (0.2, 1.4)  # sustained part: after the attack, well before the release at 3 s
 SILENT_RMS = 1.0e-4
 
 
