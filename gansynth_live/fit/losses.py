@@ -35,8 +35,13 @@ def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[fl
     # Above the floor: L1. Below it: only a prediction above the floor costs (quiet is
     # quiet). Clipping both sides instead would kill the gradient of a prediction that
     # sits under the floor where the target is loud.
-    mag_l1 = tf.reduce_mean(tf.where(logp_tgt > floor, tf.abs(logp_pred - logp_tgt),
-                                     tf.nn.relu(logp_pred - floor)))
+    audible = tf.cast(logp_tgt > floor, pred.dtype)
+    n_audible = tf.reduce_sum(audible) + 1.0
+    n_quiet = tf.reduce_sum(1.0 - audible) + 1.0
+    # Class-balanced: audible bins are ~10-30 % of an image; averaged together with the
+    # silence the model first learns "all quiet" and the harmonics wait.
+    mag_l1 = (tf.reduce_sum(audible * tf.abs(logp_pred - logp_tgt)) / n_audible
+              + tf.reduce_sum((1.0 - audible) * tf.nn.relu(logp_pred - floor)) / n_quiet)
     mag_l1 = mag_l1 * a  # report in normalised units, like the image
 
     # Capped at the note's peak: above it the floored L1 already pulls down, and an
