@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="render the SoundFont note set and stop")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="Adam step of the generator (default 5e-3; latents get 2x); "
+                             "with --resume, changes the run's rate from here on")
     parser.add_argument("--fmap-base", type=int, default=1024,
                         help="channels: min(fmap_base / 2**block, fmap_max) (default 1024)")
     parser.add_argument("--fmap-max", type=int, default=64)

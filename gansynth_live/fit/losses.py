@@ -25,7 +25,8 @@ NATS_PER_DB = math.log(10.0) / 10.0  # log-power units (natural log) per dB
 
 def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[float, float],
                           floor_db: float, if_mask_db: float, weight_linear: float,
-                          weight_if: float) -> dict[str, tf.Tensor]:
+                          weight_if: float, peak_weight: float = 0.0,
+                          peak_span_db: float = 30.0) -> dict[str, tf.Tensor]:
     """pred, target: [B,T,F,2] normalised images. Returns scalar terms and 'total'."""
     a, b = mag_norm
     logp_pred = (pred[..., 0] - b) / a
@@ -36,11 +37,15 @@ def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[fl
     # quiet). Clipping both sides instead would kill the gradient of a prediction that
     # sits under the floor where the target is loud.
     audible = tf.cast(logp_tgt > floor, pred.dtype)
-    n_audible = tf.reduce_sum(audible) + 1.0
+    # Bins near the note's peak (the harmonics) weigh up to 1 + peak_weight: blurred
+    # bands are the cheap first answer of an L1 fit, and the lines carry the pitch.
+    near_peak = tf.clip_by_value((logp_tgt - peak) / (peak_span_db * NATS_PER_DB) + 1.0,
+                                 0.0, 1.0)
+    weight = audible * (1.0 + peak_weight * near_peak)
     n_quiet = tf.reduce_sum(1.0 - audible) + 1.0
     # Class-balanced: audible bins are ~10-30 % of an image; averaged together with the
     # silence the model first learns "all quiet" and the harmonics wait.
-    mag_l1 = (tf.reduce_sum(audible * tf.abs(logp_pred - logp_tgt)) / n_audible
+    mag_l1 = (tf.reduce_sum(weight * tf.abs(logp_pred - logp_tgt)) / (tf.reduce_sum(weight) + 1.0)
               + tf.reduce_sum((1.0 - audible) * tf.nn.relu(logp_pred - floor)) / n_quiet)
     mag_l1 = mag_l1 * a  # report in normalised units, like the image
 

@@ -36,7 +36,7 @@ class FitRequest:
     render_only: bool = False
     seed: int = 0
     batch_size: int = 8
-    learning_rate: float = 1e-3
+    learning_rate: float | None = None
     fmap_base: int = 1024
     fmap_max: int = 64
     checkpoint_every: int = 200
@@ -108,6 +108,11 @@ def run_fit(req: FitRequest) -> int:
     if req.resume:
         info = RunInfo.read(run_dir)
         settings = info.settings
+        if req.learning_rate is not None and req.learning_rate != settings.learning_rate:
+            settings = replace(settings, learning_rate=req.learning_rate,
+                               latent_learning_rate=2.0 * req.learning_rate)
+            info.settings = settings
+            info.write(run_dir)
         data = info.data
         out = Path(req.out) if req.out is not None else Path(data["out"])
     else:
@@ -120,8 +125,11 @@ def run_fit(req: FitRequest) -> int:
             raise GansynthLiveError(f"'{run_dir}' already holds a fit; pass --resume to "
                                     "continue it or choose another --run-dir")
         settings = FitSettings(seed=req.seed, batch_size=req.batch_size,
-                               learning_rate=req.learning_rate, fmap_base=req.fmap_base,
-                               fmap_max=req.fmap_max, jit_compile=req.jit_compile)
+                               fmap_base=req.fmap_base, fmap_max=req.fmap_max,
+                               jit_compile=req.jit_compile)
+        if req.learning_rate is not None:
+            settings = replace(settings, learning_rate=req.learning_rate,
+                               latent_learning_rate=2.0 * req.learning_rate)
         data = {"kind": "soundfont" if req.soundfont is not None else "samples",
                 "soundfont": str(Path(req.soundfont).resolve()) if req.soundfont else None,
                 "samples": str(Path(req.samples).resolve()) if req.samples else None,

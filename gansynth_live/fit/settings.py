@@ -26,8 +26,8 @@ class FitSettings:
 
     seed: int = 0
     batch_size: int = 8
-    learning_rate: float = 1.0e-3
-    latent_learning_rate: float = 3.0e-3
+    learning_rate: float = 5.0e-3
+    latent_learning_rate: float = 1.0e-2
     adam_beta1: float = 0.9
     adam_beta2: float = 0.99
     ema_decay: float = 0.999
@@ -42,6 +42,7 @@ class FitSettings:
     if_mask_db: float = 40.0  # IF is fitted only on bins this close to the frame's peak
     weight_linear: float = 0.0  # peak-dominated linear-magnitude term (off: see losses.py)
     weight_if: float = 1.0
+    peak_weight: float = 10.0  # extra log-magnitude weight on bins within 30 dB of the peak
     jit_compile: bool = True
 
     def to_json(self) -> dict[str, Any]:

@@ -150,7 +150,7 @@ class FitModel(tf.Module):
             pred = self.generator(z, tf.one_hot(labels, s.num_pitches, dtype=tf.float32))
             losses = reconstruction_losses(pred, targets, self.config.mag_normalizer,
                                            s.floor_db, s.if_mask_db, s.weight_linear,
-                                           s.weight_if)
+                                           s.weight_if, s.peak_weight)
         grads = tape.gradient(losses["total"], self.variables_list)
         step = self.step + 1
         t = tf.cast(step, tf.float32)
