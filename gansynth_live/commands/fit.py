@@ -33,9 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train until this many steps in total (default 20000)")
     parser.add_argument("--instruments", default=None,
                         help="comma-separated instrument names to fit (default: all)")
-    parser.add_argument("--velocities", default="100",
-                        help="comma-separated velocities of the rendered set to fit "
-                             "(default 100; several give one latent per instrument@velocity)")
+    parser.add_argument("--velocities", default=None,
+                        help="comma-separated velocities to render and fit (default 100; "
+                             "--render-only: 50,100,127; several give one latent per "
+                             "instrument@velocity)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where rendered notes are cached (default: the user cache)")
     parser.add_argument("--render-only", action="store_true",
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume, init_from=args.init_from, steps=args.steps,
         instruments=[s.strip() for s in args.instruments.split(",") if s.strip()]
         if args.instruments else None,
-        velocities=_int_list(args.velocities, "--velocities"), data_dir=args.data_dir,
+        velocities=_int_list(args.velocities, "--velocities") if args.velocities else None,
+        data_dir=args.data_dir,
         render_only=args.render_only, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate, fmap_base=args.fmap_base, fmap_max=args.fmap_max,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every,

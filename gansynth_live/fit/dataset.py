@@ -55,11 +55,14 @@ class RenderSettings:
     velocities: tuple[int, ...] = DEFAULT_VELOCITIES
 
     def key(self) -> str:
-        """Identifies the rendered content (SoundFont by name, size and mtime)."""
+        """Names the cache folder: SoundFont (name, size, mtime) and pitches.
+
+        Programs and velocities are not part of it: they are rendered into the same
+        folder as they are first asked for, one (program, velocity) set at a time.
+        """
         st = self.soundfont.stat()
         text = json.dumps([_FORMAT_VERSION, self.soundfont.name, st.st_size, int(st.st_mtime),
-                           [(p.name, p.program) for p in self.programs], list(self.pitches),
-                           list(self.velocities)])
+                           list(self.pitches)])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -148,6 +151,9 @@ def render_dataset(settings: RenderSettings, data_dir: Path,
         manifest = {"format": _FORMAT_VERSION, "soundfont": str(settings.soundfont),
                     "sample_rate": SAMPLE_RATE, "audio_length": AUDIO_LENGTH,
                     "hold_s": HOLD_S, "peak": PEAK, "sets": []}
+    if manifest.get("pitches", list(settings.pitches)) != list(settings.pitches):
+        raise DatasetError(f"'{manifest_path}' holds other pitches; use another --data-dir")
+    manifest["pitches"] = list(settings.pitches)
     done = {(s["name"], s["velocity"]) for s in manifest["sets"]}
     jobs = [(p, v) for p in settings.programs for v in settings.velocities
             if (p.name, v) not in done]

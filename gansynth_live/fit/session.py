@@ -15,7 +15,7 @@ from ..paths import cache_dir
 from .dataset import DEFAULT_PITCHES, DEFAULT_VELOCITIES, RenderSettings, load_rendered, \
     render_dataset
 from .notes import NoteSet
-from .programs import GM_PROGRAMS
+from .programs import GM_PROGRAMS, by_name
 from .settings import FitSettings
 from .trainer import FitError, FitModel, LoopHooks, RunInfo, compute_targets, latest_state, \
     load_state, model_config, train
@@ -59,8 +59,19 @@ def _run_dir(req: FitRequest) -> Path:
 def _load_notes(data: dict[str, Any], settings: FitSettings, quiet: bool) -> NoteSet:
     pitch_range = range(settings.pitch_min, settings.pitch_min + settings.num_pitches)
     if data["kind"] == "soundfont":
-        velocities = sorted(set(DEFAULT_VELOCITIES) | set(data["velocities"]))
-        render = RenderSettings(Path(data["soundfont"]), GM_PROGRAMS, DEFAULT_PITCHES,
+        if data.get("render_only"):  # the whole default set, unless narrowed down
+            velocities = data["velocities"] or list(DEFAULT_VELOCITIES)
+        else:
+            velocities = data["velocities"]
+        programs = GM_PROGRAMS
+        if data["instruments"]:
+            known = by_name()
+            unknown = [n for n in data["instruments"] if n not in known]
+            if unknown:
+                raise GansynthLiveError(f"unknown instruments {unknown}; choose from "
+                                        f"{', '.join(sorted(known))}")
+            programs = tuple(known[n] for n in data["instruments"])
+        render = RenderSettings(Path(data["soundfont"]), programs, DEFAULT_PITCHES,
                                 tuple(velocities))
         folder = render_dataset(render, Path(data["data_dir"]),
                                 progress=None if quiet else _render_progress)
@@ -134,7 +145,8 @@ def run_fit(req: FitRequest) -> int:
                 "soundfont": str(Path(req.soundfont).resolve()) if req.soundfont else None,
                 "samples": str(Path(req.samples).resolve()) if req.samples else None,
                 "data_dir": str(Path(req.data_dir or cache_dir() / "fit-data").resolve()),
-                "velocities": list(req.velocities or [100]),
+                "velocities": list(req.velocities) if req.velocities else
+                ([] if req.render_only else [100]),
                 "instruments": list(req.instruments) if req.instruments else None,
                 "out": str(Path(req.out).resolve()) if req.out else None,
                 "render_only": req.render_only}

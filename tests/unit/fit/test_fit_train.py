@@ -103,3 +103,19 @@ def test_init_from_an_exported_model(samples_dir, tmp_path, fitted):
     a = read_instruments(out)
     b = read_instruments(tmp_path / "warm" / "model")
     assert sorted(a) == sorted(b)
+
+
+def test_fit_from_a_soundfont_renders_only_what_it_needs(soundfont, tmp_path):
+    out = tmp_path / "sf" / "model"
+    req = FitRequest(soundfont=soundfont, data_dir=tmp_path / "data", out=out, steps=2,
+                     instruments=["flute", "trumpet"], **TINY)
+    assert run_fit(req) == 0
+    manifests = list((tmp_path / "data").glob("*/manifest.json"))
+    assert len(manifests) == 1
+    sets = json.loads(manifests[0].read_text())["sets"]
+    assert sorted((s["name"], s["velocity"]) for s in sets) == [("flute", 100),
+                                                                ("trumpet", 100)]
+    assert sorted(read_instruments(out)) == ["flute", "trumpet"]
+    with pytest.raises(GansynthLiveError, match="unknown instruments"):
+        run_fit(FitRequest(soundfont=soundfont, data_dir=tmp_path / "data",
+                           out=tmp_path / "x" / "model", instruments=["kazoo"], **TINY))
