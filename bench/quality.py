@@ -136,6 +136,27 @@ def default_pairs(model, table, names):
     return pairs
 
 
+def data_pitch_table(args) -> int:
+    from gansynth_live.fit.dataset import load_rendered
+
+    pitches = list(range(args.pitch_lo, args.pitch_hi + 1, args.pitch_step))
+    names = args.presets.split(",") if args.presets else None
+    notes = load_rendered(args.data, velocities=[100], names=names, pitches=pitches)
+    rows = []
+    for v, name in enumerate(notes.voices):
+        sel = notes.voice == v
+        cents = np.array([pitch_error_cents(w, p, notes.sample_rate)
+                          for w, p in zip(notes.waves[sel], notes.pitches[sel])])
+        rows.append({"preset": name, "notes": int(sel.sum()), "in_tune": float(in_tune(cents).mean()),
+                     "out_of_tune": [int(p) for p, c in zip(notes.pitches[sel], cents)
+                                     if not in_tune([c])[0]]})
+        print(f"{name:20s} {rows[-1]['in_tune']*100:5.1f}%  {rows[-1]['out_of_tune']}",
+              flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
@@ -146,7 +167,12 @@ def main() -> int:
                         help="measure every n-th pitch (1 = the full bar)")
     parser.add_argument("--skip-pitch", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="measure the rendered training notes in this folder instead "
+                             "(velocity 100): the ceiling a model of them can reach")
     args = parser.parse_args()
+    if args.data is not None:
+        return data_pitch_table(args)
 
     tic = time.perf_counter()
     model_dir = resolve_model(args.model)

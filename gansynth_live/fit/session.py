@@ -114,6 +114,36 @@ def _init_weights(init_from: Path, settings: FitSettings, voices: list[str]
     return settings, weights, latents
 
 
+def _cached_targets(notes: NoteSet, config, run_dir: Path, quiet: bool) -> np.ndarray:
+    """The notes' mel + IF images, kept in the run folder so a resume skips the work.
+
+    Keyed by a hash of the waves and the model config; read memory-mapped.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(config.to_json_dict(), sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(notes.waves).tobytes())
+    digest.update(notes.pitches.tobytes())
+    path = run_dir / f"targets-{digest.hexdigest()[:16]}.npy"
+    if path.is_file():
+        try:
+            cached = np.load(path, mmap_mode="r", allow_pickle=False)
+            if cached.shape[0] == len(notes) and cached.dtype == np.float16:
+                return cached
+        except (OSError, ValueError):
+            pass  # damaged: compute again
+    if not quiet:
+        print(f"computing mel + IF targets of {len(notes)} notes", file=sys.stderr, flush=True)
+    targets = compute_targets(notes, config)
+    for old in run_dir.glob("targets-*.npy"):
+        old.unlink()
+    tmp = run_dir / f".{path.name}.tmp"
+    with open(tmp, "wb") as fh:
+        np.save(fh, targets, allow_pickle=False)
+    tmp.replace(path)
+    return targets
+
+
 def run_fit(req: FitRequest) -> int:
     run_dir = _run_dir(req)
     if req.resume:
@@ -176,7 +206,7 @@ def run_fit(req: FitRequest) -> int:
 
     from tqdm import tqdm
 
-    targets = compute_targets(notes, config)
+    targets = _cached_targets(notes, config, run_dir, req.quiet)
     model = FitModel(settings, config, len(voices), weights=weights, latents=latents)
     state = latest_state(run_dir)
     if req.resume:
