@@ -56,30 +56,31 @@ def _run_dir(req: FitRequest) -> Path:
     return out.with_name(out.name + ".fit-run")
 
 
+def _render(data: dict[str, Any], quiet: bool) -> Path:
+    """Render (or find cached) the requested programs and velocities; the set's folder."""
+    if data.get("render_only"):  # the whole default set, unless narrowed down
+        velocities = data["velocities"] or list(DEFAULT_VELOCITIES)
+    else:
+        velocities = data["velocities"]
+    programs = GM_PROGRAMS
+    if data["instruments"]:
+        known = by_name()
+        unknown = [n for n in data["instruments"] if n not in known]
+        if unknown:
+            raise GansynthLiveError(f"unknown instruments {unknown}; choose from "
+                                    f"{', '.join(sorted(known))}")
+        programs = tuple(known[n] for n in data["instruments"])
+    render = RenderSettings(Path(data["soundfont"]), programs, DEFAULT_PITCHES,
+                            tuple(velocities))
+    return render_dataset(render, Path(data["data_dir"]),
+                          progress=None if quiet else _render_progress)
+
+
 def _load_notes(data: dict[str, Any], settings: FitSettings, quiet: bool) -> NoteSet:
     pitch_range = range(settings.pitch_min, settings.pitch_min + settings.num_pitches)
     if data["kind"] == "soundfont":
-        if data.get("render_only"):  # the whole default set, unless narrowed down
-            velocities = data["velocities"] or list(DEFAULT_VELOCITIES)
-        else:
-            velocities = data["velocities"]
-        programs = GM_PROGRAMS
-        if data["instruments"]:
-            known = by_name()
-            unknown = [n for n in data["instruments"] if n not in known]
-            if unknown:
-                raise GansynthLiveError(f"unknown instruments {unknown}; choose from "
-                                        f"{', '.join(sorted(known))}")
-            programs = tuple(known[n] for n in data["instruments"])
-        render = RenderSettings(Path(data["soundfont"]), programs, DEFAULT_PITCHES,
-                                tuple(velocities))
-        folder = render_dataset(render, Path(data["data_dir"]),
-                                progress=None if quiet else _render_progress)
-        if data.get("render_only"):
-            return NoteSet(np.zeros((0, 1), np.float32), np.zeros(0, np.int32),
-                           np.zeros(0, np.int32), (), (), 16000)
-        return load_rendered(folder, velocities=data["velocities"], names=data["instruments"],
-                             pitches=pitch_range)
+        return load_rendered(_render(data, quiet), velocities=data["velocities"],
+                             names=data["instruments"], pitches=pitch_range)
     from .samples import load_samples
 
     notes = load_samples(Path(data["samples"]), pitch_range)
@@ -145,6 +146,17 @@ def _cached_targets(notes: NoteSet, config, run_dir: Path, quiet: bool) -> np.nd
 
 
 def run_fit(req: FitRequest) -> int:
+    if req.render_only:
+        if req.soundfont is None:
+            raise GansynthLiveError("--render-only needs --soundfont")
+        data = {"soundfont": str(Path(req.soundfont).resolve()), "render_only": True,
+                "data_dir": str(Path(req.data_dir or cache_dir() / "fit-data").resolve()),
+                "velocities": list(req.velocities or []),
+                "instruments": list(req.instruments) if req.instruments else None}
+        folder = _render(data, req.quiet)
+        if not req.quiet:
+            print(f"notes rendered into {folder}")
+        return 0
     run_dir = _run_dir(req)
     if req.resume:
         info = RunInfo.read(run_dir)
@@ -160,7 +172,7 @@ def run_fit(req: FitRequest) -> int:
         if (req.soundfont is None) == (req.samples is None):
             raise GansynthLiveError("pass one of --soundfont FILE.sf2 or --samples DIR "
                                     "(or --resume)")
-        if req.out is None and not req.render_only:
+        if req.out is None:
             raise GansynthLiveError("pass --out MODELDIR")
         if latest_state(run_dir) is not None:
             raise GansynthLiveError(f"'{run_dir}' already holds a fit; pass --resume to "
@@ -175,17 +187,13 @@ def run_fit(req: FitRequest) -> int:
                 "soundfont": str(Path(req.soundfont).resolve()) if req.soundfont else None,
                 "samples": str(Path(req.samples).resolve()) if req.samples else None,
                 "data_dir": str(Path(req.data_dir or cache_dir() / "fit-data").resolve()),
-                "velocities": list(req.velocities) if req.velocities else
-                ([] if req.render_only else [100]),
+                "velocities": list(req.velocities or [100]),
                 "instruments": list(req.instruments) if req.instruments else None,
-                "out": str(Path(req.out).resolve()) if req.out else None,
-                "render_only": req.render_only}
-        out = Path(req.out) if req.out else None
+                "out": str(Path(req.out).resolve())}
+        out = Path(req.out)
     settings.check()
 
     notes = _load_notes(data, settings, req.quiet)
-    if data.get("render_only"):
-        return 0
     if len(notes) == 0:
         raise FitError("no training notes")
     voices = list(notes.voices)
