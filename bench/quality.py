@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gansynth_live.fit.instruments import read_instruments  # noqa: E402
+from gansynth_live.fit.instruments import pitched_presets, read_instruments  # noqa: E402
 from gansynth_live.fit.quality import (in_tune, is_bad, log_spectrum,  # noqa: E402
                                        pitch_error_cents, spectral_centroid_hz)
 from gansynth_live.model import load_model  # noqa: E402
@@ -122,6 +122,23 @@ def distinct_rows(model, table, names):
     return rows
 
 
+def character_rows(model, table, names, pitch: int = 60):
+    """What each preset is like, measured: brightness, attack, how it sustains and decays."""
+    rows = []
+    for name in names:
+        w = model.generate(table[name][1][None, :], [pitch])[0]
+        frame = 160  # 10 ms
+        rms = np.sqrt(np.mean(w[: len(w) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+        peak = rms.max() + 1e-12
+        db = 20 * np.log10(rms / peak + 1e-9)
+        above = np.flatnonzero(rms >= 0.9 * peak)
+        rows.append({"preset": name, "centroid_hz": spectral_centroid_hz(w, model.sample_rate),
+                     "attack_ms": float(above[0] * 10) if above.size else None,
+                     "level_1s_db": float(db[100]), "level_2_5s_db": float(db[250]),
+                     "level_3_5s_db": float(db[350])})
+    return rows
+
+
 def default_pairs(model, table, names):
     """Darkest <-> brightest preset, plus two fixed family pairs when present."""
     cent = {}
@@ -178,7 +195,12 @@ def main() -> int:
     model_dir = resolve_model(args.model)
     model = load_model(model_dir)
     table = read_instruments(model_dir, model.latent_size)
-    names = sorted(table) if args.presets is None else args.presets.split(",")
+    # Presets: instruments whose own training notes pass the pitch test (see
+    # scripts/ship_default_model.py); --presets overrides.
+    names = pitched_presets(model_dir) if args.presets is None else args.presets.split(",")
+    left_out = sorted(set(table) - set(names))
+    if left_out and args.presets is None:
+        print(f"not presets (their FluidR3 notes fail the pitch test): {left_out}")
     pitches = list(range(args.pitch_lo, args.pitch_hi + 1, args.pitch_step))
     result = {"model": str(model_dir), "fingerprint": model.fingerprint}
 
@@ -214,6 +236,14 @@ def main() -> int:
     for r in sorted(drows, key=lambda r: r["distance_db"]):
         print(f"{r['preset']:20s} nearest {str(r['nearest']):20s} {r['distance_db']:5.2f} dB  "
               f"{'pass' if r['pass'] else 'FAIL'}")
+    crows = character_rows(model, table, names)
+    result["character"] = crows
+    print("\nCharacter at MIDI 60 (centroid = brightness; attack = time to 90 % of peak RMS; "
+          "levels re peak; the note is released at 3 s)")
+    print(f"{'preset':20s} {'centroid':>9s} {'attack':>7s} {'@1s':>6s} {'@2.5s':>6s} {'@3.5s':>6s}")
+    for r in crows:
+        print(f"{r['preset']:20s} {r['centroid_hz']:7.0f}Hz {r['attack_ms'] or 0:5.0f}ms "
+              f"{r['level_1s_db']:6.1f} {r['level_2_5s_db']:6.1f} {r['level_3_5s_db']:6.1f}")
     print(f"\n{time.perf_counter() - tic:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

@@ -57,3 +57,15 @@ def read_instruments(model_dir: Path, latent_size: int | None = None
     return out
 
 
+
+
+def pitched_presets(model_dir: Path, bar: float = 0.9) -> list[str]:
+    """Instruments held to the pitch bar: those whose own training notes pass it.
+
+    `data_in_tune` (written when a model is shipped) is the share of an instrument's
+    training notes that pYIN finds in tune; an instrument without it counts as pitched.
+    """
+    table = read_instruments(model_dir)
+    raw = json.loads((Path(model_dir) / FILE_NAME).read_text(encoding="utf-8"))
+    return sorted(name for name in table
+                  if float(raw[name].get("data_in_tune", 1.0)) >= bar)
