@@ -157,6 +157,9 @@ def run_fit(req: FitRequest) -> int:
         if not req.quiet:
             print(f"notes rendered into {folder}")
         return 0
+    if not req.resume and (req.soundfont is None) == (req.samples is None):
+        raise GansynthLiveError("pass one of --soundfont FILE.sf2 or --samples DIR "
+                                "(or --resume)")
     run_dir = _run_dir(req)
     if req.resume:
         info = RunInfo.read(run_dir)
