@@ -48,6 +48,7 @@ def main() -> int:
         (tmp / "instruments.json").write_text(json.dumps(table, indent=1))
         if DEST.exists():
             shutil.rmtree(DEST)
+        tmp.chmod(0o755)
         tmp.rename(DEST)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -54,6 +54,7 @@ def write_model_dir(dest: Path, config: ModelConfig, ema_weights: dict[str, np.n
     stage_id, step = final_stage(config)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is for everyone to read
         experiment = config.to_json_dict()
         experiment.update(extra_json or {})
         (tmp / "experiment.json").write_text(json.dumps(experiment, indent=1, sort_keys=True))
