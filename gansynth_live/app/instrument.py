@@ -78,7 +78,7 @@ class Instrument:
         self.library = library
         self.report = report
         self.cc_map = cc_map or CCMap()
-        self.recording = LiveRecording(engine, recordings)
+        self.recording = LiveRecording(engine, recordings, report=report)
         self.follower = LayerFollower(engine, make_space, report=report)
         config = engine.config
         self._lock = threading.RLock()

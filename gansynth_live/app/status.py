@@ -42,6 +42,9 @@ def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: 
         parts.append(f"rec {minutes}:{seconds:02d}")
     elif session_recording:
         parts.append("rec session")
+    if getattr(stats, "recorder_error", ""):
+        parts.append("REC STOPPED (disk)" if "disk is full" in stats.recorder_error
+                     else "REC FAILED")
     return " | ".join(parts)
 
 
