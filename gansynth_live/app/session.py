@@ -136,8 +136,9 @@ class Session:
             self.osc = OscServer(self.instrument, config.osc_host, config.osc_port,
                                  reply_port=config.osc_reply_port,
                                  feedback_hz=config.feedback_rate, values=self.feedback,
-                                 report=say).start()
-            say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP)")
+                                 allow=config.osc_allow, report=say).start()
+            allowed = f", from {', '.join(config.osc_allow)} only" if config.osc_allow else ""
+            say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP){allowed}")
 
     def _model_source(self) -> ModelSource:
         from ..model.registry import resolve_model
