@@ -348,6 +348,9 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file '{path}': {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file '{path}': malformed TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file '{path}': not UTF-8 text (byte {exc.start}); TOML "
+                          "files are UTF-8") from None
     unknown = sorted(set(raw) - set(OPTION_BY_KEY))
     if unknown:
         raise ConfigError(f"config file '{path}': unknown key(s) {', '.join(unknown)} "

@@ -53,6 +53,10 @@ from .osc_space import Address, BadArguments, address_table
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 65536
+# Type tags python-osc parses; it skips any other with a warning on the root logger
+# (one log line per packet: a flood of them would flood the console), so they are
+# refused here first.
+KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")
 MAX_BUNDLE_DEPTH = 8
 RECV_BUFFER_BYTES = 1 << 20
 _PATTERN_CHARS = set("*?[]{}")
@@ -130,6 +134,7 @@ def parse_packet(data: bytes, depth: int = 0) -> list:
     from pythonosc.osc_message import OscMessage
 
     if data.startswith(b"/"):
+        check_type_tags(data)
         try:
             return [OscMessage(data)]
         except Exception as exc:  # noqa: BLE001 - ParseError, and odd ones on junk
@@ -151,6 +156,25 @@ def parse_packet(data: bytes, depth: int = 0) -> list:
         messages += parse_packet(data[index:index + size], depth + 1)
         index += size
     return messages
+
+
+def check_type_tags(data: bytes) -> None:
+    """PacketError unless the message's type tag string is terminated and fully supported."""
+    end = data.find(b"\x00")
+    if end < 0:
+        raise PacketError("bad message: address string not terminated")
+    index = (end // 4 + 1) * 4  # strings are padded to 4 bytes
+    if index >= len(data):
+        return  # no type tag string: no arguments
+    tag_end = data.find(b"\x00", index)
+    if tag_end < 0:
+        raise PacketError("bad message: type tag string not terminated")
+    tags = data[index + 1:tag_end].decode("latin-1")
+    if data[index:index + 1] != b",":
+        raise PacketError("bad message: type tag string must start with ','")
+    unknown = set(tags) - KNOWN_TYPE_TAGS
+    if unknown:
+        raise PacketError(f"unsupported OSC type tag(s) {''.join(sorted(unknown))!r}")
 
 
 @lru_cache(maxsize=256)
