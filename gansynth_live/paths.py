@@ -15,7 +15,7 @@ import platformdirs
 from .errors import GansynthLiveError
 
 APP = "gansynth-live"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,127}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,127}")  # used with fullmatch
 
 
 class UnsafePathError(GansynthLiveError):
@@ -34,7 +34,7 @@ def cache_dir() -> Path:
 
 def check_name(name: str, what: str = "name") -> str:
     """Accept only a plain, short file-name-like string (no separators, no leading dot)."""
-    if not isinstance(name, str) or not _SAFE_NAME.match(name) or name.endswith("."):
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or name.endswith("."):
         raise UnsafePathError(
             f"{what} {name!r} is not allowed: use letters, digits, space, '_', '-', '.', '+' "
             "(no path separators, at most 128 characters, not starting with '.')")

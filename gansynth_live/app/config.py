@@ -218,6 +218,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("osc_host", _str, "127.0.0.1", "address the OSC server listens on (0.0.0.0 opens "
            "it to the LAN)", "osc", "HOST"),
     Option("osc_port", _int, 9000, "OSC UDP port (0: any free port)", "osc", "PORT"),
+    Option("osc_allow", _words, [], "only accept OSC from these addresses, networks "
+           "(192.168.1.0/24) or host names, comma-separated; repeat for more (default: "
+           "anyone who can reach --osc-host)", "osc", "ADDR[,ADDR]", repeat=True),
     Option("osc_reply_port", _optional_int, None, "also send feedback to every sender's host "
            "at this port (TouchOSC's receive port)", "osc", "PORT"),
     Option("feedback_rate", _float, 20.0, "OSC feedback messages per second at most", "osc",
@@ -260,6 +263,7 @@ class ServeConfig:
     osc: bool = True
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
+    osc_allow: list[str] = field(default_factory=list)
     osc_reply_port: int | None = None
     feedback_rate: float = 20.0
 
@@ -344,6 +348,9 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file '{path}': {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file '{path}': malformed TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file '{path}': not UTF-8 text (byte {exc.start}); TOML "
+                          "files are UTF-8") from None
     unknown = sorted(set(raw) - set(OPTION_BY_KEY))
     if unknown:
         raise ConfigError(f"config file '{path}': unknown key(s) {', '.join(unknown)} "

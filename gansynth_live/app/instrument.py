@@ -79,7 +79,7 @@ class Instrument:
         library.latent_size = self.latent_size
         self.report = report
         self.cc_map = cc_map or CCMap()
-        self.recording = LiveRecording(engine, recordings)
+        self.recording = LiveRecording(engine, recordings, report=report)
         self.follower = LayerFollower(engine, make_space, report=report)
         config = engine.config
         self._lock = threading.RLock()

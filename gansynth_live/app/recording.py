@@ -12,6 +12,9 @@ the reference changed still lands in the file before it is finalised.
 Take file names come from the clock, never from a message: OSC can start a
 recording but cannot choose where it goes.
 
+A recording whose disk fills up stops writing, keeps a valid file up to that
+point and says so through `report`; the audio plays on (see `Recorder`).
+
 Threads: control threads (OSC, main); `RecorderTee.write` is the audio thread's.
 """
 
@@ -21,6 +24,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from ..engine import Engine, Recorder
 from ..errors import GansynthLiveError
@@ -54,10 +58,12 @@ class RecorderTee:
 class LiveRecording:
     """The session recording and the current take of one engine's output."""
 
-    def __init__(self, engine: Engine, folder: Path, subtype: str = "PCM_24") -> None:
+    def __init__(self, engine: Engine, folder: Path, subtype: str = "PCM_24",
+                 report: Callable[[str], None] | None = None) -> None:
         self.engine = engine
         self.folder = Path(folder)
         self.subtype = subtype
+        self.report = report  # told (from a recorder's writer thread) when a recording stops early
         self._lock = threading.Lock()
         self._session: Recorder | None = None
         self._take: Recorder | None = None
@@ -122,7 +128,8 @@ class LiveRecording:
             return [r.path for r in recorders]
 
     def _open(self, path: Path) -> Recorder:
-        return Recorder(path, self.engine.sample_rate, 2, subtype=self.subtype)
+        return Recorder(path, self.engine.sample_rate, 2, subtype=self.subtype,
+                        on_error=self.report)
 
     def _arm(self) -> None:
         """Point the engine at what should record now (one swap of a reference)."""

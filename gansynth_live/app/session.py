@@ -11,6 +11,11 @@ cannot skip the rest:
    so they hold every block the stream played), then the layer thread,
 4. the bank worker (it saves partial banks to the cache).
 
+If the audio device goes away while playing (the JACK server stopped), the
+stream's watchdog reports it, `run` returns and `audio_lost` says why; the
+close sequence then finalises the recordings without waiting for audio that
+will not come, and `serve` exits with a one-line message (status 3).
+
 Threads: open/run/close from the main thread.
 """
 
@@ -72,6 +77,7 @@ class Session:
         self.midi: MidiInputs | None = None
         self.osc: OscServer | None = None
         self.status_text = ""
+        self.audio_lost = ""  # why the audio device went away while playing ('' if it did not)
         self._stop = threading.Event()
 
     # --- building -----------------------------------------------------------------------
@@ -117,7 +123,8 @@ class Session:
                               position=(config.morph[0], config.morph[1]))
         self._wait_for_banks()
         self.stream = AudioStream(self.engine, device=_device(config.audio_device),
-                                  blocksize=config.blocksize, latency=config.latency_value)
+                                  blocksize=config.blocksize, latency=config.latency_value,
+                                  on_lost=self._audio_lost)
         self.stream.start()
         say(f"audio: {self.stream.describe()}")
         if config.record is not None:
@@ -129,8 +136,9 @@ class Session:
             self.osc = OscServer(self.instrument, config.osc_host, config.osc_port,
                                  reply_port=config.osc_reply_port,
                                  feedback_hz=config.feedback_rate, values=self.feedback,
-                                 report=say).start()
-            say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP)")
+                                 allow=config.osc_allow, report=say).start()
+            allowed = f", from {', '.join(config.osc_allow)} only" if config.osc_allow else ""
+            say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP){allowed}")
 
     def _model_source(self) -> ModelSource:
         from ..model.registry import resolve_model
@@ -230,6 +238,11 @@ class Session:
             self.console.status(self.status_text)
 
     def stop(self) -> None:
+        self._stop.set()
+
+    def _audio_lost(self, reason: str) -> None:
+        """The stream's watchdog (housekeeping thread): end `run`, let close skip the audio."""
+        self.audio_lost = reason
         self._stop.set()
 
     # --- closing ------------------------------------------------------------------------

@@ -35,13 +35,17 @@ def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: 
         parts.append(f"learning {state.learning}")
     if osc_stats is not None:
         bad = osc_stats.bad_total + osc_stats.refused
+        blocked = getattr(osc_stats, "blocked", 0)
         parts.append(f"osc {osc_stats.clients} client{'s' if osc_stats.clients != 1 else ''}"
-                     + (f", {bad} bad" if bad else ""))
+                     + (f", {bad} bad" if bad else "") + (f", {blocked} blocked" if blocked else ""))
     if recording_s is not None:
         minutes, seconds = divmod(int(recording_s), 60)
         parts.append(f"rec {minutes}:{seconds:02d}")
     elif session_recording:
         parts.append("rec session")
+    if getattr(stats, "recorder_error", ""):
+        parts.append("REC STOPPED (disk)" if "disk is full" in stats.recorder_error
+                     else "REC FAILED")
     return " | ".join(parts)
 
 

@@ -2,13 +2,20 @@
 
 Every flag can also be set in a TOML file given with --config (same names,
 dashes as underscores); flags given on the command line win.
+
+Exit status: 0 after Ctrl-C or SIGTERM, 2 for a usage or setup error, 3 when
+the audio device went away while playing (e.g. the JACK server stopped): a
+service manager can restart `serve` then (the bank cache makes that quick).
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from pathlib import Path
+
+EXIT_AUDIO_LOST = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         session.close()
         signal.signal(signal.SIGTERM, previous)
+    if session.audio_lost:
+        print(f"gansynth-live serve: audio output lost: {session.audio_lost}; stopped "
+              "(recordings saved). Start serve again once the audio device or server is back.",
+              file=sys.stderr)
+        return EXIT_AUDIO_LOST
     console.message("stopped")
     return 0
 

@@ -15,8 +15,8 @@ from .engine import Engine, EngineStats
 from .layers import BankLayoutError
 from .offline import render_offline, render_with_engine
 from .recorder import Recorder, RecorderError
-from .stream import AudioDeviceError, AudioStream
+from .stream import AudioDeviceError, AudioDeviceLost, AudioStream
 
-__all__ = ["AudioDeviceError", "AudioStream", "BankLayoutError", "Engine", "EngineConfig",
+__all__ = ["AudioDeviceError", "AudioDeviceLost", "AudioStream", "BankLayoutError", "Engine", "EngineConfig",
            "EngineConfigError", "EngineStats", "Recorder", "RecorderError", "render_offline",
            "render_with_engine"]

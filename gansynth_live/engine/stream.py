@@ -25,6 +25,19 @@ applied while the stream runs (both can be turned off):
 sounddevice is imported on `start()`, not at module import: PortAudio lists
 host APIs once, when first initialised, so importing it before a JACK server
 runs would hide JACK (`rescan_devices()` re-initialises PortAudio).
+
+A device that goes away while playing (the JACK server killed or quitting, a
+USB interface unplugged) stops the callbacks. The housekeeping thread is
+also a watchdog: a stream that PortAudio no longer reports active although
+nobody stopped it, or whose callback has not run for `stall_s` seconds, is
+*lost*: `lost` says why and `on_lost` is called once. A lost stream is never
+stopped or closed: PortAudio's JACK backend waits ten minutes for a process
+callback that will not come (measured: `Pa_StopStream`, `Pa_AbortStream`
+and `Pa_CloseStream` all block after the server died), and so would
+sounddevice's exit handler. The stream is abandoned instead (kept referenced,
+the exit handler unregistered) so the process can still finish its
+recordings and exit. Reconnecting is not offered for the same reason: a new
+JACK stream needs PortAudio re-initialised, which closes the dead one.
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ import threading
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import GansynthLiveError
 from .callback import make_callback
@@ -44,10 +57,18 @@ from .recorder import Recorder
 
 
 HOUSEKEEPING_S = 0.5  # how often the housekeeping thread frees what the callback let go of
+STALL_S = 3.0  # no callback for this long while playing: the device is lost
+STOP_TIMEOUT_S = 5.0  # a device that takes longer than this to stop is abandoned
+
+_abandoned: list[Any] = []  # lost streams: never closed, never garbage-collected
 
 
 class AudioDeviceError(GansynthLiveError):
     """The audio output cannot be opened as asked (device, rate, block size, latency)."""
+
+
+class AudioDeviceLost(AudioDeviceError):
+    """The audio output went away while playing (JACK server stopped, device unplugged)."""
 
 
 def sounddevice() -> ModuleType:
@@ -69,6 +90,17 @@ def rescan_devices() -> None:
     sd._initialize()
 
 
+def _abandon(stream: Any) -> None:
+    """Never touch a dead stream again, not even at exit (PortAudio would wait for it)."""
+    import atexit
+
+    _abandoned.append(stream)
+    sd = sounddevice()
+    exit_handler = getattr(sd, "_exit_handler", None)
+    if exit_handler is not None:
+        atexit.unregister(exit_handler)
+
+
 def list_devices() -> str:
     """PortAudio's device list as sounddevice prints it (`python -m sounddevice`)."""
     return str(sounddevice().query_devices())
@@ -82,12 +114,17 @@ class AudioStream:
     blocksize: frames per callback (64..1024 typical; 0 lets PortAudio choose).
     latency: "low", "high" or seconds; PortAudio rounds it to what the device allows.
     record: a file to record the output to (format from its suffix).
+    on_lost: called once (from the housekeeping thread) with the reason when
+        the device goes away while playing; `lost` holds the reason too.
+    stall_s: seconds without a callback after which the device counts as lost.
     """
 
     def __init__(self, engine: Engine, *, device: int | str | None = None,
                  blocksize: int = 256, latency: float | str = "low",
                  record: str | Path | None = None, record_subtype: str | None = None,
-                 switch_interval_s: float | None = 0.0005, freeze_gc: bool = True) -> None:
+                 switch_interval_s: float | None = 0.0005, freeze_gc: bool = True,
+                 on_lost: Callable[[str], None] | None = None,
+                 stall_s: float = STALL_S) -> None:
         if blocksize != 0 and not 16 <= blocksize <= 8192:
             raise AudioDeviceError(f"block size {blocksize} is out of range: 0 or 16..8192 frames")
         if isinstance(latency, str) and latency not in ("low", "high"):
@@ -100,6 +137,9 @@ class AudioStream:
         self.record_subtype = record_subtype
         self.switch_interval_s = switch_interval_s
         self.freeze_gc = freeze_gc
+        self.on_lost = on_lost
+        self.stall_s = float(stall_s)
+        self.lost = ""  # why the device stopped playing under us ('' while it plays)
         self._stream: Any = None
         self._recorder: Recorder | None = None
         self.last_recording: Recorder | None = None  # closed; its counts stay readable
@@ -139,6 +179,7 @@ class AudioStream:
             gc.freeze()
             self._froze_gc = True
         self._stream = stream
+        self.lost = ""
         self._stop.clear()
         self._housekeeping = threading.Thread(target=self._collect_loop, daemon=True,
                                               name="gansynth-live housekeeping")
@@ -151,18 +192,18 @@ class AudioStream:
         return self
 
     def close(self) -> None:
-        """Stop the stream, finish the recording, restore process settings. Idempotent."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-            finally:
-                stream.close()
-        self.stop_recording()
+        """Stop the stream, finish the recording, restore process settings. Idempotent.
+
+        A lost device is abandoned rather than stopped (see the module docstring).
+        """
         if self._housekeeping is not None:
             self._stop.set()
             self._housekeeping.join()
             self._housekeeping = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._stop_device(stream)
+        self.stop_recording()
         if self._old_switch_interval is not None:
             sys.setswitchinterval(self._old_switch_interval)
             self._old_switch_interval = None
@@ -188,7 +229,7 @@ class AudioStream:
         if recorder is None:
             return None
         self.engine.recorder = None
-        if self._stream is not None:  # a callback may still hold the old reference: let it end
+        if self._stream is not None and not self.lost:  # a callback may still hold it: let it end
             time.sleep(2.0 * max(self.blocksize, 1024) / self.engine.sample_rate)
         recorder.close()
         self.last_recording = recorder
@@ -204,9 +245,61 @@ class AudioStream:
         # Rarely: every wake-up takes the GIL, and a normal-priority thread that
         # the OS preempts while holding it delays the real-time callback (measured:
         # waking every 50 ms caused xruns on a loaded 2-core machine).
+        counters = self.engine.counters
+        seen, since = counters.callbacks, time.monotonic()
         while not self._stop.wait(HOUSEKEEPING_S):
             if self.engine.needs_collect():
                 self.engine.collect()
+            if self.lost:
+                continue
+            now = time.monotonic()
+            if counters.callbacks != seen:
+                seen, since = counters.callbacks, now
+            stream = self._stream
+            if stream is None or self._stop.is_set():
+                continue
+            if not stream.active and not stream.stopped:
+                self._mark_lost("the audio device stopped playing (the JACK server quit or "
+                                "dropped this client, or the device was unplugged)")
+            elif now - since >= self.stall_s:
+                self._mark_lost(f"no audio callback for {now - since:.1f} s (the device or "
+                                "audio server stopped running)")
+
+    def _mark_lost(self, reason: str) -> None:
+        self.lost = reason
+        if self.on_lost is not None:
+            try:
+                self.on_lost(reason)
+            except Exception:  # noqa: BLE001 - the watchdog must not die with the listener
+                pass
+
+    def _stop_device(self, stream: Any) -> None:
+        """Stop and close the PortAudio stream, or abandon it if the device is gone."""
+        if not self.lost and not stream.active and not stream.stopped:
+            self.lost = "the audio device stopped playing"
+        if self.lost:
+            _abandon(stream)
+            return
+        failure: list[BaseException] = []
+
+        def stop() -> None:
+            try:
+                try:
+                    stream.stop()
+                finally:
+                    stream.close()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                failure.append(exc)
+
+        stopper = threading.Thread(target=stop, name="gansynth-live audio stop", daemon=True)
+        stopper.start()
+        stopper.join(STOP_TIMEOUT_S)
+        if stopper.is_alive():  # the device died as we stopped it: PortAudio waits for it
+            self.lost = f"the audio device did not stop within {STOP_TIMEOUT_S:g} s"
+            _abandon(stream)
+            return
+        if failure:
+            raise failure[0]
 
     # --- what was opened ----------------------------------------------------------------
     @property

@@ -25,6 +25,10 @@ dragged XY pad jump back).
 
 Bound to 127.0.0.1 by default: the port can play notes and write preset
 files, so opening it to a LAN (`host="0.0.0.0"`) is a deliberate choice.
+`allow` then narrows who may talk to it: addresses or networks
+("192.168.1.20", "10.0.0.0/24", a host name resolved at start); a datagram
+from anyone else is dropped before it is parsed and counted as `blocked`
+(no reply: a refusal would tell a scanner the port is there).
 
 Threads: `start`/`close`/`stats` from the control thread; handlers run on
 the server's receive thread.
@@ -32,6 +36,7 @@ the server's receive thread.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import socket
@@ -48,6 +53,10 @@ from .osc_space import Address, BadArguments, address_table
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 65536
+# Type tags python-osc parses; it skips any other with a warning on the root logger
+# (one log line per packet: a flood of them would flood the console), so they are
+# refused here first.
+KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")
 MAX_BUNDLE_DEPTH = 8
 RECV_BUFFER_BYTES = 1 << 20
 _PATTERN_CHARS = set("*?[]{}")
@@ -61,6 +70,7 @@ class OscServerError(GansynthLiveError):
 class OscStats:
     packets: int
     messages: int
+    blocked: int
     bad_packets: int
     bad_messages: int
     refused: int
@@ -79,6 +89,41 @@ class PacketError(ValueError):
     """A datagram that is not a well-formed OSC message or bundle."""
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_allow(entries: list[str] | tuple[str, ...]) -> tuple[Network, ...]:
+    """Addresses, networks (CIDR) or host names -> networks; OscServerError names a bad one."""
+    networks: list[Network] = []
+    for entry in entries:
+        text = entry.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+            continue
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(text, None, type=socket.SOCK_DGRAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise OscServerError(f"OSC allow list: {text!r} is neither an address, a network "
+                                 f"(10.0.0.0/24) nor a known host name ({exc})") from None
+        for info in infos:
+            networks.append(ipaddress.ip_network(info[4][0]))
+    return tuple(networks)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, 'localhost')."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def parse_packet(data: bytes, depth: int = 0) -> list:
     """The OscMessages of a datagram (a bundle's, nested ones included, in order).
 
@@ -89,6 +134,7 @@ def parse_packet(data: bytes, depth: int = 0) -> list:
     from pythonosc.osc_message import OscMessage
 
     if data.startswith(b"/"):
+        check_type_tags(data)
         try:
             return [OscMessage(data)]
         except Exception as exc:  # noqa: BLE001 - ParseError, and odd ones on junk
@@ -110,6 +156,25 @@ def parse_packet(data: bytes, depth: int = 0) -> list:
         messages += parse_packet(data[index:index + size], depth + 1)
         index += size
     return messages
+
+
+def check_type_tags(data: bytes) -> None:
+    """PacketError unless the message's type tag string is terminated and fully supported."""
+    end = data.find(b"\x00")
+    if end < 0:
+        raise PacketError("bad message: address string not terminated")
+    index = (end // 4 + 1) * 4  # strings are padded to 4 bytes
+    if index >= len(data):
+        return  # no type tag string: no arguments
+    tag_end = data.find(b"\x00", index)
+    if tag_end < 0:
+        raise PacketError("bad message: type tag string not terminated")
+    tags = data[index + 1:tag_end].decode("latin-1")
+    if data[index:index + 1] != b",":
+        raise PacketError("bad message: type tag string must start with ','")
+    unknown = set(tags) - KNOWN_TYPE_TAGS
+    if unknown:
+        raise PacketError(f"unsupported OSC type tag(s) {''.join(sorted(unknown))!r}")
 
 
 @lru_cache(maxsize=256)
@@ -155,9 +220,11 @@ class OscServer:
     def __init__(self, instrument: Any, host: str = "127.0.0.1", port: int = 9000, *,
                  reply_port: int | None = None, max_clients: int = 16,
                  feedback_hz: float = 20.0, values: Callable[[], Values] | None = None,
+                 allow: list[str] | tuple[str, ...] = (),
                  report: Callable[[str], None] = print) -> None:
         self.instrument = instrument
         self.host = host
+        self.allow = parse_allow(allow)  # empty: anyone who can reach the port
         self.requested_port = int(port)
         self.reply_port = reply_port
         self.feedback_hz = float(feedback_hz)
@@ -173,6 +240,8 @@ class OscServer:
         # counters (bumped by the receive thread, read anywhere)
         self.packets = 0
         self.messages = 0
+        self.blocked = 0
+        self._blocked_hosts: set[str] = set()
         self.bad_packets = 0
         self.bad_messages = 0
         self.refused = 0
@@ -183,6 +252,9 @@ class OscServer:
 
     # --- lifecycle (control thread) -----------------------------------------------------
     def start(self) -> "OscServer":
+        if not is_loopback(self.host) and not self.allow:
+            self.report(f"OSC is open to the network on {self.host}: anyone who can reach it "
+                        "can play, load and save presets; --osc-allow ADDR[,ADDR] limits who")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -225,7 +297,8 @@ class OscServer:
         return self._sock.getsockname()[1] if self._sock is not None else self.requested_port
 
     def stats(self) -> OscStats:
-        return OscStats(self.packets, self.messages, self.bad_packets, self.bad_messages,
+        return OscStats(self.packets, self.messages, self.blocked, self.bad_packets,
+                        self.bad_messages,
                         self.refused, self.handler_errors, self.released_triggers,
                         len(self.clients), self.feedback_sent, self.last_problem)
 
@@ -246,8 +319,27 @@ class OscServer:
                 continue
             self.handle_datagram(data, (sender[0], sender[1]))
 
+    def allowed(self, host: str) -> bool:
+        """May this sender talk to us? (Always, without an allow list.)"""
+        if not self.allow:
+            return True
+        try:
+            address = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allow)
+
     def handle_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
         """Parse and dispatch one datagram (the receive thread; tests may call it directly)."""
+        if not self.allowed(sender[0]):
+            self.blocked += 1
+            self.last_problem = f"OSC from {sender[0]}, which is not in the allow list: ignored"
+            if sender[0] not in self._blocked_hosts and len(self._blocked_hosts) < 64:
+                self._blocked_hosts.add(sender[0])  # say so once per host (bounded)
+                self.report(self.last_problem)
+            return
         self.packets += 1
         try:
             messages = parse_packet(data)

@@ -1,0 +1,130 @@
+"""`serve`'s config loader under hypothesis: any TOML, any bytes, any flag values.
+
+A gig's config must either load into a valid ServeConfig or fail with one
+ConfigError naming the file and the key: nothing else may escape (no TypeError from a
+table where a list was expected, no OverflowError from a huge number, no NaN accepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gansynth_live.app.config import (OPTION_BY_KEY, OPTIONS, ConfigError, ServeConfig,
+                                      add_arguments, build_config)
+
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+scalars = st.one_of(
+    st.booleans(), st.integers(), st.integers(-2**70, 2**70), st.sampled_from([0, 1, -1, 9000, 65536]),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.5, 1e300, -0.0]),
+    st.text(max_size=30), st.sampled_from(["none", "off", "", "low", "all", "jack", "0.0.0.0",
+                                           "1,2", "0.3,0.6", "seed:7", "../x", "ünï😀"]))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(max_size=8) | st.sampled_from(["0", "1", "127", "200"]), inner, max_size=3),
+    max_leaves=10)
+keys = st.sampled_from(sorted(OPTION_BY_KEY)) | st.text(min_size=1, max_size=12)
+
+
+def toml_key(key: str) -> str:
+    return key if BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+
+
+def load(path) -> ServeConfig | None:
+    namespace = argparse.Namespace(config=path)
+    try:
+        return build_config(namespace)
+    except ConfigError as exc:
+        assert str(path) in str(exc)  # the message names the file
+        return None
+
+
+def check_valid(config: ServeConfig) -> None:
+    assert all(math.isfinite(v) and 0 <= v <= 1 for v in config.morph)
+    assert math.isfinite(config.volume) and math.isfinite(config.bend_range)
+    assert 0 <= config.osc_port <= 65535 and 8000 <= config.sample_rate <= 384000
+    assert all(isinstance(n, str) for n in config.midi_in + config.corners + config.osc_allow)
+    assert all(0 <= p <= 127 and isinstance(n, str) for p, n in config.programs.items())
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(keys, values, max_size=6))
+def test_any_toml_document(tmp_path, document):
+    path = tmp_path / "gig.toml"
+    path.write_text("\n".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in document.items()),
+                    encoding="utf-8")
+    config = load(path)
+    if config is not None:
+        check_valid(config)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "replace")))
+def test_any_bytes(tmp_path, data):
+    path = tmp_path / "junk.toml"
+    path.write_bytes(data)
+    config = load(path)
+    if config is not None:
+        check_valid(config)
+
+
+FLAGS = [o for o in OPTIONS if o.convert.__name__ != "_bool"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(FLAGS), st.text(max_size=20) | st.sampled_from(
+    ["nan", "inf", "-1", "1e999", "99999999999999999999", "0x10", " 7 ", "none", "1,2,3"])),
+    max_size=4))
+def test_any_flag_values(flags):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", default=None)
+    add_arguments(parser)
+    argv = []
+    for option, value in flags:
+        argv.append(f"{option.flag}={value}")
+    try:
+        namespace = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's own usage error (a choice not offered): exit 2
+        assert exc.code == 2
+        return
+    try:
+        config = build_config(namespace)
+    except ConfigError:
+        return
+    check_valid(config)
+
+
+@pytest.mark.parametrize("text, key", [("morph = [nan, 0.5]", "morph"), ("volume = inf", "volume"),
+                                       ("osc_port = 99999999999999999999999", "osc_port"),
+                                       ("programs = {200 = 'x'}", "programs"),
+                                       ("midi_in = [1, 2]", "midi_in"), ("cc_x = 1.5", "cc_x")])
+def test_examples_fail_naming_the_key(tmp_path, text, key):
+    path = tmp_path / "gig.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=key):
+        build_config(argparse.Namespace(config=path))
