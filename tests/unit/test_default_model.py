@@ -36,10 +36,10 @@ def _sample_pitches(index: int) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
-    "issue #4 is open: the shipped default model (first export of the FluidR3 GM fit, "
-    "a few hundred steps) is not in tune yet: 0% of the sampled notes within +-50 cents "
-    "when measured on 2026-11-25. strict: this fails loudly once the model meets the bar, "
-    "so the marker must then be removed."))
+    "issue #4 is open: the shipped default model (1,000 steps of the FluidR3 GM fit) is "
+    "not in tune yet: 0% of these sampled notes within +-50 cents at step 500, 14/30 of "
+    "the fit's probe notes at step 1,000 (2026-11-25). strict: this fails loudly once the "
+    "model meets the bar, so the marker must then be removed."))
 def test_default_model_meets_the_pitch_bar_on_a_sample(default_model):
     path, model, table = default_model
     names = pitched_presets(path)  # instruments whose own FluidR3 notes pass the bar
