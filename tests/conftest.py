@@ -1,4 +1,4 @@
-"""Shared fixtures: the magenta-written tiny checkpoint and its reference outputs."""
+"""Shared fixtures: the magenta-written tiny checkpoint, its reference outputs, a tone bank service."""
 
 from __future__ import annotations
 
@@ -33,6 +33,21 @@ def tiny_model(tiny_model_dir):
     from gansynth_live.model import load_model
 
     return load_model(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def tone_service():
+    """A running bank service over the tone model (tests/tone_model.py): banks in milliseconds.
+
+    One a module: the fuzz and path tests count what the service did.
+    """
+    from tone_model import tone_source
+
+    from gansynth_live.banks.worker import BankService
+
+    source, settings = tone_source()
+    with BankService(source, settings, None) as service:
+        yield service
 
 
 @pytest.fixture(autouse=True)

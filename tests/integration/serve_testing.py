@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import sys
 import time
 from pathlib import Path
@@ -43,46 +42,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         time.sleep(0.02)
-
-
-class OscPeer:
-    """A UDP OSC client on 127.0.0.1 that can also receive feedback."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.server = ("127.0.0.1", port)
-
-    def send(self, address: str, *args: Any) -> None:
-        from pythonosc.osc_message_builder import OscMessageBuilder
-
-        builder = OscMessageBuilder(address)
-        for arg in args:
-            builder.add_arg(arg)
-        self.sock.sendto(builder.build().dgram, self.server)
-
-    def raw(self, data: bytes) -> None:
-        self.sock.sendto(data, self.server)
-
-    def receive(self, quiet_s: float = 0.3) -> list[tuple[str, list]]:
-        from pythonosc.osc_packet import OscPacket
-
-        got = []
-        self.sock.settimeout(quiet_s)
-        try:
-            while True:
-                data, _ = self.sock.recvfrom(65536)
-                got += [(m.message.address, m.message.params) for m in OscPacket(data).messages]
-        except socket.timeout:
-            return got
-
-    def state(self) -> dict[str, list]:
-        self.receive(0.05)
-        self.send("/state")
-        return dict(self.receive())
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class MidiSender:

@@ -15,7 +15,7 @@ import time
 import pytest
 import soundfile as sf
 from serve_process import PrivateJack, read_rest, read_until, serve_env, start_serve
-from serve_testing import OscPeer
+from osc_peer import OscPeer
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 

@@ -3,51 +3,20 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import soundfile as sf
-from serve_testing import OscPeer
+from serve_process import ROOT, read_until, serve_env, start_serve
+from osc_peer import OscPeer
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def read_until(proc, pattern: str, lines: list[str], timeout: float) -> re.Match:
-    """Read the server's output until a line matches (os.read: no hanging on a quiet pipe)."""
-    deadline = time.monotonic() + timeout
-    buffer = ""
-    regex = re.compile(pattern)
-    while time.monotonic() < deadline:
-        for line in lines:
-            match = regex.search(line)
-            if match:
-                return match
-        exited = proc.poll() is not None
-        chunk = os.read(proc.stdout.fileno(), 65536).decode(errors="replace")
-        if not chunk:
-            if exited:  # everything it wrote has been read
-                lines.append(buffer)
-                buffer = ""
-                if not any(regex.search(line) for line in lines):
-                    break
-            time.sleep(0.05)
-            continue
-        buffer += chunk
-        *done, buffer = buffer.split("\n")
-        lines += done
-    raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(lines))
-
 
 def test_serve_with_the_tiny_model_until_ctrl_c(jack_server, tiny_model_dir, tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), GANSYNTH_LIVE_DATA_DIR=str(tmp_path / "data"),
-               GANSYNTH_LIVE_CACHE_DIR=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
     presets = tmp_path / "presets"
     presets.mkdir()
     (presets / "tiny one.toml").write_text('seed = 5\ngain_db = -6.0\n'
@@ -64,9 +33,8 @@ record = "session.wav"
 record_dir = "takes"
 kernel = "numpy"
 ''')
-    proc = subprocess.Popen([sys.executable, "-m", "gansynth_live", "serve", "--config",
-                             str(config), "--volume", "0.6"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_serve(["--config", str(config), "--volume", "0.6"], serve_env(tmp_path),
+                       tmp_path)
     lines: list[str] = []
     try:
         port = int(read_until(proc, r"OSC: listening on 127\.0\.0\.1:(\d+)", lines, 150)[1])

@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
-from serve_testing import MidiSender, OscPeer, open_session, wait_until
+from osc_peer import OscPeer
+from serve_testing import MidiSender, open_session, wait_until
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 

@@ -6,7 +6,8 @@ import time
 
 import pytest
 from jack_capture import JackCapture
-from serve_testing import RATE, OscPeer, open_session, wait_until
+from osc_peer import OscPeer
+from serve_testing import RATE, open_session, wait_until
 from tone_model import band_energy
 
 pytestmark = pytest.mark.jack

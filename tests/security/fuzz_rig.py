@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: tone_model
 
-from tone_model import tone_source, write_tone_presets  # noqa: E402
+from tone_model import write_tone_presets  # noqa: E402
 
 from gansynth_live.app.corners import PresetLibrary  # noqa: E402
 from gansynth_live.app.instrument import Instrument  # noqa: E402
@@ -26,11 +26,6 @@ from gansynth_live.engine.callback import make_callback  # noqa: E402
 BLOCK = 256
 RELEASE_LIMIT_S = 2.0  # the rig's presets release in 50 ms; a fuzz test that sets longer
 # releases shortens them again before letting go
-
-
-def tone_service() -> BankService:
-    source, settings = tone_source()
-    return BankService(source, settings, None).start()
 
 
 class Rig:

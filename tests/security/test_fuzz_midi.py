@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import mido
 import pytest
-from fuzz_rig import Rig, tone_service
+from fuzz_rig import Rig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,14 +64,8 @@ def decode(kind: str, data: bytes, parser: mido.Parser) -> list:
 
 
 @pytest.fixture(scope="module")
-def service():
-    with tone_service() as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
-def rig(service, tmp_path_factory):
-    rig = Rig(service, tmp_path_factory.mktemp("midi-fuzz"))
+def rig(tone_service, tmp_path_factory):
+    rig = Rig(tone_service, tmp_path_factory.mktemp("midi-fuzz"))
     yield rig
     rig.close()
 

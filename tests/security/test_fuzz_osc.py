@@ -13,7 +13,7 @@ import logging
 import os
 
 import pytest
-from fuzz_rig import Rig, tone_service
+from fuzz_rig import Rig
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -120,17 +120,11 @@ def datagrams(draw) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def service():
-    with tone_service() as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
-def rig(service, tmp_path_factory):
+def rig(tone_service, tmp_path_factory):
     folder = tmp_path_factory.mktemp("osc-fuzz")
     old = os.environ.get("GANSYNTH_LIVE_DATA_DIR")
     os.environ["GANSYNTH_LIVE_DATA_DIR"] = str(folder / "data")  # /preset/save lands here
-    rig = Rig(service, folder)
+    rig = Rig(tone_service, folder)
     server = OscServer(rig.instrument, "127.0.0.1", 0, values=None, report=lambda text: None)
     yield rig, server
     rig.instrument.set_recording(False)

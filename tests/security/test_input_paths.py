@@ -26,12 +26,11 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: tone_model
 
-from tone_model import tone_source, write_tone_presets  # noqa: E402
+from tone_model import write_tone_presets  # noqa: E402
 
 from gansynth_live.app.corners import PresetLibrary  # noqa: E402
 from gansynth_live.app.instrument import Instrument  # noqa: E402
 from gansynth_live.app.timbre import GridSpace  # noqa: E402
-from gansynth_live.banks.worker import BankService  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 from gansynth_live.inputs.cc_map import CCMap  # noqa: E402
 from gansynth_live.inputs.midi import MidiTranslator  # noqa: E402
@@ -88,13 +87,6 @@ class FileWatch:
 
 WATCH = FileWatch()
 sys.addaudithook(WATCH.hook)  # permanent for the process, idle unless a test activates it
-
-
-@pytest.fixture(scope="module")
-def tone_service():
-    source, settings_ = tone_source()
-    with BankService(source, settings_, None) as service:
-        yield service
 
 
 @pytest.fixture

@@ -10,22 +10,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: tone_model
 
-from tone_model import tone_source, write_tone_presets  # noqa: E402
+from tone_model import write_tone_presets  # noqa: E402
 
 from gansynth_live.app.corners import PresetLibrary  # noqa: E402
 from gansynth_live.app.instrument import Instrument  # noqa: E402
 from gansynth_live.app.timbre import GridSpace  # noqa: E402
-from gansynth_live.banks.worker import BankService  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 
 SR = 48000
-
-
-@pytest.fixture(scope="session")
-def tone_service():
-    source, settings = tone_source()
-    with BankService(source, settings, None) as service:
-        yield service
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ instrument and engine.
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
 
 import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket
+
+from osc_peer import OscPeer as Client
+from osc_peer import message
 
 from gansynth_live.errors import GansynthLiveError
 from gansynth_live.inputs.osc import OscServer, pattern_regex
@@ -30,37 +31,6 @@ class RecordingInstrument:
                 raise GansynthLiveError("no preset named 'missing'")
             self.calls.append((name, kwargs))
         return call
-
-
-def message(address, *args):
-    builder = OscMessageBuilder(address)
-    for arg in args:
-        builder.add_arg(arg)
-    return builder.build().dgram
-
-
-class Client:
-    def __init__(self, port):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.3)
-        self.server = ("127.0.0.1", port)
-
-    def send(self, address, *args):
-        self.sock.sendto(message(address, *args), self.server)
-
-    def raw(self, data):
-        self.sock.sendto(data, self.server)
-
-    def receive(self, quiet_s=0.3):
-        got = []
-        self.sock.settimeout(quiet_s)
-        try:
-            while True:
-                data, _ = self.sock.recvfrom(65536)
-                got += [(m.message.address, m.message.params) for m in OscPacket(data).messages]
-        except socket.timeout:
-            return got
 
 
 def settle(server, packets, timeout=5.0):
