@@ -224,6 +224,11 @@ CHILD_NICE = 10  # background work: the audio process's threads come first for t
 def main() -> int:
     """The child: JSON requests on stdin, replies on stdout (see the module docstring)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import signal
+
+    # Ctrl-C in a terminal reaches the whole process group: the parent closes this child
+    # in order (a quit request, or its stdin closing when the parent dies).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.nice(CHILD_NICE)
     except (AttributeError, OSError):  # no nice() on this platform
