@@ -85,7 +85,10 @@ class Second:
     xruns: int
     overruns: int
     jack_xruns: int
-    cpu_pct: float  # this process, % of one core
+    cpu_pct: float  # serve's process, % of one core
+    generator_pct: float  # its generator process
+    generator_rss_mb: float
+    harness_pct: float  # the performers' process (keyboard, OSC surface)
     others_pct: float  # every other process of the machine, % of one core
     runnable: int
 
@@ -105,6 +108,10 @@ class SoakResult:
     steal_max_pct: float = 0.0  # worst one-second window
     steal_at_xruns_pct: list[float] = field(default_factory=list)
     others_cpu_pct: float = 0.0  # CPU the machine's other processes used (% of one core)
+    generator_cpu_pct: float = 0.0
+    harness_cpu_pct: float = 0.0
+    generator_rss_start_mb: float = 0.0
+    generator_rss_end_mb: float = 0.0
     load_average: float = 0.0
     # reference: a Python callback that only writes zeros, alone on the same server, just
     # before (what this machine's load alone costs a Python JACK client)
@@ -182,8 +189,8 @@ class SoakResult:
              f"{self.steal_pct:.1f} % / {self.steal_max_pct:.0f} %", "low"),
             ("steal in the seconds with xruns",
              ", ".join(f"{s:.0f} %" for s in self.steal_at_xruns_pct) or "-", ""),
-            ("other processes' CPU (of one core; 2 cores here)", f"{self.others_cpu_pct:.0f} %",
-             ""),
+            ("other processes' CPU (of one core; the machine has "
+             f"{os.cpu_count()})", f"{self.others_cpu_pct:.0f} %", ""),
             ("MIDI messages sent / received / bad",
              f"{self.midi_sent} / {self.midi_received} / {self.midi_bad}", "all, 0 bad"),
             ("OSC messages sent / received / bad",
@@ -192,7 +199,7 @@ class SoakResult:
              f"{self.events_refused} / {self.notes_refused}", "0 / 0"),
             ("notes started / voices stolen / most voices",
              f"{self.notes_started} / {self.voices_stolen} / {self.voices_max}", ""),
-            ("RSS after warm-up: start / middle / end",
+            ("serve RSS after warm-up: start / middle / end (medians of thirds)",
              f"{self.rss_start_mb:.0f} / {self.rss_middle_mb:.0f} / {self.rss_end_mb:.0f} MB",
              "flat"),
             ("RSS slope after warm-up", f"{self.rss_slope_mb_per_min:+.2f} MB/min", "~0"),
@@ -207,9 +214,13 @@ class SoakResult:
             ("bank worker: banks asked / notes made / busy",
              f"{self.banks_requested} / {self.notes_generated} / {self.worker_busy_pct:.0f} %",
              ""),
-            ("serve process CPU (of one core), generator",
-             f"{self.process_cpu_pct:.0f} %, "
-             + ("in this process" if self.generator_in_process else "in a child process"), ""),
+            ("CPU (of one core): serve / generator process / harness",
+             f"{self.process_cpu_pct:.0f} % / "
+             + (f"{self.generator_cpu_pct:.0f} %" if not self.generator_in_process
+                else "(in serve's process)") + f" / {self.harness_cpu_pct:.0f} %", ""),
+            ("generator process RSS: start / end",
+             f"{self.generator_rss_start_mb:.0f} / {self.generator_rss_end_mb:.0f} MB"
+             if not self.generator_in_process else "-", "flat"),
         ]
         width = max(len(r[0]) for r in rows)
         value_width = max(len(r[1]) for r in rows)
@@ -249,6 +260,28 @@ def runnable() -> int:
 def process_cpu_s() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def pid_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process used so far; 0 if it is gone."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def pid_rss_mb(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE / 1e6
+    except OSError:
+        return 0.0
 
 
 def steal_in_xrun_seconds(timeline: list["Second"]) -> list[float]:
@@ -596,12 +629,16 @@ def _run(options: SoakOptions, folder: Path, say) -> SoakResult:
         jack_before = monitor.xruns
         generated_before = service.stats.generated_notes
         busy_before = service.stats.generate_s + service.stats.process_s
+        generator = service._process._proc.pid if not service.in_process else None
+        harness = performers.proc.pid
         cpu0, wall0 = process_cpu_s(), time.monotonic()
+        gen0, harness0 = pid_cpu_s(generator), pid_cpu_s(harness)
         steal0, busy0, total0 = cpu_times()
         say(f"soak: playing for {options.seconds:.0f} s")
         performers.go()
         timeline: list[Second] = []
         last_steal, last_busy, last_total, last_cpu = steal0, busy0, total0, cpu0
+        last_gen, last_harness = gen0, harness0
         last_t = 0.0
         voices_max = 0
         end = wall0 + options.seconds
@@ -613,23 +650,29 @@ def _run(options: SoakOptions, folder: Path, say) -> SoakResult:
             stats = engine.stats()
             voices_max = max(voices_max, stats.voices_active)
             steal, busy, total = cpu_times()
-            cpu = process_cpu_s()
+            cpu, gen, harn = process_cpu_s(), pid_cpu_s(generator), pid_cpu_s(harness)
             elapsed = time.monotonic() - wall0
             span = max(elapsed - last_t, 1e-3)
             ours = 100.0 * (cpu - last_cpu) / span
+            gen_pct = 100.0 * (gen - last_gen) / span
+            harness_pct = 100.0 * (harn - last_harness) / span
             timeline.append(Second(
                 t=elapsed, rss_mb=rss_mb(),
                 steal_pct=100.0 * (steal - last_steal) / max(total - last_total, 1),
                 frames=stats.frames - before.frames, xruns=stats.xruns - before.xruns,
                 overruns=stats.overruns - before.overruns,
-                jack_xruns=monitor.xruns - jack_before, cpu_pct=ours,
-                others_pct=max(0.0, 100.0 * (busy - last_busy) / TICKS / span - ours),
+                jack_xruns=monitor.xruns - jack_before, cpu_pct=ours, generator_pct=gen_pct,
+                generator_rss_mb=pid_rss_mb(generator), harness_pct=harness_pct,
+                others_pct=max(0.0, 100.0 * (busy - last_busy) / TICKS / span - ours - gen_pct
+                               - harness_pct),
                 runnable=runnable()))
             last_steal, last_busy, last_total, last_cpu, last_t = steal, busy, total, cpu, elapsed
+            last_gen, last_harness = gen, harn
         counts = performers.stop()
         wall = time.monotonic() - wall0
         steal1, busy1, total1 = cpu_times()
-        cpu1 = process_cpu_s()
+        cpu1, gen1 = process_cpu_s(), pid_cpu_s(generator)
+        harness1 = max(pid_cpu_s(harness), last_harness)  # it may have exited by now
         deadline = time.monotonic() + 5.0  # the reader and the OSC thread drain what was sent
         while time.monotonic() < deadline and (
                 session.midi.messages - midi_before < counts["midi_sent"] or
@@ -646,7 +689,10 @@ def _run(options: SoakOptions, folder: Path, say) -> SoakResult:
         result.steal_max_pct = max((s.steal_pct for s in timeline), default=0.0)
         result.steal_at_xruns_pct = steal_in_xrun_seconds(timeline)
         result.load_average = os.getloadavg()[0]
-        result.others_cpu_pct = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (cpu1 - cpu0)) / wall)
+        result.generator_cpu_pct = 100.0 * (gen1 - gen0) / wall
+        result.harness_cpu_pct = 100.0 * (harness1 - harness0) / wall
+        result.others_cpu_pct = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (cpu1 - cpu0)
+                                                  - (gen1 - gen0) - (harness1 - harness0)) / wall)
         result.midi_sent = counts["midi_sent"]
         result.midi_received = session.midi.messages - midi_before
         result.midi_bad = session.midi.bad_messages + session.midi.errors
@@ -661,10 +707,13 @@ def _run(options: SoakOptions, folder: Path, say) -> SoakResult:
         result.voices_stolen = after.voices_stolen - before.voices_stolen
         result.voices_max = voices_max
         warm = [s for s in timeline if s.t >= options.warmup_fraction * options.seconds]
-        if warm:
-            result.rss_start_mb = warm[0].rss_mb
-            result.rss_middle_mb = warm[len(warm) // 2].rss_mb
-            result.rss_end_mb = warm[-1].rss_mb
+        if warm:  # each the median of a third of the samples after warm-up (less noise)
+            thirds = [warm[i * len(warm) // 3:max((i + 1) * len(warm) // 3, i + 1)]
+                      for i in range(3)]
+            result.rss_start_mb, result.rss_middle_mb, result.rss_end_mb = (
+                float(np.median([s.rss_mb for s in part])) for part in thirds)
+            result.generator_rss_start_mb = warm[0].generator_rss_mb
+            result.generator_rss_end_mb = warm[-1].generator_rss_mb
             result.rss_slope_mb_per_min = slope_per_min([s.t for s in warm],
                                                         [s.rss_mb for s in warm])
         result.rss_peak_mb = max((s.rss_mb for s in timeline), default=0.0)
