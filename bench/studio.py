@@ -7,7 +7,8 @@ the first N notes of examples/arpeggio.mid (every note its own latent, as with
 a moving timbre) at 48 kHz, and seconds per gradient-descent step of `match`.
 Reference measured in the same run: plain `model.generate` of the same number
 of notes, so the studio's own overhead (preparing banks, mixing) is visible
-next to the generator's cost.
+next to the generator's cost. The mix is played by the live engine's code
+(studio/playback.py), every note on its own bank.
 
 Usage:
     python bench/studio.py [--notes 24] [--steps 3] [--models tiny,full]
@@ -53,10 +54,12 @@ def timed(fn):
 def bench(which: str, notes: int, steps: int) -> list[tuple[str, str, float, str]]:
     from gansynth_live.studio.instruments import path_from_specs, seed_latent
     from gansynth_live.studio.match import SpectralDistance, descend
-    from gansynth_live.studio.material import MaterialSettings
-    from gansynth_live.studio.mix import MixNote, finalize, mix_notes
+    from gansynth_live.banks.builder import BuildSettings
+    from gansynth_live.studio.gain import finalize
+    from gansynth_live.studio.material import prepare_banks
     from gansynth_live.studio.notegen import generate_notes
-    from gansynth_live.studio.render import COLAB_ENVELOPE, plan_render, prepare_banks
+    from gansynth_live.studio.playback import perform, schedule
+    from gansynth_live.studio.render import COLAB_ENVELOPE, plan_render
     from gansynth_live.studio.score import Score, read_score
 
     model = build(which)
@@ -71,13 +74,15 @@ def bench(which: str, notes: int, steps: int) -> list[tuple[str, str, float, str
     rows.append((which, "reference: model.generate", ref, f"{notes / ref:.1f} notes/s"))
     generated, gen_s = timed(lambda: generate_notes(model, plan.latents, plan.source_pitches))
     rows.append((which, "render: generate", gen_s, f"{len(generated.waves)} distinct notes"))
-    banks, prep_s = timed(lambda: prepare_banks(plan, generated,
-                                                MaterialSettings(sample_rate=48000)))
+    pitches = [n.pitch for n in plan.notes]
+    banks, prep_s = timed(lambda: prepare_banks(generated, pitches, plan.gains_db,
+                                                BuildSettings(sample_rate=48000)))
     rows.append((which, "render: prepare banks (48 kHz)", prep_s,
                  f"{1000 * prep_s / notes:.0f} ms/note"))
-    mix = [MixNote(n.start_s, n.end_s, n.pitch, n.velocity, b) for n, b in zip(plan.notes, banks)]
-    audio, mix_s = timed(lambda: finalize(mix_notes(mix, 48000, COLAB_ENVELOPE))[0])
-    rows.append((which, "render: mix + final gain", mix_s,
+    playback = schedule(plan.notes, banks, 48000, COLAB_ENVELOPE, 2.0)
+    perform(playback)  # numba kernels compiled or loaded from cache, once per process
+    audio, mix_s = timed(lambda: finalize(perform(playback).audio)[0])
+    rows.append((which, "render: engine + final gain", mix_s,
                  f"{len(audio) / 48000 / mix_s:.0f}x real time"))
     target = model.generate(seed_latent(5, 256)[None], [60])[0]
     distance = SpectralDistance(target)

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("serve", "serve", "play live: audio out, MIDI and OSC in, until Ctrl-C"),
     ("preset", "preset", "save, list and show presets"),
     ("play-test", "play_test", "play a synthetic arpeggio through the audio device"),
+    ("fit", "fit", "fit a GANSynth-layout model on your own sounds"),
 ]
 
 

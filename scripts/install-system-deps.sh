@@ -4,10 +4,10 @@
 # files, and FluidSynth + the FluidR3 GM SoundFont for `fit` training data and the
 # benchmarks that compare against FluidSynth.
 set -euo pipefail
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+SUDO=()
+if [ "$(id -u)" != "0" ]; then SUDO=(sudo -E); fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO -E apt-get install -y -qq --no-install-recommends \
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
     libportaudio2 jackd2 libjack-jackd2-0 libsndfile1 fluidsynth fluid-soundfont-gm \
     >/dev/null

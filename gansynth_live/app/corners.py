@@ -53,6 +53,10 @@ class PresetLibrary:
     def __init__(self, extra: Path | None = None, programs: dict[int, str] | None = None) -> None:
         self.extra = extra
         self.programs = dict(programs or {})
+        # Set by the instrument: stepping and program changes skip presets whose latent
+        # was made for a model of another latent size (e.g. the shipped presets of the
+        # default model while playing another model).
+        self.latent_size: int | None = None
         self._lock = threading.Lock()
         self._cached: tuple[float, list[Preset]] = (-1e9, [])
 
@@ -66,6 +70,9 @@ class PresetLibrary:
             if time.monotonic() - at > LIST_TTL_S:
                 presets = sorted((p for p, _, _ in list_presets(self.extra) if p is not None),
                                  key=lambda p: p.name.lower())
+                if self.latent_size is not None:
+                    presets = [p for p in presets
+                               if p.latent is None or len(p.latent) == self.latent_size]
                 self._cached = (time.monotonic(), presets)
             return presets
 

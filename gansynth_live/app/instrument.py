@@ -76,6 +76,7 @@ class Instrument:
         self.latent_size = int(latent_size)
         self.model_name = model_name
         self.library = library
+        library.latent_size = self.latent_size
         self.report = report
         self.cc_map = cc_map or CCMap()
         self.recording = LiveRecording(engine, recordings, report=report)

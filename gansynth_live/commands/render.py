@@ -2,8 +2,9 @@
 
 Every note gets one latent, taken at its onset from the instruments placed
 with --instrument SPEC@TIME (magenta's colab rule), is generated at its pitch,
-then enveloped, velocity-scaled, sustained by a loop when held long, mixed,
-and the whole track is normalised once so it never clips.
+made into a bank note by the live bank builder (sustain loop included), and
+played by the live engine's own code, offline, keeping its onset's timbre;
+the whole track is then normalised once so it never clips.
 
 SPEC: a preset NAME, seed:N, or audition:DIR:INDEX. TIME: seconds or m:ss.
 Without --instrument, random instruments are placed every --random-every
@@ -160,7 +161,9 @@ def _report(score, plan, result, out: Path) -> None:
                (stats.orphan_note_offs, "note-offs without a note-on ignored"),
                (stats.unterminated_notes, "notes never released (ended at the end of the file)"),
                (stats.lengthened_notes, "very short notes lengthened"),
-               (stats.retriggered_notes, "pedal-held notes re-struck")]
+               (stats.retriggered_notes, "pedal-held notes re-struck"),
+               (result.voices_stolen, "notes cut short: more than 1024 sounding at once"),
+               (result.notes_refused, "notes not played: no voice free")]
     for count, text in remarks:
         if count:
             print(f"  {count} {text}")

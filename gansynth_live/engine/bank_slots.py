@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from .layers import PitchTable
 
 
@@ -57,6 +59,7 @@ class BankSlots:
 
     def __init__(self, size: int, retire: RetireRing) -> None:
         self.tables: list[PitchTable | None] = [None] * size
+        self.occupied = np.zeros(size, dtype=bool)  # tables[k] is not None, for numpy masks
         self.retire = retire
 
     def find(self, table: PitchTable) -> int:
@@ -66,7 +69,7 @@ class BankSlots:
         return -1
 
     def free_count(self) -> int:
-        return sum(1 for held in self.tables if held is None)
+        return len(self.tables) - int(np.count_nonzero(self.occupied))
 
     def assign(self, table: PitchTable) -> int:
         """Put `table` in a free slot (or find it already there); -1 when none is free."""
@@ -76,6 +79,7 @@ class BankSlots:
         for k, held in enumerate(self.tables):
             if held is None:
                 self.tables[k] = table
+                self.occupied[k] = True
                 return k
         return -1
 
@@ -87,4 +91,5 @@ class BankSlots:
         if not self.retire.put(table):
             return False
         self.tables[k] = None
+        self.occupied[k] = False
         return True

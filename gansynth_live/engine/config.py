@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from ..errors import GansynthLiveError
 
 KERNELS = ("auto", "numba", "numpy")
+# Voice state holds ten (bank_slots x voices) arrays: at 2048 slots and 1536 voices
+# (polyphony 1024) each takes 25 MB. Only an offline render of a very dense score asks
+# for that many (one slot per overlapping note); live uses a dozen.
+MAX_BANK_SLOTS = 2048
 
 
 class EngineConfigError(GansynthLiveError, ValueError):
@@ -32,6 +36,13 @@ class EngineConfig:
         hard left to hard right (constant-power pan).
     master_gain: linear gain before the limiter.
     morph_glide_s: time sounding voices take to glide to new morph weights.
+    follow_morph: True (live default): a new layer set (`set_layers`, a morph
+        move) also reaches sounding voices, which glide to it over
+        `morph_glide_s`. False: it applies to new notes only; a sounding voice
+        keeps the banks it started with until it ends (the offline studio's
+        rule: every note keeps the timbre of its onset, as in magenta). Each
+        voice then pins its banks' slots, so give `bank_slots` room for the
+        distinct banks of all notes that overlap, or layer changes wait.
     steal_fade_s: fade of a stolen voice (and of one-shot notes reaching their end).
     min_note_s: a note-off sooner than this after its note-on waits until then
         (like FluidSynth's min-note-length), so very short notes still sound.
@@ -44,7 +55,9 @@ class EngineConfig:
         ~2 ms even when a flood arrives.
     bank_slots: banks the voices may read at once (current layers plus ones
         fading out); a layer change that needs more waits until the glide in
-        progress ends (at most `morph_glide_s`).
+        progress ends (at most `morph_glide_s`; with follow_morph False, until
+        a voice reading an old bank ends). The live default 12 fits morphing;
+        an offline render of notes with a bank each needs its overlap + 1.
     kernel: per-sample renderer: "numba" (compiled, fast), "numpy" (no
         compiler needed, about 5-10x slower), "auto" (numba when importable).
     """
@@ -61,6 +74,7 @@ class EngineConfig:
     pan_spread: float = 0.0
     master_gain: float = 0.5
     morph_glide_s: float = 0.03
+    follow_morph: bool = True
     steal_fade_s: float = 0.005
     min_note_s: float = 0.01
     limiter_threshold: float = 0.89
@@ -105,8 +119,11 @@ class EngineConfig:
         check("max_events_per_block",
               isinstance(self.max_events_per_block, int) and 1 <= self.max_events_per_block,
               "an integer >= 1")
-        check("bank_slots", isinstance(self.bank_slots, int) and 8 <= self.bank_slots <= 64,
-              "an integer 8..64 (room for 4 layers gliding out and 4 gliding in)")
+        check("follow_morph", isinstance(self.follow_morph, bool), "True or False")
+        check("bank_slots",
+              isinstance(self.bank_slots, int) and 8 <= self.bank_slots <= MAX_BANK_SLOTS,
+              f"an integer 8..{MAX_BANK_SLOTS} (at least room for 4 layers gliding out and 4 "
+              "gliding in)")
         check("kernel", self.kernel in KERNELS, " or ".join(KERNELS))
 
     @property

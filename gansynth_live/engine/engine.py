@@ -174,6 +174,9 @@ class Engine:
     def set_layers(self, layers: BankLayers) -> None:
         """Play from these banks from now on: new notes at once, sounding notes glide. Any thread.
 
+        With `config.follow_morph` False sounding notes keep the banks they
+        started with; only notes started from now on play these.
+
         Builds per-pitch tables here (milliseconds for a new bank; cached per
         bank), then swaps one reference the audio thread reads once per block.
         Raises BankLayoutError for a bank the engine cannot play.
@@ -274,7 +277,11 @@ class Engine:
             self._voices.release_due(self._frame)
 
     def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
-        """Map the new layers' banks to slots and start sounding voices gliding to them."""
+        """Map the new layers' banks to slots and start sounding voices gliding to them.
+
+        With follow_morph False sounding voices are left alone: they keep
+        reading (and pinning) the slots of the banks they started with.
+        """
         slots = self._slots
         tables = prepared.tables if prepared is not None else ()
         wanted = {id(t) for t in tables}
@@ -296,18 +303,22 @@ class Engine:
             self.counters.layer_swaps_waiting += 1
             return
         weights = np.array(prepared.weights if prepared is not None else (), dtype=np.float64)
-        self._voices.retarget(indices, weights, tables)
+        if self.config.follow_morph:
+            self._voices.retarget(indices, weights, tables)
         self._applied = prepared
         self._layer_slots, self._layer_weights = indices, weights
         self.counters.layer_swaps += 1
 
     def _release_unused_slots(self) -> None:
         """Hand banks no voice reads any more (and not in the current layers) to the retire ring."""
-        in_use = self._mixer.slot_used  # from this block's prepare step
+        slots = self._slots
+        idle = slots.occupied & ~self._mixer.slot_used  # slot_used: this block's prepare step
+        if not idle.any():
+            return
         current = self._layer_slots
-        for k, table in enumerate(self._slots.tables):
-            if table is not None and not in_use[k] and k not in current:
-                self._slots.release(k)
+        for k in np.flatnonzero(idle):
+            if k not in current:
+                slots.release(int(k))
 
     # --- event handlers (audio thread) ----------------------------------------------------
     def _note_on(self, event: NoteOn) -> None:

@@ -40,16 +40,21 @@ def write_checkpoint(prefix: Path, tensors: dict[str, np.ndarray]) -> None:
 
 def write_model_dir(dest: Path, config: ModelConfig, ema_weights: dict[str, np.ndarray],
                     raw_weights: dict[str, np.ndarray] | None = None,
-                    extra_json: dict | None = None) -> Path:
+                    extra_json: dict | None = None, *, include_raw: bool = True,
+                    extra_files: dict[str, bytes] | None = None) -> Path:
     """Write experiment.json + stage_NNNNN/model.ckpt-N.* atomically at `dest`.
 
     An existing `dest` is replaced only after the new folder is complete.
+    `include_raw=False` leaves out the raw (non-EMA) weights, which sampling never
+    reads: half the size, for models shipped in the package. `extra_files` are
+    written beside experiment.json (plain names only) inside the same atomic swap.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     stage_id, step = final_stage(config)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is for everyone to read
         experiment = config.to_json_dict()
         experiment.update(extra_json or {})
         (tmp / "experiment.json").write_text(json.dumps(experiment, indent=1, sort_keys=True))
@@ -58,14 +63,22 @@ def write_model_dir(dest: Path, config: ModelConfig, ema_weights: dict[str, np.n
         tensors: dict[str, np.ndarray] = {"global_step": np.array(step, dtype=np.int64)}
         for name, value in ema_weights.items():
             tensors[name + EMA_SUFFIX] = np.asarray(value, np.float32)
-            raw = raw_weights[name] if raw_weights is not None else value
-            tensors[name] = np.asarray(raw, np.float32)
+            if include_raw:
+                raw = raw_weights[name] if raw_weights is not None else value
+                tensors[name] = np.asarray(raw, np.float32)
         prefix = stage_dir / f"model.ckpt-{step}"
         write_checkpoint(prefix, tensors)
         (stage_dir / "checkpoint").write_text(
             f'model_checkpoint_path: "{prefix.name}"\n'
             f'all_model_checkpoint_paths: "{prefix.name}"\n')
-        for path in [*stage_dir.iterdir(), tmp / "experiment.json"]:
+        extra_paths = []
+        for fname, data in (extra_files or {}).items():
+            if "/" in fname or "\\" in fname or fname.startswith(".") or \
+                    fname == "experiment.json":
+                raise ValueError(f"extra file name {fname!r} is not a plain file name")
+            (tmp / fname).write_bytes(data)
+            extra_paths.append(tmp / fname)
+        for path in [*stage_dir.iterdir(), tmp / "experiment.json", *extra_paths]:
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
         old = None

@@ -6,7 +6,9 @@ Layers, each usable alone:
 - `instruments` + `timbre`: instruments placed in time -> one latent per note
   (magenta's interpolation over note onsets);
 - `notegen`: distinct (latent, pitch) notes generated in batches;
-- `material` + `mix`: generated notes -> playable banks -> a mixed stereo track;
+- `material`: generated notes -> NoteBanks, by the live bank builder;
+- `playback`: notes and banks -> engine events, played by the live engine offline;
+- `gain`: one final gain for a whole track;
 - `render`: the pipeline from a score to a WAV;
 - `plots`, `match`, `audition`, `examples`: the rest of the colab, done better.
 """

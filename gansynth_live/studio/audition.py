@@ -19,7 +19,7 @@ from ..errors import GansynthLiveError
 from ..paths import child_path, data_dir
 from ..presets import Preset, PresetError, save_preset
 from .instruments import AUDITION_INFO, AUDITION_LATENTS, seed_latent
-from .mix import finalize
+from .gain import finalize
 from .score import note_name
 
 COMBINED_WAV = "audition.wav"

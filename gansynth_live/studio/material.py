@@ -1,128 +1,93 @@
-"""Generated 16 kHz notes -> NoteBanks at the output rate, with sustain loops.
+"""Generated notes -> the NoteBanks a piece plays, made by the live bank builder.
 
-The studio's stand-in for the bank builder (banks/builder.py, written
-elsewhere): per note it removes the generator's DC offset, resamples to the
-output rate (and, for notes outside the model's range, to the wanted pitch) in
-one band-limited soxr pass, finds and bakes a sustain loop, trims the silent
-tail and fades the very end. The result follows the NoteBank contract, so the
-engine's offline renderer can play it as it is.
+Every distinct (latent, pitch) of a piece becomes one slot of its latent's
+bank, processed exactly as the live bank worker processes a note
+(`banks/builder.py: process_wave`: DC high-pass, soxr resampling to the
+output rate, onset and tail trim, the sustain loop of `banks/loops.py`, end
+fade; `banks/arena.py`: int16 with the level in NoteSlot.gain), so a note
+rendered here is the note the engine plays live for that latent and pitch.
+
+Two differences from a live bank, both because a piece needs few pitches per
+latent: only the pitches the piece plays are made, and a pitch outside the
+model's range is made from its nearest model pitch in one band-limited soxr
+pass (`shift_semitones`), where live pre-renders every third pitch above
+the range and resamples in the engine below it.
+
+The instrument level of a note (a preset's gain_db along the timbre path) is
+carried by the bank it plays: a view of the same samples with a larger or
+smaller `scale`, so the engine plays it without a per-note gain of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Mapping
+from dataclasses import replace
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ..banks.bank import NoteBank, NoteSlot
-from .sustain import LoopSettings, bake_loop, find_loop
+from ..banks.arena import BankArena
+from ..banks.bank import NoteBank
+from ..banks.builder import BuildSettings, ProcessedNote, process_wave
+from ..banks.cache import latent_id
+from .notegen import GeneratedNotes
+
+ProgressFn = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class MaterialSettings:
-    sample_rate: int = 16000
-    held_s: float = 3.0            # key-up inside the model's 4 s note (NSynth layout)
-    highpass_hz: float = 10.0      # DC removal; 3.3x below the lowest model pitch
-    tail_db: float = -70.0         # the tail is cut where the note stays this far below its peak
-    end_fade_s: float = 0.01
-    loops: LoopSettings = field(default_factory=LoopSettings)
-
-
-@dataclass(frozen=True)
-class PreparedNote:
-    samples: np.ndarray  # float32, at MaterialSettings.sample_rate
-    loop_start: int
-    loop_end: int
-    peak: float
-    rms: float
-
-
-@lru_cache(maxsize=8)
-def _highpass(cutoff_hz: float, rate: int) -> np.ndarray:
-    from scipy.signal import butter
-
-    return butter(2, cutoff_hz, btype="highpass", fs=rate, output="sos")
-
-
-def _loudest_rms(x: np.ndarray, window: int) -> float:
-    if len(x) == 0:
-        return 0.0
-    window = max(1, min(window, len(x)))
-    power = np.concatenate([[0.0], np.cumsum(np.square(x, dtype=np.float64))])
-    return float(np.sqrt(np.max(power[window:] - power[:-window]) / window))
-
-
-def _tail_end(x: np.ndarray, rate: int, tail_db: float) -> int:
-    frame = max(1, int(0.01 * rate))
-    n = -(-len(x) // frame)
-    if n == 0:
-        return 0
-    padded = np.zeros(n * frame)
-    padded[:len(x)] = x
-    energy = np.mean(np.square(padded.reshape(n, frame)), axis=1)
-    loud = energy > np.max(energy) * 10.0 ** (tail_db / 10.0)
-    if not np.any(loud):
-        return 0
-    return min(len(x), (int(np.flatnonzero(loud)[-1]) + 2) * frame)
-
-
-def prepare_note(wave: np.ndarray, model_rate: int, shift_semitones: float = 0.0,
-                 settings: MaterialSettings = MaterialSettings()) -> PreparedNote:
-    """One model note as playable material at the output rate, `shift_semitones` higher."""
-    from scipy.signal import sosfilt
-    import soxr
-
-    x = np.asarray(wave, dtype=np.float64)
-    if settings.highpass_hz > 0 and len(x):
-        x = sosfilt(_highpass(float(settings.highpass_hz), int(model_rate)), x)
-    ratio = float(2.0 ** (shift_semitones / 12.0))  # > 1 plays faster (higher)
-    in_rate = model_rate * ratio
-    rate = int(settings.sample_rate)
-    if len(x) and abs(in_rate - rate) > 1e-9 * rate:
-        x = soxr.resample(x, in_rate, rate, quality="VHQ")
-    held = int(round(settings.held_s / ratio * rate))
-    loop = find_loop(x, rate, held, settings.loops) if len(x) else None
-    if loop is not None:
-        x = bake_loop(x, loop)
-    end = _tail_end(x, rate, settings.tail_db)
-    if loop is not None:
-        end = max(end, min(len(x), loop.end + loop.crossfade))
-    x = x[:end]
-    fade = min(len(x), int(settings.end_fade_s * rate))
-    if fade:
-        x[len(x) - fade:] *= np.linspace(1.0, 0.0, fade)
-    peak = float(np.max(np.abs(x))) if len(x) else 0.0
-    return PreparedNote(samples=x.astype(np.float32),
-                        loop_start=loop.start if loop else 0,
-                        loop_end=loop.end if loop else 0,
-                        peak=peak, rms=_loudest_rms(x, int(0.4 * rate)))
-
-
-def latent_id(latent: np.ndarray) -> str:
-    """Short stable name of a latent (float32 bytes, as the model sees it)."""
-    return hashlib.sha256(np.asarray(latent, np.float32).tobytes()).hexdigest()[:12]
-
-
-def build_bank(notes: Mapping[int, PreparedNote], sample_rate: int, bank_id: str = ""
+def build_bank(notes: Sequence[ProcessedNote], settings: BuildSettings, bank_id: str = ""
                ) -> NoteBank:
-    """One NoteBank holding `notes` (pitch -> prepared note) back to back."""
-    slots: dict[int, NoteSlot] = {}
-    parts: list[np.ndarray] = []
-    offset = 0
-    for pitch in sorted(notes):
-        note = notes[pitch]
-        n = len(note.samples)
-        loops = note.loop_end > note.loop_start
-        slots[int(pitch)] = NoteSlot(
-            pitch=int(pitch), start=offset, end=offset + n,
-            loop_start=offset + (note.loop_start if loops else n),
-            loop_end=offset + (note.loop_end if loops else n),
-            peak=note.peak, rms=note.rms)
-        parts.append(note.samples)
-        offset += n
-    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    return NoteBank(sample_rate=int(sample_rate), samples=samples.astype(np.float32),
-                    slots=slots, latent_id=bank_id)
+    """One int16 NoteBank holding `notes` back to back, as the bank worker stores them."""
+    arena = BankArena(sum(len(n.samples) for n in notes), settings.sample_rate, bank_id,
+                      note_gain=settings.note_gain)
+    for note in notes:
+        arena.add(note)
+    return arena.snapshot(complete=False)  # only the pitches a piece plays
+
+
+def at_level(bank: NoteBank, gain_db: float) -> NoteBank:
+    """The same notes `gain_db` louder (a view: the samples are shared, not copied)."""
+    if gain_db == 0.0:
+        return bank
+    return replace(bank, scale=float(bank.scale) * 10.0 ** (float(gain_db) / 20.0))
+
+
+def prepare_banks(generated: GeneratedNotes, pitches: Sequence[int],
+                  gains_db: Sequence[float] | np.ndarray,
+                  settings: BuildSettings = BuildSettings(),
+                  progress: ProgressFn | None = None) -> list[NoteBank]:
+    """The bank each requested note plays: note i plays pitch `pitches[i]` of bank i.
+
+    Row i of `generated` (`generated.index[i]`) is note i's generated wave;
+    when its model pitch differs from `pitches[i]` the note is made that many
+    semitones away. Notes of one latent share one bank; `progress(done, total)`
+    counts processed notes.
+    """
+    if len(pitches) != len(generated.index) or len(gains_db) != len(pitches):
+        raise ValueError(f"{len(generated.index)} generated rows, {len(pitches)} pitches and "
+                         f"{len(gains_db)} gains: one each per note")
+    rows = [int(r) for r in generated.index]
+    ids = [latent_id(generated.latents[r]) for r in rows]
+    wanted: dict[str, dict[int, int]] = {}  # latent id -> pitch -> generated row
+    for key, pitch, row in zip(ids, pitches, rows):
+        wanted.setdefault(key, {}).setdefault(int(pitch), row)
+    total = sum(len(by_pitch) for by_pitch in wanted.values())
+    done = 0
+    banks: dict[str, NoteBank] = {}
+    for key, by_pitch in wanted.items():
+        notes = []
+        for pitch, row in sorted(by_pitch.items()):
+            shift = pitch - int(generated.pitches[row])
+            notes.append(process_wave(generated.waves[row], generated.sample_rate, pitch,
+                                      settings, shift_semitones=shift))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        banks[key] = build_bank(notes, settings, key)
+    levels: dict[tuple[str, float], NoteBank] = {}
+    out = []
+    for key, gain_db in zip(ids, gains_db):
+        level = (key, float(gain_db))
+        if level not in levels:
+            levels[level] = at_level(banks[key], float(gain_db))
+        out.append(levels[level])
+    return out

@@ -1,8 +1,8 @@
 """Generating the notes a piece needs: each distinct (latent, pitch) once, in batches.
 
-Kept apart from mixing so the two can change independently (the mixer will
-move to the engine's offline renderer; generation stays here). The model sees
-float32 latents, so two latents equal in float32 are one note.
+Kept apart from bank making and playing (material.py, playback.py), which
+need no model, so they can be tested on known notes. The model sees float32
+latents, so two latents equal in float32 are one note.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""A score and a timbre path -> a mixed stereo track, in three independent steps.
+"""A score and a timbre path -> a mixed stereo track, in independent steps.
 
 1. `plan_render`: which latent and which model pitch each note needs
    (magenta's interpolation over onsets, the out-of-range policy);
 2. `generate_notes` (notegen.py): each distinct (latent, pitch) generated once;
-3. `prepare_banks` + `mix_notes` (material.py, mix.py): playable banks at the
-   output rate, then the mix; `finalize` sets one gain for the whole track.
+3. `prepare_banks` (material.py): the live bank builder turns them into
+   NoteBanks at the output rate, with sustain loops;
+4. `schedule` + `perform` (playback.py): the notes as engine events, played
+   through the live engine's own callback, offline;
+5. `finalize` (gain.py): one gain for the whole track, so it never clips.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..banks.bank import NoteBank
+from ..banks.builder import BuildSettings
 from ..errors import GansynthLiveError
 from ..presets import Envelope
-from .material import MaterialSettings, build_bank, latent_id, prepare_note
-from .mix import MixNote, finalize, mix_notes
+from .gain import finalize
+from .material import prepare_banks
 from .notegen import GeneratedNotes, generate_notes
+from .playback import perform, schedule
 from .score import RangeFit, Score, ScoreNote, fit_to_range, source_pitch
 from .timbre import TimbrePath
 
@@ -56,8 +60,10 @@ class RenderResult:
     audio: np.ndarray  # float32 [frames, 2], final gain applied
     sample_rate: int
     plan: RenderPlan
-    gain_db: float
+    gain_db: float  # from the notes' own level to the output (engine master + final gain)
     distinct_notes: int
+    voices_stolen: int = 0  # only past the engine's 1024 voices
+    notes_refused: int = 0  # and then only if every voice is still fading out
 
 
 def plan_render(score: Score, path: TimbrePath, pitch_range: range,
@@ -74,54 +80,36 @@ def plan_render(score: Score, path: TimbrePath, pitch_range: range,
                       range_fit=fit)
 
 
-def prepare_banks(plan: RenderPlan, generated: GeneratedNotes, settings: MaterialSettings,
-                  progress: Callable[[int, int], None] | None = None) -> list[NoteBank]:
-    """A NoteBank per distinct latent, with a slot per pitch its notes play; one per note."""
-    by_latent: dict[str, dict[int, tuple[int, int]]] = {}
-    note_keys: list[str] = []
-    for i, note in enumerate(plan.notes):
-        key = latent_id(plan.latents[i])
-        note_keys.append(key)
-        by_latent.setdefault(key, {})[int(note.pitch)] = (int(generated.index[i]),
-                                                         int(plan.source_pitches[i]))
-    banks: dict[str, NoteBank] = {}
-    total = sum(len(v) for v in by_latent.values())
-    done = 0
-    for key, pitches in by_latent.items():
-        prepared = {}
-        for pitch, (row, source) in pitches.items():
-            prepared[pitch] = prepare_note(generated.waves[row], generated.sample_rate,
-                                           pitch - source, settings)
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        banks[key] = build_bank(prepared, settings.sample_rate, key)
-    return [banks[k] for k in note_keys]
-
-
 def render_plan(model, plan: RenderPlan, settings: RenderSettings = RenderSettings(),
                 progress: ProgressFactory | None = None) -> RenderResult:
-    """Generate, prepare and mix the planned notes; `progress` makes progress callbacks."""
+    """Generate, prepare and play the planned notes; `progress` makes progress callbacks."""
     longest = max((n.end_s for n in plan.notes), default=0.0) + settings.envelope.release_s
     if longest > MAX_RENDER_S:
         raise GansynthLiveError(f"the render would last {longest / 60:.0f} minutes; at most "
                                 f"{MAX_RENDER_S / 60:.0f} are allowed (is the MIDI file's "
                                 "timing broken?)")
-
-    def bar(desc: str):
-        return progress(desc, "note") if progress is not None else None
-
+    bar = progress("generating", "note") if progress is not None else None
     generated = generate_notes(model, plan.latents, plan.source_pitches,
-                               batch_size=settings.batch_size, progress=bar("generating"))
-    material = MaterialSettings(sample_rate=settings.sample_rate)
-    banks = prepare_banks(plan, generated, material, bar("preparing"))
-    notes = [MixNote(start_s=n.start_s, end_s=n.end_s, pitch=int(n.pitch),
-                     velocity=int(n.velocity), bank=bank,
-                     gain=float(10.0 ** (plan.gains_db[i] / 20.0)))
-             for i, (n, bank) in enumerate(zip(plan.notes, banks))]
-    mixed = mix_notes(notes, settings.sample_rate, settings.envelope, settings.velocity_curve,
-                      progress=bar("mixing"))
-    audio, gain_db = finalize(mixed, settings.peak_db)
-    return RenderResult(audio=audio, sample_rate=settings.sample_rate, plan=plan,
-                        gain_db=gain_db, distinct_notes=len(generated.waves))
+                               batch_size=settings.batch_size, progress=bar)
+    return render_generated(plan, generated, settings, progress)
 
+
+def render_generated(plan: RenderPlan, generated: GeneratedNotes,
+                     settings: RenderSettings = RenderSettings(),
+                     progress: ProgressFactory | None = None) -> RenderResult:
+    """The planned notes, already generated (`generated.index[i]` is note i), as a track."""
+
+    def bar(desc: str, unit: str):
+        return progress(desc, unit) if progress is not None else None
+
+    build = BuildSettings(sample_rate=settings.sample_rate)
+    banks = prepare_banks(generated, [int(n.pitch) for n in plan.notes], plan.gains_db, build,
+                          bar("preparing", "note"))
+    playback = schedule(plan.notes, banks, settings.sample_rate, settings.envelope,
+                        settings.velocity_curve)
+    played = perform(playback, bar("playing", "s"))
+    audio, gain_db = finalize(played.audio, settings.peak_db)
+    return RenderResult(audio=audio, sample_rate=settings.sample_rate, plan=plan,
+                        gain_db=playback.master_gain_db + gain_db,
+                        distinct_notes=len(generated.waves), voices_stolen=played.voices_stolen,
+                        notes_refused=played.notes_refused)

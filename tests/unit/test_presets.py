@@ -83,3 +83,20 @@ def test_morph_setup(user_dir):
                                                        "resolution": 5}))
     p = find_preset("square")
     assert p.is_morph and p.corners == ("a", "b", "c", "d") and p.resolution == 5
+
+
+@pytest.mark.shipped_presets
+def test_shipped_presets_are_valid_for_the_default_model():
+    from gansynth_live.presets import SHIPPED_DIR
+    from gansynth_live.fit.instruments import read_instruments
+    from gansynth_live.model.registry import resolve_model
+
+    table = read_instruments(resolve_model(None))
+    listed = list_presets()
+    errors = [err for _, path, err in listed if err and path.parent == SHIPPED_DIR]
+    assert not errors
+    shipped = {p.name: p for p, path, _ in listed if p and path.parent == SHIPPED_DIR}
+    for name, (_, latent) in table.items():  # one preset per fitted instrument, same latent
+        np.testing.assert_allclose(shipped[name].latent_vector(256), latent)
+    default = shipped["default"]
+    assert default.is_morph and all(c in shipped for c in default.corners)

@@ -1,0 +1,71 @@
+"""instruments.json: the fitted voices' latents, stored beside a model.
+
+`{name: {"program": GM program or null, "latent": [floats]}}`. Presets refer to
+these names; `fit --init-from` reads them to continue training a model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GansynthLiveError
+
+FILE_NAME = "instruments.json"
+
+
+class InstrumentsError(GansynthLiveError):
+    """instruments.json is missing or malformed."""
+
+
+def instruments_json(voices: list[str], programs: list[int | None],
+                     latents: np.ndarray) -> bytes:
+    table = {name: {"program": program, "latent": [round(float(x), 7) for x in latent]}
+             for name, program, latent in zip(voices, programs, latents)}
+    return json.dumps(table, indent=1).encode()
+
+
+def read_instruments(model_dir: Path, latent_size: int | None = None
+                     ) -> dict[str, tuple[int | None, np.ndarray]]:
+    """name -> (GM program or None, float64 latent), validated."""
+    path = Path(model_dir) / FILE_NAME
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InstrumentsError(f"'{path}' does not exist; this model has no named "
+                               "instruments") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InstrumentsError(f"'{path}' is not readable JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise InstrumentsError(f"'{path}': expected an object of instruments")
+    out: dict[str, tuple[int | None, np.ndarray]] = {}
+    for name, entry in raw.items():
+        try:
+            latent = np.asarray(entry["latent"], np.float64)
+            program = entry.get("program")
+            program = None if program is None else int(program)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InstrumentsError(f"'{path}': instrument {name!r} needs a numeric "
+                                   "'latent' list") from None
+        if latent.ndim != 1 or not np.all(np.isfinite(latent)) or (
+                latent_size is not None and latent.size != latent_size):
+            raise InstrumentsError(f"'{path}': instrument {name!r} has a malformed latent "
+                                   f"(expected {latent_size} finite numbers)")
+        out[str(name)] = (program, latent)
+    return out
+
+
+
+
+def pitched_presets(model_dir: Path, bar: float = 0.9) -> list[str]:
+    """Instruments held to the pitch bar: those whose own training notes pass it.
+
+    `data_in_tune` (written when a model is shipped) is the share of an instrument's
+    training notes that pYIN finds in tune; an instrument without it counts as pitched.
+    """
+    table = read_instruments(model_dir)
+    raw = json.loads((Path(model_dir) / FILE_NAME).read_text(encoding="utf-8"))
+    return sorted(name for name in table
+                  if float(raw[name].get("data_in_tune", 1.0)) >= bar)

@@ -1,0 +1,60 @@
+"""The reconstruction losses reward the right things."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from gansynth_live.fit.losses import reconstruction_losses
+
+A, B = 0.0661371661726, 0.113718730221
+
+
+def _image(logp: np.ndarray, if_value: float = 0.0) -> tf.Tensor:
+    mag = logp * A + B
+    return tf.constant(np.stack([mag, np.full_like(mag, if_value)], -1)[None], tf.float32)
+
+
+def _losses(pred, target):
+    return reconstruction_losses(pred, target, (A, B), floor_db=70.0, if_mask_db=40.0,
+                                 weight_linear=1.0, weight_if=1.0)
+
+
+def _target() -> np.ndarray:
+    logp = np.full((8, 32), -13.8, np.float32)  # silence
+    logp[:, 10] = 10.0  # a harmonic line
+    logp[:, 20] = 6.0
+    return logp
+
+
+def test_zero_for_a_perfect_prediction():
+    target = _image(_target(), 0.3)
+    for value in _losses(target, target).values():
+        assert abs(float(value)) < 1e-5
+
+
+def test_a_prediction_under_the_floor_still_gets_pulled_up_where_the_target_is_loud():
+    target = _image(_target())
+    pred = tf.Variable(_image(np.full((8, 32), -13.8, np.float32)))
+    with tf.GradientTape() as tape:
+        loss = _losses(pred, target)["mag"]
+    grad = tape.gradient(loss, pred).numpy()[0, :, :, 0]
+    assert np.all(grad[:, 10] < 0)  # descending the gradient raises the harmonic
+    assert np.all(grad[:, 0] == 0)  # silence predicted where silence is: nothing to learn
+
+
+def test_quiet_differences_below_the_floor_cost_nothing():
+    target_logp = _target()
+    pred_logp = target_logp.copy()
+    pred_logp[:, 0] = 10.0 - 70 * np.log(10) / 10 - 3.0  # still under the floor
+    losses = _losses(_image(pred_logp), _image(target_logp))
+    assert float(losses["mag"]) == 0.0
+
+
+def test_if_error_counts_only_on_loud_bins():
+    target = _image(_target(), 0.0)
+    pred = _image(_target(), 0.0).numpy()
+    pred[..., 0, 1] = 0.5  # wrong IF in a silent bin
+    assert float(_losses(tf.constant(pred), target)["if"]) == 0.0
+    pred[..., 10, 1] = 0.5  # wrong IF on the harmonic
+    assert float(_losses(tf.constant(pred), target)["if"]) > 0.0
