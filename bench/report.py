@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,12 @@ def readme_magenta_date() -> str:
                            cwd=ROOT).stdout.split("\n")
     found = [line for line in found if line.strip()]
     return found[-1] if found else "date unknown"
+
+
+def _us(line: str) -> str:
+    """The first figure after a bench/inputs.py label (its us/message column)."""
+    cells = re.split(r"\s{2,}", line.strip())
+    return cells[1] if len(cells) > 1 else "not measured"
 
 
 def _fmt(value: float | None, spec: str, unit: str = "") -> str:
@@ -103,17 +110,20 @@ def summary(runs: dict[str, Run], voice_costs, soak: dict | None, magenta: dict)
                      f"{g['s_per_bank']:.1f} s, {g['notes_per_s']:.2f} notes/s, "
                      f"{g['cpu_s']:.1f} CPU s", ref, magenta["when"]])
     banks = runs["banks"].output
-    first = aligned_value(banks, "first playable note after a new latent")
+    first = aligned_value(banks, "first playable note after a new latent (median)")
     if first:
         rows.append(["first playable note after a new latent (full-size, median)", first,
                      "target <= 0.5 s", "bench/banks.py"])
+    restart = aligned_value(banks, "warm restart: process start to first playable note")
+    if restart:
+        rows.append(["warm-cache restart to first playable note", restart, "target < 1 s",
+                     "bench/banks.py"])
     inputs = runs["inputs"].output
     midi = next((l for l in inputs.splitlines() if l.startswith("MIDI: parse")), None)
     mido = next((l for l in inputs.splitlines() if l.startswith("MIDI: mido.Message")), None)
     if midi and mido:
         rows.append(["MIDI input, one message: parse + translate + queue (us)",
-                     f"{number(midi.split('  ')[-2]):.1f}",
-                     f"mido.Message.from_bytes alone: {number(mido.split('  ')[-2]):.1f}",
+                     f"{_us(midi)}", f"mido.Message.from_bytes alone: {_us(mido)}",
                      "same run"])
     if soak:
         rows.append([f"soak {soak['seconds']:.0f} s ({soak['model']} model, 256 frames, 32 "
