@@ -78,7 +78,7 @@ class GeneratorProcess:
     def start(self) -> ModelStamp:
         """Spawn the child, let it load and warm up the model; its stamp. Raises on failure."""
         self.close()
-        env = dict(os.environ)
+        env = dict(os.environ, **thread_env(generator_threads()))
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                     else "")
@@ -180,8 +180,14 @@ class _Child:
         self.settings = BuildSettings()
 
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        import tensorflow as tf
+
         from ..model import load_model
 
+        threads = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0") or 0)
+        if threads > 0:  # the environment variable too, in case this TensorFlow ignores it
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
         self.settings = settings_from_json(request["settings"])
         self.model = load_model(request["path"])
         self.stamp = ModelStamp.of(self.model, request.get("name") or Path(request["path"]).name)
@@ -219,6 +225,29 @@ class _Child:
 
 
 CHILD_NICE = 10  # background work: the audio process's threads come first for the CPU
+THREADS_ENV = "GANSYNTH_LIVE_GENERATOR_THREADS"
+
+
+def generator_threads() -> int:
+    """CPU threads the child may use: all cores but one, so the audio always finds a core.
+
+    Nice alone did not do it: with TensorFlow on both cores of the 2-core test
+    machine the 60 s soak had 2 JACK xruns at nice 10 and 4 at nice 19 (a
+    woken audio thread still waits out a running time slice). $GANSYNTH_LIVE_GENERATOR_THREADS
+    overrides (e.g. on a machine that only renders).
+    """
+    value = os.environ.get(THREADS_ENV, "")
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def thread_env(count: int) -> dict[str, str]:
+    """For the child's environment: numpy's BLAS and TensorFlow size their pools at start."""
+    env = {name: str(count) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                         "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")}
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    return env
 
 
 def main() -> int:

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from gansynth_live.banks.builder import BuildSettings
-from gansynth_live.banks.generator_process import (GeneratorProcessError, settings_from_json,
-                                                   settings_to_json)
+from gansynth_live.banks.generator_process import (THREADS_ENV, GeneratorProcessError,
+                                                   generator_threads, settings_from_json,
+                                                   settings_to_json, thread_env)
 from gansynth_live.banks.source import ModelSource
 from gansynth_live.banks.worker import BankService
 
@@ -26,8 +27,20 @@ def test_settings_round_trip_through_json():
     assert settings_from_json(settings_to_json(settings)) == settings
 
 
+def test_the_child_leaves_a_core_to_the_audio_unless_told(monkeypatch):
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert generator_threads() == max(1, (os.cpu_count() or 2) - 1)
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert generator_threads() == 3 and thread_env(3)["TF_NUM_INTRAOP_THREADS"] == "3"
+    monkeypatch.setenv(THREADS_ENV, "zero")
+    assert generator_threads() == max(1, (os.cpu_count() or 2) - 1)
+
+
 def test_the_child_makes_the_same_banks_and_is_restarted_after_a_crash(tiny_model_dir,
-                                                                        tiny_model):
+                                                                        tiny_model,
+                                                                        monkeypatch):
+    # as many threads as this process's TensorFlow: sums in the same order, the same bits
+    monkeypatch.setenv(THREADS_ENV, str(os.cpu_count() or 1))
     settings = BuildSettings(highest_pitch=90)
     z = tiny_model.random_latents(1, seed=3)[0]
     with BankService(tiny_model, settings, None) as local:
