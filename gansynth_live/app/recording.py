@@ -67,6 +67,7 @@ class LiveRecording:
         self._lock = threading.Lock()
         self._session: Recorder | None = None
         self._take: Recorder | None = None
+        self._last_session: Recorder | None = None
         self.last_path: Path | None = None  # the latest take
 
     @property
@@ -77,6 +78,11 @@ class LiveRecording:
     @property
     def session_active(self) -> bool:
         return self._session is not None
+
+    @property
+    def session_recorder(self) -> Recorder | None:
+        """The session recording's Recorder (its counts stay readable after `stop_all`)."""
+        return self._session or self._last_session
 
     @property
     def seconds(self) -> float:
@@ -121,6 +127,7 @@ class LiveRecording:
         """Stop the take and the session recording (after the stream has stopped)."""
         with self._lock:
             recorders = [r for r in (self._take, self._session) if r is not None]
+            self._last_session = self._session or self._last_session
             self._take = self._session = None
             self._arm()
             for recorder in recorders:

@@ -64,12 +64,13 @@ class Session:
 
     def __init__(self, config: ServeConfig, console: Console | None = None, *,
                  source: ModelSource | None = None, settings: BuildSettings | None = None,
-                 model_name: str | None = None) -> None:
+                 model_name: str | None = None, generator_process: bool = True) -> None:
         self.config = config
         self.console = console or Console()
         self._source = source
         self._settings = settings
         self.model_name = model_name
+        self.generator_process = generator_process  # False: the model in this process (A/B)
         self.service: BankService | None = None
         self.engine: Engine | None = None
         self.instrument: Instrument | None = None
@@ -94,14 +95,19 @@ class Session:
         say = self.console.message
         _check_audio(config)  # before minutes of bank building, not after
         source = self._source or self._model_source()
-        if source.stamp is None:
-            say("loading the model (first use of this model: fingerprinting its weights) ...")
-            source.load()
-        stamp = source.stamp
-        assert stamp is not None
         settings = self._settings or BuildSettings(sample_rate=config.sample_rate)
         cache = None if config.no_cache else BankCache(bank_folder(config.cache_dir))
-        self.service = BankService(source, settings, cache).start()
+        # The model runs in a generator process: generation never holds the interpreter
+        # lock the audio callback needs (see banks/generator_process.py).
+        self.service = BankService(source, settings, cache,
+                                   process=self.generator_process).start()
+        if source.stamp is None:
+            say("loading the model (first use of this model: fingerprinting its weights) ...")
+            if not self.service.wait_ready():
+                error = self.service.status()["load_error"]
+                raise GansynthLiveError(f"cannot load the model: {error}")
+        stamp = source.stamp
+        assert stamp is not None
         self.engine = Engine(EngineConfig(
             sample_rate=config.sample_rate, polyphony=config.polyphony,
             bend_range_semitones=config.bend_range, kernel=config.kernel,

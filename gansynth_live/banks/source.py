@@ -153,8 +153,20 @@ class ModelSource:
         return self._stamp
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    def adopt_stamp(self, stamp: ModelStamp) -> None:
+        """The stamp of this folder's model as another process loaded it (remembered too)."""
+        if self._stamp is not None and self._stamp != stamp:
+            log.warning("model '%s' changed since it was remembered; stamp refreshed", self.path)
+        self._stamp = stamp
+        if self.memo is not None and self.path is not None:
+            self.memo.put(self.path, stamp)
 
     def load(self) -> GanSynth:
         if self._model is None:

@@ -14,6 +14,12 @@ BankHandle; the worker thread then, in priority order across requests:
 4. writes the finished bank to the cache (and a cancelled one's partial bank,
    so the work is kept and resumed by the next request for that latent).
 
+With `process=True` (what `serve` uses) steps 2's generation and note
+processing run in a child process (`generator_process.py`): the model is
+loaded there, TensorFlow is never imported here, and the interpreter lock the
+audio callback needs is not held by generation. The worker thread then only
+waits for the child's replies and files the notes.
+
 Threads: `request`, `prioritize`, `set_priority`, `cancel` and `close` may be
 called from any thread except the audio callback (they take a lock the
 worker holds only for bookkeeping, never while generating). Reading
@@ -37,6 +43,7 @@ from .bank import NoteBank
 from .builder import BuildSettings, max_note_frames, process_wave
 from .cache import BankCache, bank_key, canonical_latent, encode_latent, latent_id
 from .extend import extension_sources
+from .generator_process import GeneratorProcess
 from .schedule import PitchSchedule
 from .source import ModelSource, ModelStamp
 
@@ -142,8 +149,13 @@ class BankService:
 
     def __init__(self, model: GanSynth | ModelSource, settings: BuildSettings = BuildSettings(),
                  cache: BankCache | None = None, *, batch_size: int | None = None,
-                 batch_seconds: float = 1.0, preload: bool = True) -> None:
+                 batch_seconds: float = 1.0, preload: bool = True,
+                 process: bool = False) -> None:
         self.source = model if isinstance(model, ModelSource) else ModelSource(model=model)
+        # A model folder not loaded here yet can be generated from in a child process.
+        self._process: GeneratorProcess | None = None
+        if process and self.source.path is not None and not self.source.loaded:
+            self._process = GeneratorProcess(self.source.path, settings, self.source.name)
         self.settings = settings
         self.cache = cache
         self.batch_seconds = float(batch_seconds)
@@ -181,6 +193,13 @@ class BankService:
             self._jobs.clear()
         for job in jobs:
             self._finish(job, CANCELLED)
+        if self._process is not None:
+            self._process.close()
+
+    @property
+    def in_process(self) -> bool:
+        """True when the model runs in this process (False: in a generator process)."""
+        return self._process is None
 
     def __enter__(self) -> "BankService":
         return self.start()
@@ -315,9 +334,12 @@ class BankService:
                     log.exception("bank worker: bank %s failed", job.latent_id)
                     self._fail(job, exc)
 
-    def _model(self) -> GanSynth:
+    def _model(self) -> GanSynth | None:
+        """Load and warm up the model (here, or in the generator process: then None)."""
         if self._load_error is not None:
             raise self._load_error
+        if self._process is not None:
+            return self._start_process()
         if self._warm:
             return self.source.load()
         t0 = time.perf_counter()
@@ -338,6 +360,24 @@ class BankService:
         self._warm = True
         self._ready.set()
         return model
+
+    def _start_process(self) -> None:
+        assert self._process is not None
+        if self._warm and self._process.running:
+            return None
+        try:
+            stamp = self._process.start()
+        except Exception as exc:
+            if not self._warm:  # the model never loaded: remembered, later requests fail fast
+                self._load_error = exc
+                self._ready.set()
+            raise
+        self.source.adopt_stamp(stamp)
+        if not self._warm:
+            self.stats.warm_up_s = self._process.warm_up_s
+            self._warm = True
+            self._ready.set()
+        return None
 
     def _stamp(self) -> ModelStamp:
         stamp = self.source.stamp
@@ -419,21 +459,31 @@ class BankService:
     def _generate(self, job: BankHandle, pitches: list[int]) -> None:
         model = self._model()
         stamp = self._stamp()
-        z = np.repeat(job.latent[np.newaxis, :], len(pitches), axis=0)
-        t0 = time.perf_counter()
-        waves = model.generate(z, pitches, batch_size=len(pitches))
-        t1 = time.perf_counter()
-        self.stats.generate_s += t1 - t0
-        self._tune_batch((t1 - t0) / len(pitches), stamp)
         assert job._arena is not None and job._schedule is not None
         extensions = self._extensions(stamp)
-        for pitch, wave in zip(pitches, waves):
-            job._arena.add(process_wave(wave, stamp.sample_rate, pitch, self.settings))
-            for ext_pitch, source in extensions.items():
-                if source == pitch:
-                    job._arena.add(process_wave(wave, stamp.sample_rate, ext_pitch,
-                                                self.settings, shift_semitones=ext_pitch - source))
-        self.stats.process_s += time.perf_counter() - t1
+        if model is None:  # in the generator process
+            assert self._process is not None
+            notes, generate_s, process_s = self._process.render(job.latent, pitches, extensions)
+            self.stats.generate_s += generate_s
+            self._tune_batch(generate_s / len(pitches), stamp)
+            for note in notes:
+                job._arena.add(note)
+            self.stats.process_s += process_s
+        else:
+            z = np.repeat(job.latent[np.newaxis, :], len(pitches), axis=0)
+            t0 = time.perf_counter()
+            waves = model.generate(z, pitches, batch_size=len(pitches))
+            t1 = time.perf_counter()
+            self.stats.generate_s += t1 - t0
+            self._tune_batch((t1 - t0) / len(pitches), stamp)
+            for pitch, wave in zip(pitches, waves):
+                job._arena.add(process_wave(wave, stamp.sample_rate, pitch, self.settings))
+                for ext_pitch, source in extensions.items():
+                    if source == pitch:
+                        job._arena.add(process_wave(wave, stamp.sample_rate, ext_pitch,
+                                                    self.settings,
+                                                    shift_semitones=ext_pitch - source))
+            self.stats.process_s += time.perf_counter() - t1
         self.stats.generated_notes += len(pitches)
         with self._cond:
             job._schedule.mark_done(pitches)

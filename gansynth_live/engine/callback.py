@@ -3,7 +3,7 @@
 Per call: note an xrun if PortAudio flagged one, let the engine render into
 `outdata` (it pops events, reads the bank reference once, mixes into
 preallocated buffers), hand the block to the recorder if one is armed, and
-time itself. It never raises: on an internal error it writes silence and
+time itself (total, worst, and a preallocated histogram for percentiles). It never raises: on an internal error it writes silence and
 counts. No locks, no allocation beyond small per-block arrays, no TensorFlow,
 disk, network or logging here or in anything it calls.
 
@@ -28,6 +28,9 @@ def make_callback(engine: Engine) -> Callback:
     process = engine.process
     clock = time.perf_counter
     sample_rate = float(engine.sample_rate)
+    hist = counters.cost_hist
+    per_bin = 1.0 / counters.COST_BIN_S
+    last_bin = counters.COST_BINS - 1
 
     def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         started = clock()
@@ -47,6 +50,7 @@ def make_callback(engine: Engine) -> Callback:
         counters.cost_total_s += cost
         if cost > counters.cost_max_s:
             counters.cost_max_s = cost
+        hist[min(int(cost * per_bin), last_bin)] += 1
         if frames and cost * sample_rate > frames:
             counters.overruns += 1
 

@@ -42,7 +42,10 @@ class Counters:
                  "cost_total_s", "cost_max_s", "blocks", "frames", "notes_started",
                  "notes_refused", "notes_silent", "voices_stolen", "layer_swaps",
                  "layer_swaps_waiting", "nonfinite_blocks", "unknown_events",
-                 "lost_events_applied")
+                 "lost_events_applied", "cost_hist")
+
+    COST_BIN_S = 25e-6  # callback cost histogram: 25 us bins up to 10 ms (the last bin: more)
+    COST_BINS = 400
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -50,6 +53,16 @@ class Counters:
         self.last_error = ""
         self.cost_total_s = 0.0
         self.cost_max_s = 0.0
+        self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
+
+    def cost_percentile_s(self, q: float) -> float:
+        """The q-th percentile (0..100) of the callback's cost, to the histogram's 25 us."""
+        hist = self.cost_hist.copy()
+        total = int(hist.sum())
+        if total == 0:
+            return 0.0
+        index = int(np.searchsorted(np.cumsum(hist), q / 100.0 * total))
+        return (min(index, self.COST_BINS - 1) + 1) * self.COST_BIN_S
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class EngineStats:
     recorder_overflow_frames: int
     recorder_frames: int
     recorder_error: str
+    callback_p99_ms: float = 0.0  # to 25 us (a histogram's bin)
 
 
 def load_kernels(name: str) -> ModuleType:
@@ -213,7 +227,8 @@ class Engine:
             limiter_reduction_db=self._output.reduction_db,
             recorder_overflow_frames=recorder.overflow_frames if recorder else 0,
             recorder_frames=recorder.frames_written if recorder else 0,
-            recorder_error=recorder.error if recorder else "")
+            recorder_error=recorder.error if recorder else "",
+            callback_p99_ms=1e3 * c.cost_percentile_s(99.0))
 
     # --- audio thread -------------------------------------------------------------------
     def process(self, out: np.ndarray) -> None:

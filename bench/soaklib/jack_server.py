@@ -1,0 +1,92 @@
+"""A private JACK server with the dummy driver, a client counting its xruns, and the
+reference run (an empty Python callback alone on the server).
+
+Threads: JackMonitor's xrun callback runs on a JACK thread and only bumps a counter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from .machine import TICKS, cpu_times, process_cpu_s
+
+
+def server_answers(name: str) -> bool:
+    result = subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True, text=True)
+    return result.returncode == 0 and result.stdout.strip() == "running"
+
+
+class JackServer:
+    """`jackd -d dummy` (realtime, priority 70) under a private name, stopped at the end."""
+
+    def __init__(self, rate: int, period: int, log: Path) -> None:
+        self.name = f"gansynth-soak-{os.getpid()}"
+        with open(log, "w") as log_file:
+            self.proc = subprocess.Popen(
+                ["jackd", "-n", self.name, "-R", "-P", "70", "-d", "dummy", "-r", str(rate),
+                 "-p", str(period)], stdout=log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10.0
+        while not server_answers(self.name):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"jackd did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class JackMonitor:
+    """A JACK client that counts the server's xruns (and when they happened)."""
+
+    def __init__(self) -> None:
+        import jack
+
+        self.client = jack.Client("soak-monitor", no_start_server=True)
+        self.xruns = 0
+        self.times: list[float] = []
+        self.client.set_xrun_callback(self._xrun)
+        self.client.activate()
+
+    def _xrun(self, delay_usecs: float) -> None:
+        self.xruns += 1
+        self.times.append(time.monotonic())
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def reference_run(seconds: float) -> tuple[int, float, float]:
+    """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
+    and steal % meanwhile. The floor this machine's load sets for any Python JACK client."""
+    import sounddevice as sd
+
+    def callback(outdata, frames, time_info, status) -> None:
+        outdata.fill(0.0)
+
+    monitor = JackMonitor()
+    try:
+        steal0, busy0, total0 = cpu_times()
+        cpu0, t0 = process_cpu_s(), time.monotonic()
+        with sd.OutputStream(samplerate=None, blocksize=0, channels=2, dtype="float32",
+                             callback=callback):
+            time.sleep(0.5)
+            xruns0 = monitor.xruns
+            time.sleep(seconds)
+            xruns = monitor.xruns - xruns0
+        steal1, busy1, total1 = cpu_times()
+        wall = time.monotonic() - t0
+        others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
+        return xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1)
+    finally:
+        monitor.close()

@@ -1,0 +1,211 @@
+"""The soak's figures: one sample a second, the totals, and the table it prints."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Second:
+    """One sample of the timeline (counters since the performance started)."""
+
+    t: float
+    rss_mb: float
+    steal_pct: float
+    frames: int
+    xruns: int
+    overruns: int
+    jack_xruns: int
+    voices: int
+    cpu_pct: float  # serve's process, % of one core
+    generator_pct: float  # its generator process
+    generator_rss_mb: float
+    harness_pct: float  # the performers' process (keyboard, OSC surface)
+    others_pct: float  # every other process of the machine, % of one core
+    runnable: int
+
+
+@dataclass
+class SoakResult:
+    seconds: float
+    rate: int
+    blocksize: int
+    model: str = ""
+    # xruns
+    portaudio_xruns: int = 0
+    jack_xruns: int = 0
+    overruns: int = 0
+    callback_errors: int = 0
+    xrun_seconds: list[float] = field(default_factory=list)
+    steal_pct: float = 0.0
+    steal_max_pct: float = 0.0  # worst one-second window
+    steal_at_xruns_pct: list[float] = field(default_factory=list)
+    others_cpu_pct: float = 0.0  # CPU the machine's other processes used (% of one core)
+    generator_cpu_pct: float = 0.0
+    harness_cpu_pct: float = 0.0
+    generator_rss_start_mb: float = 0.0
+    generator_rss_end_mb: float = 0.0
+    load_average: float = 0.0
+    # reference: a Python callback that only writes zeros, alone on the same server, just
+    # before (what this machine's load alone costs a Python JACK client)
+    reference_s: float = 0.0
+    reference_xruns: int = 0
+    reference_others_cpu_pct: float = 0.0
+    reference_steal_pct: float = 0.0
+    # events
+    midi_sent: int = 0
+    midi_received: int = 0
+    midi_bad: int = 0
+    osc_sent: int = 0
+    osc_received: int = 0
+    osc_bad: int = 0
+    events_refused: int = 0
+    events_lost_recovered: int = 0
+    notes_started: int = 0
+    notes_refused: int = 0
+    voices_stolen: int = 0
+    voices_max: int = 0
+    # the end: every key released, then All Notes Off
+    voices_after_release: int = -1  # still sounding release_s + 2 s after the note-offs
+    voices_after_all_off: int = -1  # and after All Notes Off
+    # memory
+    rss_start_mb: float = 0.0
+    rss_middle_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    rss_slope_mb_per_min: float = 0.0
+    rss_peak_mb: float = 0.0
+    bank_mb: float = 0.0  # one 61-note bank at this rate, at most (the unit memory comes in)
+    # recording
+    frames_played: int = 0  # by the engine, the whole session
+    frames_before_arm_max: int = 0  # played when the session had opened (recorder armed)
+    record_expected_frames: int = 0  # frames the callback handed to the recorder
+    record_written_frames: int = 0
+    record_file_frames: int = 0
+    record_lost_frames: int = 0
+    record_error: str = ""
+    record_valid: bool = False  # readable, finite, within full scale
+    record_peak_dbfs: float = -200.0
+    record_tail_dbfs: float = -200.0  # the last 0.25 s: silence when no voice is stuck
+    # callback
+    callback_avg_ms: float = 0.0
+    callback_p99_ms: float = 0.0
+    callback_max_ms: float = 0.0
+    period_ms: float = 0.0
+    # bank worker
+    banks_requested: int = 0
+    notes_generated: int = 0
+    worker_busy_pct: float = 0.0
+    process_cpu_pct: float = 0.0
+    generator_in_process: bool = False
+    tensorflow_here: bool = False
+    timeline: list[Second] = field(default_factory=list)
+    log: str = ""
+
+    @property
+    def xruns(self) -> int:
+        return self.portaudio_xruns + self.jack_xruns
+
+    @property
+    def dropped_events(self) -> int:
+        return (self.midi_sent - self.midi_received) + (self.osc_sent - self.osc_received) + \
+            self.midi_bad + self.osc_bad + self.events_refused + self.notes_refused
+
+    @property
+    def recording_complete(self) -> bool:
+        return (self.record_valid and self.record_lost_frames == 0 and not self.record_error
+                and self.record_file_frames == self.record_written_frames ==
+                self.record_expected_frames > 0
+                and 0 <= self.frames_played - self.record_expected_frames
+                <= self.frames_before_arm_max)
+
+    def verdict(self) -> list[str]:
+        """What fell short of the issue's targets, one phrase each (empty: all met)."""
+        out = []
+        if self.xruns or self.overruns:
+            out.append(f"{self.xruns} xrun(s), {self.overruns} overrun(s) (reference: "
+                       f"{self.reference_xruns} in {self.reference_s:.0f} s; steal in those "
+                       f"seconds: {self.steal_at_xruns_pct})")
+        if self.dropped_events:
+            out.append(f"{self.dropped_events} dropped event(s)")
+        if self.voices_after_release or self.voices_after_all_off:
+            out.append(f"voices left: {self.voices_after_release} after the note-offs, "
+                       f"{self.voices_after_all_off} after All Notes Off")
+        if not self.recording_complete:
+            out.append("recording incomplete or invalid")
+        return out
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        period = self.period_ms
+        generator = (f"{self.generator_cpu_pct:.0f} %" if not self.generator_in_process
+                     else "(in serve's process)")
+        return [
+            ("run", f"{self.seconds:.0f} s at {self.rate} Hz, block {self.blocksize} "
+                    f"({period:.2f} ms), model {self.model}, load average "
+                    f"{self.load_average:.1f}", ""),
+            ("xruns (PortAudio / JACK)", f"{self.portaudio_xruns} / {self.jack_xruns}", "0"),
+            ("reference: JACK xruns of an empty Python callback",
+             f"{self.reference_xruns} in {self.reference_s:.0f} s (others' CPU "
+             f"{self.reference_others_cpu_pct:.0f} %, steal {self.reference_steal_pct:.1f} %)",
+             ""),
+            ("engine overruns (callback > period)", f"{self.overruns}", "0"),
+            ("steal time (whole run / worst second)",
+             f"{self.steal_pct:.1f} % / {self.steal_max_pct:.0f} %", "low"),
+            ("steal in the seconds with xruns",
+             ", ".join(f"{s:.0f} %" for s in self.steal_at_xruns_pct) or "-", ""),
+            (f"other processes' CPU (of one core; the machine has {os.cpu_count()})",
+             f"{self.others_cpu_pct:.0f} %", ""),
+            ("MIDI messages sent / received / bad",
+             f"{self.midi_sent} / {self.midi_received} / {self.midi_bad}", "all, 0 bad"),
+            ("OSC messages sent / received / bad",
+             f"{self.osc_sent} / {self.osc_received} / {self.osc_bad}", "all, 0 bad"),
+            ("engine events refused / notes refused",
+             f"{self.events_refused} / {self.notes_refused}", "0 / 0"),
+            ("notes started / voices stolen / most voices",
+             f"{self.notes_started} / {self.voices_stolen} / {self.voices_max}", ""),
+            ("voices after the note-offs / after All Notes Off",
+             f"{self.voices_after_release} / {self.voices_after_all_off}", "0 / 0"),
+            ("serve RSS after warm-up: start / middle / end (medians of thirds)",
+             f"{self.rss_start_mb:.0f} / {self.rss_middle_mb:.0f} / {self.rss_end_mb:.0f} MB"
+             f" (peak {self.rss_peak_mb:.0f}; one bank <= {self.bank_mb:.1f} MB)", "flat"),
+            ("RSS slope after warm-up", f"{self.rss_slope_mb_per_min:+.1f} MB/min", "~0"),
+            ("recording: frames played (engine) / handed to the recorder / written / in "
+             "the WAV", f"{self.frames_played} / {self.record_expected_frames} / "
+             f"{self.record_written_frames} / {self.record_file_frames}",
+             f"played - handed <= {self.frames_before_arm_max} (before arming), rest equal"),
+            ("recording: frames lost, error, valid",
+             f"{self.record_lost_frames}, {self.record_error or 'none'}, "
+             f"{'yes' if self.record_valid else 'NO'} (peak {self.record_peak_dbfs:.1f} dBFS, "
+             f"last 0.25 s {self.record_tail_dbfs:.0f} dBFS)", "0, none, yes"),
+            ("audio callback mean / p99 / max",
+             f"{self.callback_avg_ms:.2f} / {self.callback_p99_ms:.2f} / "
+             f"{self.callback_max_ms:.2f} ms", f"< {period:.2f} ms"),
+            ("bank worker: corners re-rolled / notes made / busy",
+             f"{self.banks_requested} / {self.notes_generated} / {self.worker_busy_pct:.0f} %",
+             ""),
+            ("CPU (of one core): serve / generator process / performers",
+             f"{self.process_cpu_pct:.0f} % / {generator} / {self.harness_cpu_pct:.0f} %", ""),
+            ("generator process RSS: start / end",
+             f"{self.generator_rss_start_mb:.0f} / {self.generator_rss_end_mb:.0f} MB"
+             if not self.generator_in_process else "-", "flat"),
+        ]
+
+    def table(self) -> str:
+        rows = self.rows()
+        width = max(len(r[0]) for r in rows)
+        value_width = max(len(r[1]) for r in rows)
+        lines = [f"| {'measure':<{width}} | {'value':<{value_width}} | target |",
+                 f"|{'-' * (width + 2)}|{'-' * (value_width + 2)}|--------|"]
+        lines += [f"| {a:<{width}} | {b:<{value_width}} | {c} |" for a, b, c in rows]
+        return "\n".join(lines)
+
+
+def steal_in_xrun_seconds(timeline: list[Second]) -> list[float]:
+    """Steal time of each one-second sample in which an xrun or overrun happened."""
+    out, previous = [], (0, 0, 0)
+    for s in timeline:
+        now = (s.xruns, s.jack_xruns, s.overruns)
+        if now != previous:
+            out.append(round(s.steal_pct, 1))
+        previous = now
+    return out
