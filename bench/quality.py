@@ -246,7 +246,9 @@ def main() -> int:
               f"{r['level_1s_db']:6.1f} {r['level_2_5s_db']:6.1f} {r['level_3_5s_db']:6.1f}")
     print(f"\n{time.perf_counter() - tic:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+        # numpy scalars (np.bool_ from comparisons, np.float64) as their Python values
+        args.json.write_text(json.dumps(result, indent=1,
+                                        default=lambda o: o.item() if hasattr(o, "item") else str(o)))
     return 0
 
 
