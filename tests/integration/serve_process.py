@@ -90,6 +90,21 @@ def serve_env(tmp_path: Path, jack_name: str | None = None) -> dict[str, str]:
     return env
 
 
+def write_serve_config(path: Path, model: Path, extra: str = "") -> Path:
+    """A serve TOML for tests: the given model, OSC on a free port, JACK MIDI with no
+    input, a session recording and a takes folder, the numpy kernel; `extra` adds lines."""
+    path.write_text(f'''
+model = "{model}"
+{extra}osc_port = 0
+midi_api = "jack"
+midi_in = ["none"]
+record = "session.wav"
+record_dir = "takes"
+kernel = "numpy"
+''')
+    return path
+
+
 def start_serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "gansynth_live", "serve", *args], env=env,
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

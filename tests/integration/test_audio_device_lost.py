@@ -14,8 +14,9 @@ import time
 
 import pytest
 import soundfile as sf
-from serve_process import PrivateJack, read_rest, read_until, serve_env, start_serve
 from osc_peer import OscPeer
+from serve_process import (PrivateJack, read_rest, read_until, serve_env, start_serve,
+                           write_serve_config)
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -23,17 +24,8 @@ pytestmark = [pytest.mark.jack, pytest.mark.slow]
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "terminated"])
 def test_serve_exits_cleanly_when_the_jack_server_dies(tiny_model_dir, tmp_path, how):
     jack = PrivateJack(f"gansynth-lost-{os.getpid()}-{how}", tmp_path / "jackd.log")
-    config = tmp_path / "live.toml"
-    config.write_text(f'''
-model = "{tiny_model_dir}"
-corners = ["seed:5", "seed:6"]
-osc_port = 0
-midi_api = "jack"
-midi_in = ["none"]
-record = "session.wav"
-record_dir = "takes"
-kernel = "numpy"
-''')
+    config = write_serve_config(tmp_path / "live.toml", tiny_model_dir,
+                                'corners = ["seed:5", "seed:6"]\n')
     proc = start_serve(["--config", str(config)], serve_env(tmp_path, jack.name), tmp_path)
     lines: list[str] = []
     try:

@@ -10,8 +10,8 @@ import time
 
 import pytest
 import soundfile as sf
-from serve_process import ROOT, read_until, serve_env, start_serve
 from osc_peer import OscPeer
+from serve_process import ROOT, read_until, serve_env, start_serve, write_serve_config
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -21,18 +21,8 @@ def test_serve_with_the_tiny_model_until_ctrl_c(jack_server, tiny_model_dir, tmp
     presets.mkdir()
     (presets / "tiny one.toml").write_text('seed = 5\ngain_db = -6.0\n'
                                            '[envelope]\nrelease_s = 0.1\n')
-    config = tmp_path / "live.toml"
-    config.write_text(f'''
-model = "{tiny_model_dir}"
-preset = "tiny one"
-presets_dir = "presets"
-osc_port = 0
-midi_api = "jack"
-midi_in = ["none"]
-record = "session.wav"
-record_dir = "takes"
-kernel = "numpy"
-''')
+    config = write_serve_config(tmp_path / "live.toml", tiny_model_dir,
+                                'preset = "tiny one"\npresets_dir = "presets"\n')
     proc = start_serve(["--config", str(config), "--volume", "0.6"], serve_env(tmp_path),
                        tmp_path)
     lines: list[str] = []
