@@ -34,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from soaklib.machine import rss_mb  # noqa: E402 - bench/ is the script's folder
+
 FULL_SIZE = {"fmap_base": 4096, "fmap_max": 256, "fmap_decay": 1.0, "start_height": 2,
              "start_width": 16, "num_resolutions": 7, "latent_vector_size": 256,
              "batch_size_schedule": [8]}
@@ -57,11 +60,6 @@ t_first = time.perf_counter() - t0
 print(f"{t_first} {'tensorflow' in sys.modules} {handle.from_cache}", flush=True)
 service.close()
 """
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def write_full_size_model(folder: Path) -> Path:
