@@ -26,8 +26,14 @@ NATS_PER_DB = math.log(10.0) / 10.0  # log-power units (natural log) per dB
 def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[float, float],
                           floor_db: float, if_mask_db: float, weight_linear: float,
                           weight_if: float, peak_weight: float = 0.0,
-                          peak_span_db: float = 30.0) -> dict[str, tf.Tensor]:
-    """pred, target: [B,T,F,2] normalised images. Returns scalar terms and 'total'."""
+                          peak_span_db: float = 30.0,
+                          if_bin_weight: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+    """pred, target: [B,T,F,2] normalised images. Returns scalar terms and 'total'.
+
+    `if_bin_weight` [F]: per-bin factor on the IF error (see FitSettings.if_low_hz);
+    the sum is still divided by the unweighted bin count, so weighted bins add
+    pressure instead of taking it from the others.
+    """
     a, b = mag_norm
     logp_pred = (pred[..., 0] - b) / a
     logp_tgt = (target[..., 0] - b) / a
@@ -58,8 +64,10 @@ def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[fl
 
     frame_peak = tf.reduce_max(logp_tgt, axis=2, keepdims=True)
     loud = tf.cast(logp_tgt > frame_peak - if_mask_db * NATS_PER_DB, pred.dtype)
-    if_l1 = (tf.reduce_sum(loud * tf.abs(pred[..., 1] - target[..., 1]))
-             / (tf.reduce_sum(loud) + 1.0))
+    if_err = loud * tf.abs(pred[..., 1] - target[..., 1])
+    if if_bin_weight is not None:
+        if_err = if_err * if_bin_weight
+    if_l1 = tf.reduce_sum(if_err) / (tf.reduce_sum(loud) + 1.0)
 
     # Monitor only: mean log-magnitude error (dB) on bins within 40 dB of the note peak.
     strong = tf.cast(logp_tgt > peak - 40.0 * NATS_PER_DB, pred.dtype)

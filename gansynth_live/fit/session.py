@@ -37,6 +37,7 @@ class FitRequest:
     seed: int = 0
     batch_size: int = 8
     learning_rate: float | None = None
+    if_low_hz: float | None = None
     fmap_base: int = 1024
     fmap_max: int = 64
     checkpoint_every: int = 200
@@ -45,6 +46,16 @@ class FitRequest:
     probe: bool = False
     jit_compile: bool = True
     quiet: bool = False
+
+
+def _override(settings: FitSettings, req: FitRequest) -> FitSettings:
+    """The settings a request may change on a new run and on --resume alike."""
+    if req.learning_rate is not None:
+        settings = replace(settings, learning_rate=req.learning_rate,
+                           latent_learning_rate=2.0 * req.learning_rate)
+    if req.if_low_hz is not None:
+        settings = replace(settings, if_low_hz=req.if_low_hz)
+    return settings
 
 
 def _run_dir(req: FitRequest) -> Path:
@@ -164,9 +175,9 @@ def run_fit(req: FitRequest) -> int:
     if req.resume:
         info = RunInfo.read(run_dir)
         settings = info.settings
-        if req.learning_rate is not None and req.learning_rate != settings.learning_rate:
-            settings = replace(settings, learning_rate=req.learning_rate,
-                               latent_learning_rate=2.0 * req.learning_rate)
+        changed = _override(settings, req)
+        if changed != settings:
+            settings = changed
             info.settings = settings
             info.write(run_dir)
         data = info.data
@@ -183,9 +194,7 @@ def run_fit(req: FitRequest) -> int:
         settings = FitSettings(seed=req.seed, batch_size=req.batch_size,
                                fmap_base=req.fmap_base, fmap_max=req.fmap_max,
                                jit_compile=req.jit_compile)
-        if req.learning_rate is not None:
-            settings = replace(settings, learning_rate=req.learning_rate,
-                               latent_learning_rate=2.0 * req.learning_rate)
+        settings = _override(settings, req)
         data = {"kind": "soundfont" if req.soundfont is not None else "samples",
                 "soundfont": str(Path(req.soundfont).resolve()) if req.soundfont else None,
                 "samples": str(Path(req.samples).resolve()) if req.samples else None,

@@ -22,6 +22,13 @@ class FitSettings:
     the 61 pitch rows of block 1's kernel start `pitch_gain` times larger and learn
     `pitch_gain` times faster: the same as feeding a scaled one-hot, yet the saved
     model is sampled by the unchanged loader with ordinary N(0,1)-sized latents.
+
+    `if_low_hz`: an IF error moves a harmonic by a fixed number of Hz, so its error
+    in cents grows as 1/f. Plain IF L1 lets the model answer ~0 everywhere (every
+    harmonic at its bin's centre), which is in tune from about MIDI 44 up and up to
+    a semitone off below, where the 7.8 Hz bins are wide in cents. Weighting the IF
+    error of bins under `if_low_hz` by if_low_hz / f (capped at 16) asks for the
+    same precision in cents at every frequency.
     """
 
     seed: int = 0
@@ -43,6 +50,7 @@ class FitSettings:
     weight_linear: float = 0.0  # peak-dominated linear-magnitude term (off: see losses.py)
     weight_if: float = 1.0
     peak_weight: float = 10.0  # extra log-magnitude weight on bins within 30 dB of the peak
+    if_low_hz: float = 500.0  # IF errors of bins below this weigh if_low_hz / f (0: off)
     jit_compile: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -55,7 +63,9 @@ class FitSettings:
         if unknown:
             raise GansynthLiveError(f"unknown fit settings {sorted(unknown)}; was the run "
                                     "folder written by a newer gansynth-live?")
-        return cls(**raw)
+        # Runs begun before the setting existed were fitted without it: resuming one
+        # keeps its loss unless --if-low-hz asks otherwise.
+        return cls(**{"if_low_hz": 0.0, **raw})
 
     def check(self) -> None:
         if self.batch_size < 1:
@@ -64,5 +74,7 @@ class FitSettings:
             raise GansynthLiveError("learning rates must be positive")
         if not 0.0 <= self.ema_decay < 1.0:
             raise GansynthLiveError("EMA decay must be in [0, 1)")
+        if not self.if_low_hz >= 0.0:
+            raise GansynthLiveError("--if-low-hz must be 0 (off) or a frequency in Hz")
         if self.fmap_base < 8 or self.fmap_max < 1:
             raise GansynthLiveError("channel settings leave a block without channels")

@@ -31,6 +31,7 @@ from ..errors import GansynthLiveError
 from ..model.checkpoint import layer_name
 from ..model.config import ModelConfig, parse_config
 from ..model.generator import Generator
+from ..model.melscale import mel_bin_hz
 from ..model.spectral import MelSpectralCodec, SpecLayout
 from .losses import reconstruction_losses
 from .notes import NoteSet
@@ -79,6 +80,16 @@ def compute_targets(notes: NoteSet, config: ModelConfig,
         if progress is not None:
             progress(stop, len(notes))
     return out
+
+
+def if_bin_weights(settings: FitSettings, config: ModelConfig) -> tf.Tensor | None:
+    """Per mel bin IF weight max(1, if_low_hz / f), capped at 16; None when off."""
+    if settings.if_low_hz <= 0:
+        return None
+    _, width = config.spec_shape
+    hz = mel_bin_hz(width, config.sample_rate)
+    weight = np.clip(settings.if_low_hz / np.maximum(hz, 1e-3), 1.0, 16.0)
+    return tf.constant(weight.astype(np.float32))
 
 
 def batch_indices(seed: int, step: int, batch_size: int, n: int) -> np.ndarray:
@@ -134,6 +145,7 @@ class FitModel(tf.Module):
                 self.lr.append(tf.constant(scale * settings.learning_rate))
             else:
                 self.lr.append(tf.constant(settings.learning_rate, tf.float32))
+        self.if_bin_weight = if_bin_weights(settings, config)
         self._step_fn = tf.function(self._train_step, jit_compile=settings.jit_compile)
 
     def _project(self, latents: np.ndarray) -> np.ndarray:
@@ -150,7 +162,8 @@ class FitModel(tf.Module):
             pred = self.generator(z, tf.one_hot(labels, s.num_pitches, dtype=tf.float32))
             losses = reconstruction_losses(pred, targets, self.config.mag_normalizer,
                                            s.floor_db, s.if_mask_db, s.weight_linear,
-                                           s.weight_if, s.peak_weight)
+                                           s.weight_if, s.peak_weight,
+                                           if_bin_weight=self.if_bin_weight)
         grads = tape.gradient(losses["total"], self.variables_list)
         step = self.step + 1
         t = tf.cast(step, tf.float32)

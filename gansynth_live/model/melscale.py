@@ -63,3 +63,9 @@ def mel_to_linear(num_bins: int, sample_rate: int) -> np.ndarray:
     inverse = m.T * d[np.newaxis, :]
     inverse.setflags(write=False)
     return inverse
+
+
+def mel_bin_hz(num_bins: int, sample_rate: int) -> np.ndarray:
+    """Centre frequency (Hz) of each mel bin, before magenta's band widening."""
+    edges = np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2.0), num_bins + 2)
+    return mel_to_hz(edges[1:-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from gansynth_live.fit.losses import reconstruction_losses
@@ -58,3 +59,37 @@ def test_if_error_counts_only_on_loud_bins():
     assert float(_losses(tf.constant(pred), target)["if"]) == 0.0
     pred[..., 10, 1] = 0.5  # wrong IF on the harmonic
     assert float(_losses(tf.constant(pred), target)["if"]) > 0.0
+
+
+def test_if_bin_weight_makes_low_bins_cost_more():
+    """--if-low-hz: the same IF error costs more on a low harmonic than on a high one."""
+    target = _image(_target(), 0.0)
+    weight = tf.constant(np.where(np.arange(32) < 15, 8.0, 1.0), tf.float32)
+    low = _image(_target(), 0.0).numpy()
+    low[..., 10, 1] = 0.2
+    high = _image(_target(), 0.0).numpy()
+    high[..., 20, 1] = 0.2
+
+    def if_term(pred):
+        return float(reconstruction_losses(tf.constant(pred), target, (A, B), 70.0, 40.0, 1.0,
+                                           1.0, if_bin_weight=weight)["if"])
+    assert if_term(low) == pytest.approx(8.0 * if_term(high), rel=1e-5)
+    plain = float(_losses(tf.constant(low), target)["if"])
+    assert if_term(low) == pytest.approx(8.0 * plain, rel=1e-5)  # pressure added, not moved
+
+
+def test_if_bin_weights_follow_one_over_frequency():
+    from gansynth_live.fit.settings import FitSettings
+    from gansynth_live.fit.trainer import if_bin_weights, model_config
+    from gansynth_live.model.melscale import mel_bin_hz
+
+    off = FitSettings(fmap_base=256, fmap_max=16, if_low_hz=0.0)
+    assert if_bin_weights(off, model_config(off)) is None
+    on = FitSettings(fmap_base=256, fmap_max=16, if_low_hz=500.0)
+    w = if_bin_weights(on, model_config(on)).numpy()
+    hz = mel_bin_hz(w.size, 16000)
+    assert w.min() == 1.0 and w.max() == 16.0
+    assert np.all(w[hz >= 500.0] == 1.0)
+    mid = (hz > 500.0 / 16) & (hz < 500.0)
+    assert np.allclose(w[mid], 500.0 / hz[mid], rtol=1e-5)
+    assert np.all(np.diff(w) <= 0)

@@ -95,6 +95,32 @@ def test_resume_continues_where_it_stopped(samples_dir, tmp_path, fitted):
     assert load_model(out).info.path == out
 
 
+def test_resume_can_change_the_if_weighting(samples_dir, tmp_path):
+    """--if-low-hz on --resume is a new phase of the same run, recorded in run.json."""
+    out = tmp_path / "model"
+    _fit(samples_dir, out, steps=2, if_low_hz=0.0)
+    run_dir = tmp_path / "model.fit-run"
+    assert json.loads((run_dir / "run.json").read_text())["settings"]["if_low_hz"] == 0.0
+    req = FitRequest(out=out, resume=True, steps=4, quiet=True, log_every=1,
+                     checkpoint_every=2, export_every=0, if_low_hz=400.0)
+    assert run_fit(req) == 0
+    assert json.loads((run_dir / "run.json").read_text())["settings"]["if_low_hz"] == 400.0
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert rows[2]["if"] > rows[1]["if"]  # the same IF errors now weigh more
+    with pytest.raises(GansynthLiveError, match="if-low-hz"):
+        run_fit(FitRequest(out=out, resume=True, steps=5, quiet=True, if_low_hz=-1.0))
+
+
+def test_a_run_from_before_if_low_hz_resumes_without_it():
+    from gansynth_live.fit.settings import FitSettings
+
+    old = FitSettings().to_json()
+    del old["if_low_hz"]
+    assert FitSettings.from_json(old).if_low_hz == 0.0
+    assert FitSettings().if_low_hz == 500.0  # new runs weigh low IF bins
+
+
 def test_init_from_an_exported_model(samples_dir, tmp_path, fitted):
     out, _ = fitted
     rows = _fit(samples_dir, tmp_path / "warm" / "model", steps=2, init_from=out,
