@@ -118,7 +118,8 @@ def distinct_rows(model, table, names):
         nearest = min(dists, key=dists.get) if dists else None
         d = dists[nearest] if nearest else float("inf")
         rows.append({"preset": name, "nearest": nearest, "distance_db": d,
-                     "pass": d >= DISTINCT_DB})
+                     "pass": d >= DISTINCT_DB,
+                     "distances_db": {o: round(v, 3) for o, v in sorted(dists.items())}})
     return rows
 
 

@@ -4,6 +4,7 @@
     gansynth-live preset save glass --seed 3 --index 2        # like `sample --seed 3` no. 2
     gansynth-live preset save mine --latent-from z.npy        # .npy (no pickle) or .json list
     gansynth-live preset save duo --corners "warm pad,glass"  # a morph setup
+    gansynth-live preset save keys --instrument celesta       # a fitted instrument of the model
     gansynth-live preset list
     gansynth-live preset show "warm pad"
 """
@@ -27,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="latent from a .npy file (1-D, or 2-D with --index) or a .json "
                              "list of numbers")
     source.add_argument("--corners", help="a morph setup: 2..4 preset names, comma-separated")
+    source.add_argument("--instrument", metavar="NAME",
+                        help="the latent of one of the model's fitted instruments "
+                             "(instruments.json; `preset list --instruments` names them)")
     save.add_argument("--index", type=int, default=0,
                       help="which latent of the seed's draw or the file's rows (default 0)")
     save.add_argument("--model", default="default",
@@ -44,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     save.add_argument("--force", action="store_true", help="overwrite an existing preset")
     listing = sub.add_parser("list", help="list presets (user presets shadow shipped ones)")
     listing.add_argument("--dir", type=Path, default=None, help="an extra folder, listed first")
+    listing.add_argument("--instruments", action="store_true",
+                         help="list the fitted instruments of --model instead (what "
+                              "`save --instrument` takes)")
+    listing.add_argument("--model", default="default", help="with --instruments (default "
+                         "'default')")
     show = sub.add_parser("show", help="print one preset")
     show.add_argument("name")
     show.add_argument("--dir", type=Path, default=None, help="an extra folder, searched first")
@@ -84,6 +93,8 @@ def _save(args: argparse.Namespace) -> int:
 
             draw = np.random.RandomState(args.seed).normal(size=[args.index + 1, size])
             latent = tuple(float(v) for v in draw[args.index])
+    elif args.instrument is not None:
+        latent = _instrument_latent(args.model, args.instrument)
     else:
         latent = _read_latent(args.latent_from, args.index)
     preset = Preset(name=args.name, model=args.model, latent=latent, seed=seed,
@@ -95,6 +106,18 @@ def _save(args: argparse.Namespace) -> int:
     path = save_preset(preset, args.dir, overwrite=args.force)
     print(path)
     return 0
+
+
+def _instrument_latent(model: str, name: str) -> tuple[float, ...]:
+    from ..fit.instruments import read_instruments
+    from ..model.registry import resolve_model
+
+    model_dir = resolve_model(model)
+    table = read_instruments(model_dir, _latent_size(model))
+    if name not in table:
+        raise GansynthLiveError(f"model '{model}' has no instrument {name!r}; it has: "
+                                f"{', '.join(sorted(table))}")
+    return tuple(float(v) for v in table[name][1])
 
 
 def _latent_size(model: str) -> int:
@@ -133,6 +156,8 @@ def _read_latent(path: Path, index: int) -> tuple[float, ...]:
 def _list(args: argparse.Namespace) -> int:
     from ..presets import list_presets
 
+    if args.instruments:
+        return _list_instruments(args.model)
     found = list_presets(args.dir)
     if not found:
         print("no presets (save one with `gansynth-live preset save NAME --seed N`)")
@@ -147,6 +172,24 @@ def _list(args: argparse.Namespace) -> int:
                 f"{len(preset.latent)}-d latent"
             print(f"     {preset.name:24s} {what}, model {preset.model}"
                   + (f" - {preset.description}" if preset.description else "") + f"  ({path})")
+    return 0
+
+
+def _list_instruments(model: str) -> int:
+    from ..fit.instruments import read_instruments
+    from ..model.registry import resolve_model
+
+    model_dir = resolve_model(model)
+    raw = json.loads((model_dir / "instruments.json").read_text(encoding="utf-8")) \
+        if (model_dir / "instruments.json").is_file() else {}
+    table = read_instruments(model_dir)  # a clear error when missing or malformed
+    for name in sorted(table):
+        program, _ = table[name]
+        gm = f"GM program {program}" if program is not None else "no GM program"
+        share = raw.get(name, {}).get("data_in_tune")
+        note = (f" - its training notes are {share:.0%} in tune by pYIN"
+                if isinstance(share, float) and share < 0.9 else "")
+        print(f"     {name:24s} {gm}{note}")
     return 0
 
 

@@ -96,7 +96,46 @@ def test_shipped_presets_are_valid_for_the_default_model():
     errors = [err for _, path, err in listed if err and path.parent == SHIPPED_DIR]
     assert not errors
     shipped = {p.name: p for p, path, _ in listed if p and path.parent == SHIPPED_DIR}
-    for name, (_, latent) in table.items():  # one preset per fitted instrument, same latent
-        np.testing.assert_allclose(shipped[name].latent_vector(256), latent)
+    library = [p for p in shipped.values() if not p.is_morph]
+    assert len(library) >= 6
+    for preset in library:  # each a fitted instrument of the model, with its latent
+        np.testing.assert_allclose(preset.latent_vector(256), table[preset.name][1])
     default = shipped["default"]
     assert default.is_morph and all(c in shipped for c in default.corners)
+
+
+def _preset_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "make_default_presets.py"
+    spec = importlib.util.spec_from_file_location("make_default_presets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_library_keeps_pitch_accurate_distinct_instruments():
+    """scripts/make_default_presets.py: the library is chosen by the bench's measurements."""
+    script = _preset_script()
+    table = {n: {} for n in ("flute", "recorder", "tuba", "organ", "harp")}
+    quality = {
+        "pitch": [
+            {"preset": "flute", "in_tune": 1.0, "pass": True, "out_of_tune": []},
+            {"preset": "recorder", "in_tune": 0.92, "pass": True, "out_of_tune": [36]},
+            {"preset": "tuba", "in_tune": 0.95, "pass": True, "out_of_tune": [84]},
+            {"preset": "harp", "in_tune": 0.7, "pass": False, "out_of_tune": [36, 40]},
+        ],  # organ not measured: its own training notes fail the pitch test
+        "distinct": [
+            {"preset": "flute", "distances_db": {"recorder": 1.2, "tuba": 6.0, "harp": 4.0}},
+            {"preset": "recorder", "distances_db": {"flute": 1.2, "tuba": 5.0, "harp": 4.0}},
+            {"preset": "tuba", "distances_db": {"flute": 6.0, "recorder": 5.0, "harp": 5.0}},
+        ],
+    }
+    chosen, left = script.choose_library(table, quality)
+    assert chosen == ["flute", "tuba"]  # recorder: as in tune but 1.2 dB from flute
+    assert "1.2 dB from flute" in left["recorder"]
+    assert "70%" in left["harp"] and "not measured" in left["organ"]
+    words = script.character_words({"centroid_hz": 1500.0, "attack_ms": 800.0,
+                                     "level_1s_db": -2.0, "level_2_5s_db": -4.0})
+    assert words.startswith("very bright") and "sustained" in words and "0.8 s" in words

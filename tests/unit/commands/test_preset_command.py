@@ -49,6 +49,23 @@ def test_latent_from_npy_and_json(tmp_path):
     np.testing.assert_allclose(find_preset("b").latent_vector(256), z)
 
 
+def test_a_fitted_instrument_of_the_default_model(capsys):
+    """Every instrument the model knows can become a preset, library or not."""
+    from gansynth_live.fit.instruments import read_instruments
+    from gansynth_live.model.registry import resolve_model
+
+    table = read_instruments(resolve_model(None))
+    assert main(["preset", "list", "--instruments"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in table)
+    assert "drawbar_organ" in listed and "in tune by pYIN" in listed  # its data fails pYIN
+    assert main(["preset", "save", "keys", "--instrument", "celesta"]) == 0
+    np.testing.assert_allclose(find_preset("keys").latent_vector(256), table["celesta"][1],
+                               rtol=1e-6)
+    assert main(["preset", "save", "x", "--instrument", "kazoo"]) == 2
+    assert "no instrument 'kazoo'" in capsys.readouterr().err
+
+
 def test_morph_setup_and_overwrite(capsys):
     main(["preset", "save", "a", "--seed", "1"])
     main(["preset", "save", "b", "--seed", "2"])
