@@ -50,7 +50,7 @@ class FitSettings:
     weight_linear: float = 0.0  # peak-dominated linear-magnitude term (off: see losses.py)
     weight_if: float = 1.0
     peak_weight: float = 10.0  # extra log-magnitude weight on bins within 30 dB of the peak
-    if_low_hz: float = 500.0  # IF errors of bins below this weigh if_low_hz / f (0: off)
+    if_low_hz: float = 1000.0  # IF errors of bins below this weigh if_low_hz / f (0: off)
     jit_compile: bool = True
 
     def to_json(self) -> dict[str, Any]:

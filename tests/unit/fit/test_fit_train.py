@@ -118,7 +118,7 @@ def test_a_run_from_before_if_low_hz_resumes_without_it():
     old = FitSettings().to_json()
     del old["if_low_hz"]
     assert FitSettings.from_json(old).if_low_hz == 0.0
-    assert FitSettings().if_low_hz == 500.0  # new runs weigh low IF bins
+    assert FitSettings().if_low_hz == 1000.0  # new runs weigh low IF bins
 
 
 def test_init_from_an_exported_model(samples_dir, tmp_path, fitted):
