@@ -10,7 +10,8 @@ of a refit change, so the presets are regenerated from its instruments.json.
 With --quality (the bench's JSON for this model) the library is chosen by
 measurement: an instrument becomes a preset when its notes pass the pitch bar
 (>= 90 % of the measured MIDI 36..84 notes within +-50 cents, no bad note), and,
-going from the most in tune down, when its spectral envelope is at least
+going from the most in tune down (ties: smallest median error in cents), when its
+spectral envelope is at least
 DISTINCT_DB from every preset already chosen (the bench's distinctness measure).
 Each description says what was measured. The other instruments stay in the model's
 instruments.json (`preset save NAME --instrument X` makes a preset of any of them).
@@ -31,7 +32,7 @@ from gansynth_live.presets import Preset, load_preset_file, save_preset  # noqa:
 
 MODEL = ROOT / "gansynth_live" / "models" / "default"
 PRESETS = ROOT / "presets"
-DEFAULT_CORNERS = "grand_piano,violin,flute,warm_pad"
+DEFAULT_CORNERS = "grand_piano,cello,trumpet,pan_flute"  # keys, bowed, brass, pipe
 DISTINCT_DB = 3.0  # bench/quality.py's bar, see its docstring
 
 
@@ -66,7 +67,11 @@ def choose_library(table: dict, quality: dict) -> tuple[list[str], dict[str, str
         else:
             passing.append(name)
     chosen: list[str] = []
-    for name in sorted(passing, key=lambda n: (-pitch[n]["in_tune"], n)):
+    def rank(n: str) -> tuple:  # most in tune first, then closest to the pitch, then name
+        cents = pitch[n].get("median_abs_cents")
+        return (-pitch[n]["in_tune"], cents if cents is not None else float("inf"), n)
+
+    for name in sorted(passing, key=rank):
         close = [c for c in chosen if dist.get(name, {}).get(c, float("inf")) < DISTINCT_DB]
         if close:
             left[name] = (f"passes the pitch bar but is {dist[name][close[0]]:.1f} dB from "
@@ -81,9 +86,9 @@ def main() -> int:
     parser.add_argument("--quality", type=Path, default=None,
                         help="bench/quality.py --json output for this model")
     parser.add_argument("--corners", default=None,
-                        help=f"morph corners (default: {DEFAULT_CORNERS}, or with "
-                             "--quality the darkest, brightest, slowest and most decaying "
-                             "library presets)")
+                        help=f"morph corners (default: {DEFAULT_CORNERS}: four families; "
+                             "if one is not in the library, the darkest, brightest, "
+                             "slowest and fastest-decaying library presets)")
     args = parser.parse_args()
     table = json.loads((MODEL / "instruments.json").read_text())
     fit = json.loads((MODEL / "fit.json").read_text()) if (MODEL / "fit.json").exists() else {}
@@ -109,12 +114,9 @@ def main() -> int:
                          "in tune")
         save_preset(Preset(name=name, model="default", latent=tuple(entry["latent"]),
                            description="; ".join(words)), PRESETS, overwrite=True)
-    if args.corners:
-        corners = tuple(c.strip() for c in args.corners.split(","))
-    elif character and len(chosen) >= 4:
-        corners = _spread_corners(chosen, character)
-    else:
-        corners = tuple(DEFAULT_CORNERS.split(","))
+    corners = tuple(c.strip() for c in (args.corners or DEFAULT_CORNERS).split(","))
+    if not args.corners and not set(corners) <= set(chosen) and len(chosen) >= 4:
+        corners = _spread_corners(chosen, character) if character else tuple(chosen[:4])
     missing = [c for c in corners if c not in chosen]
     if missing:
         print(f"corners not in the library: {missing}", file=sys.stderr)

@@ -43,11 +43,7 @@ def _sample_pitches(index: int) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "issue #4 is open: the shipped default model (6,000 steps of the FluidR3 GM fit) is "
-    "not in tune yet: 81% of these 140 sampled notes within +-50 cents (30.7% at step "
-    "1,000), MIDI 36-40 and the mallets miss, 2026-11-25. strict: this fails loudly once "
-    "the model meets the bar, so the marker must then be removed."))
+@pytest.mark.shipped_presets
 def test_default_model_meets_the_pitch_bar_on_a_sample(default_model):
     path, model, table = default_model
     names = library_presets()
