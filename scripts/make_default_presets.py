@@ -10,8 +10,8 @@ of a refit change, so the presets are regenerated from its instruments.json.
 With --quality (the bench's JSON for this model) the library is chosen by
 measurement: an instrument becomes a preset when its notes pass the pitch bar
 (>= 90 % of the measured MIDI 36..84 notes within +-50 cents, no bad note), and,
-going from the most in tune down (ties: smallest median error in cents), when its
-spectral envelope is at least
+going from the --prefer staples (grand piano, cello, trumpet, ...) and then the most
+in tune down (ties: smallest median error in cents), when its spectral envelope is at least
 DISTINCT_DB from every preset already chosen (the bench's distinctness measure).
 Each description says what was measured. The other instruments stay in the model's
 instruments.json (`preset save NAME --instrument X` makes a preset of any of them).
@@ -28,12 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gansynth_live.fit.instruments import pitched_presets  # noqa: E402
 from gansynth_live.presets import Preset, load_preset_file, save_preset  # noqa: E402
 
 MODEL = ROOT / "gansynth_live" / "models" / "default"
 PRESETS = ROOT / "presets"
 DEFAULT_CORNERS = "grand_piano,cello,trumpet,pan_flute"  # keys, bowed, brass, pipe
 DISTINCT_DB = 3.0  # bench/quality.py's bar, see its docstring
+# Staples a player looks for first (the morph corners among them): when two instruments
+# are near copies, these are the ones kept. Everything else is ranked by measurement.
+DEFAULT_PREFER = "grand_piano,cello,trumpet,pan_flute,flute,clarinet,nylon_guitar,electric_piano"
 
 
 def character_words(row: dict) -> str:
@@ -52,9 +56,16 @@ def character_words(row: dict) -> str:
     return f"{bright} ({c:.0f} Hz centroid at MIDI 60), {shape}{swell}"
 
 
-def choose_library(table: dict, quality: dict) -> tuple[list[str], dict[str, str]]:
-    """(chosen names, why each other instrument was left out)."""
-    pitch = {r["preset"]: r for r in quality.get("pitch", [])}
+def choose_library(table: dict, quality: dict, pitched: set[str] | None = None,
+                   prefer: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """(chosen names, why each other instrument was left out).
+
+    `pitched`: the instruments whose own training notes pass the pitch test (None: all).
+    `prefer`: instruments considered first (if they pass), so that of two near-copies
+    the staple (trumpet, not brass_section) is the one kept.
+    """
+    pitch = {r["preset"]: r for r in quality.get("pitch", [])
+             if pitched is None or r["preset"] in pitched}
     dist = {r["preset"]: r.get("distances_db", {}) for r in quality.get("distinct", [])}
     left: dict[str, str] = {}
     passing = []
@@ -67,9 +78,10 @@ def choose_library(table: dict, quality: dict) -> tuple[list[str], dict[str, str
         else:
             passing.append(name)
     chosen: list[str] = []
-    def rank(n: str) -> tuple:  # most in tune first, then closest to the pitch, then name
+    def rank(n: str) -> tuple:  # preferred, then most in tune, closest in cents, name
         cents = pitch[n].get("median_abs_cents")
-        return (-pitch[n]["in_tune"], cents if cents is not None else float("inf"), n)
+        first = prefer.index(n) if n in prefer else len(prefer)
+        return (first, -pitch[n]["in_tune"], cents if cents is not None else float("inf"), n)
 
     for name in sorted(passing, key=rank):
         close = [c for c in chosen if dist.get(name, {}).get(c, float("inf")) < DISTINCT_DB]
@@ -85,6 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quality", type=Path, default=None,
                         help="bench/quality.py --json output for this model")
+    parser.add_argument("--prefer", default=DEFAULT_PREFER,
+                        help="instruments considered first, in this order (default: "
+                             f"{DEFAULT_PREFER}); the rest by measurement")
     parser.add_argument("--corners", default=None,
                         help=f"morph corners (default: {DEFAULT_CORNERS}: four families; "
                              "if one is not in the library, the darkest, brightest, "
@@ -95,7 +110,15 @@ def main() -> int:
     step = fit.get("steps", "?")
     quality = json.loads(args.quality.read_text()) if args.quality else None
     if quality is not None:
-        chosen, left = choose_library(table, quality)
+        from gansynth_live.model import load_model
+
+        if quality.get("fingerprint") != load_model(MODEL).fingerprint:
+            print(f"{args.quality} measured another model (fingerprint "
+                  f"{quality.get('fingerprint')}); run bench/quality.py on the shipped one",
+                  file=sys.stderr)
+            return 2
+        prefer = tuple(n.strip() for n in args.prefer.split(",") if n.strip())
+        chosen, left = choose_library(table, quality, set(pitched_presets(MODEL)), prefer)
         pitch = {r["preset"]: r for r in quality["pitch"]}
         character = {r["preset"]: r for r in quality.get("character", [])}
     else:

@@ -134,6 +134,12 @@ def test_library_keeps_pitch_accurate_distinct_instruments():
     }
     chosen, left = script.choose_library(table, quality)
     assert chosen == ["flute", "tuba"]  # recorder: as in tune but 1.2 dB from flute
+    # an instrument whose own recordings fail the pitch test is not held to it, nor shipped
+    without_tuba, left2 = script.choose_library(table, quality, pitched={"flute", "recorder"})
+    assert without_tuba == ["flute"] and "not measured" in left2["tuba"]
+    # a preferred staple is kept over a better-measured near copy of it
+    chosen3, left3 = script.choose_library(table, quality, prefer=("recorder",))
+    assert chosen3 == ["recorder", "tuba"] and "from recorder" in left3["flute"]
     assert "1.2 dB from flute" in left["recorder"]
     assert "70%" in left["harp"] and "not measured" in left["organ"]
     words = script.character_words({"centroid_hz": 1500.0, "attack_ms": 800.0,
