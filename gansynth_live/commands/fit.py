@@ -46,10 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="Adam step of the generator (default 5e-3; latents get 2x); "
                              "with --resume, changes the run's rate from here on")
-    parser.add_argument("--if-low-hz", type=float, default=None,
+    parser.add_argument("--if-low-hz", type=float, default=None, metavar="HZ",
                         help="weigh IF errors of bins below this frequency by HZ/f, so "
                              "low notes are fitted to the same precision in cents "
-                             "(default 0: off); with --resume, changes the run from here on")
+                             "(default 1000 for a new run, 0 turns it off; a run begun "
+                             "before it existed keeps 0); with --resume, changes the run "
+                             "from here on")
     parser.add_argument("--fmap-base", type=int, default=1024,
                         help="channels: min(fmap_base / 2**block, fmap_max) (default 1024)")
     parser.add_argument("--fmap-max", type=int, default=64)
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         velocities=_int_list(args.velocities, "--velocities") if args.velocities else None,
         data_dir=args.data_dir,
         render_only=args.render_only, seed=args.seed, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, if_low_hz=args.if_low_hz, fmap_base=args.fmap_base, fmap_max=args.fmap_max,
+        learning_rate=args.learning_rate, if_low_hz=args.if_low_hz,
+        fmap_base=args.fmap_base, fmap_max=args.fmap_max,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every,
         log_every=args.log_every, probe=args.probe, jit_compile=not args.no_jit)
     return run_fit(request)
