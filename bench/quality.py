@@ -33,17 +33,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gansynth_live.fit.instruments import pitched_presets, read_instruments  # noqa: E402
-from gansynth_live.fit.quality import (in_tune, is_bad, log_spectrum,  # noqa: E402
-                                       pitch_error_cents, spectral_centroid_hz)
+from gansynth_live.fit.quality import (DISTINCT_DB, PITCH_BAR, in_tune,  # noqa: E402
+                                       is_bad, log_spectrum, pitch_error_cents,
+                                       spectral_centroid_hz)
 from gansynth_live.model import load_model  # noqa: E402
 from gansynth_live.model.registry import resolve_model  # noqa: E402
 
-PITCH_BAR = 0.90
 TIMBRE_PITCHES = (48, 60, 72)
 INTERP_STEPS = 9
 BACKSTEP_TOLERANCE = 0.10
 MIN_END_RATIO = 0.05
-DISTINCT_DB = 3.0
 
 
 def slerp(p0: np.ndarray, p1: np.ndarray, t: float) -> np.ndarray:

@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gansynth_live.fit.instruments import pitched_presets  # noqa: E402
+from gansynth_live.fit.quality import DISTINCT_DB  # noqa: E402
 from gansynth_live.presets import Preset, load_preset_file, save_preset  # noqa: E402
 
 MODEL = ROOT / "gansynth_live" / "models" / "default"
 PRESETS = ROOT / "presets"
 DEFAULT_CORNERS = "grand_piano,cello,trumpet,pan_flute"  # keys, bowed, brass, pipe
-DISTINCT_DB = 3.0  # bench/quality.py's bar, see its docstring
 # Staples a player looks for first (the morph corners among them): when two instruments
 # are near copies, these are the ones kept. Everything else is ranked by measurement.
 DEFAULT_PREFER = "grand_piano,cello,trumpet,pan_flute,flute,clarinet,nylon_guitar,electric_piano"

@@ -176,19 +176,18 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _list_instruments(model: str) -> int:
-    from ..fit.instruments import read_instruments
+    from ..fit.instruments import data_in_tune, read_instruments
+    from ..fit.quality import PITCH_BAR
     from ..model.registry import resolve_model
 
     model_dir = resolve_model(model)
-    raw = json.loads((model_dir / "instruments.json").read_text(encoding="utf-8")) \
-        if (model_dir / "instruments.json").is_file() else {}
     table = read_instruments(model_dir)  # a clear error when missing or malformed
+    shares = data_in_tune(model_dir)
     for name in sorted(table):
         program, _ = table[name]
         gm = f"GM program {program}" if program is not None else "no GM program"
-        share = raw.get(name, {}).get("data_in_tune")
-        note = (f" - its training notes are {share:.0%} in tune by pYIN"
-                if isinstance(share, float) and share < 0.9 else "")
+        note = (f" - its training notes are {shares[name]:.0%} in tune by pYIN"
+                if shares[name] < PITCH_BAR else "")
         print(f"     {name:24s} {gm}{note}")
     return 0
 

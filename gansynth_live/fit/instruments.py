@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GansynthLiveError
+from .quality import PITCH_BAR
 
 FILE_NAME = "instruments.json"
 
@@ -59,13 +60,16 @@ def read_instruments(model_dir: Path, latent_size: int | None = None
 
 
 
-def pitched_presets(model_dir: Path, bar: float = 0.9) -> list[str]:
-    """Instruments held to the pitch bar: those whose own training notes pass it.
+def data_in_tune(model_dir: Path) -> dict[str, float]:
+    """name -> share of its training notes pYIN finds in tune (1.0 where not recorded).
 
-    `data_in_tune` (written when a model is shipped) is the share of an instrument's
-    training notes that pYIN finds in tune; an instrument without it counts as pitched.
+    `data_in_tune` is written when a model is shipped (scripts/ship_default_model.py).
     """
-    table = read_instruments(model_dir)
+    table = read_instruments(model_dir)  # validates the file first
     raw = json.loads((Path(model_dir) / FILE_NAME).read_text(encoding="utf-8"))
-    return sorted(name for name in table
-                  if float(raw[name].get("data_in_tune", 1.0)) >= bar)
+    return {name: float(raw[name].get("data_in_tune", 1.0)) for name in table}
+
+
+def pitched_presets(model_dir: Path, bar: float = PITCH_BAR) -> list[str]:
+    """Instruments held to the pitch bar: those whose own training notes pass it."""
+    return sorted(name for name, share in data_in_tune(model_dir).items() if share >= bar)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 PITCH_TOLERANCE_CENTS = 50.0
+PITCH_BAR = 0.90  # share of a preset's notes that must be in tune (issue #4's bar)
+DISTINCT_DB = 3.0  # nearest-preset spectral distance bar; why 3 dB: bench/quality.py
 ANALYSIS_S = (0.2, 1.4)  # sustained part: after the attack, well before the release at 3 s
 SILENT_RMS = 1.0e-4
 

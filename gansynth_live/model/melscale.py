@@ -30,7 +30,7 @@ def linear_to_mel(num_bins: int, sample_rate: int) -> np.ndarray:
     """[linear bin, mel bin] weights, DC row zero; magenta's band widening included."""
     nyquist = sample_rate / 2.0
     linear_hz = np.linspace(0.0, nyquist, num_bins)[1:, np.newaxis]
-    edges = np.linspace(hz_to_mel(0.0), hz_to_mel(nyquist), num_bins + 2)
+    edges = _mel_edges(num_bins, sample_rate)
     min_width_hz = 1.5 * nyquist / float(num_bins)
     for i in range(num_bins):
         lower_hz, center_hz, upper_hz = mel_to_hz(edges[i : i + 3])
@@ -65,7 +65,11 @@ def mel_to_linear(num_bins: int, sample_rate: int) -> np.ndarray:
     return inverse
 
 
+def _mel_edges(num_bins: int, sample_rate: int) -> np.ndarray:
+    """num_bins + 2 equally spaced mel points from 0 Hz to Nyquist (a fresh array)."""
+    return np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2.0), num_bins + 2)
+
+
 def mel_bin_hz(num_bins: int, sample_rate: int) -> np.ndarray:
     """Centre frequency (Hz) of each mel bin, before magenta's band widening."""
-    edges = np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2.0), num_bins + 2)
-    return mel_to_hz(edges[1:-1])
+    return mel_to_hz(_mel_edges(num_bins, sample_rate)[1:-1])

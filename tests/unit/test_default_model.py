@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from gansynth_live.fit.instruments import pitched_presets, read_instruments
-from gansynth_live.fit.quality import in_tune, is_bad, pitch_error_cents
+from gansynth_live.fit.quality import PITCH_BAR, in_tune, is_bad, pitch_error_cents
 from gansynth_live.model import load_model
 from gansynth_live.model.registry import resolve_model
 
-PITCH_BAR = 0.90  # the bar: >= 90 % of notes within +-50 cents (pYIN)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ def _image(logp: np.ndarray, if_value: float = 0.0) -> tf.Tensor:
     return tf.constant(np.stack([mag, np.full_like(mag, if_value)], -1)[None], tf.float32)
 
 
-def _losses(pred, target):
+def _losses(pred, target, **kw):
     return reconstruction_losses(pred, target, (A, B), floor_db=70.0, if_mask_db=40.0,
-                                 weight_linear=1.0, weight_if=1.0)
+                                 weight_linear=1.0, weight_if=1.0, **kw)
 
 
 def _target() -> np.ndarray:
@@ -71,8 +71,7 @@ def test_if_bin_weight_makes_low_bins_cost_more():
     high[..., 20, 1] = 0.2
 
     def if_term(pred):
-        return float(reconstruction_losses(tf.constant(pred), target, (A, B), 70.0, 40.0, 1.0,
-                                           1.0, if_bin_weight=weight)["if"])
+        return float(_losses(tf.constant(pred), target, if_bin_weight=weight)["if"])
     assert if_term(low) == pytest.approx(8.0 * if_term(high), rel=1e-5)
     plain = float(_losses(tf.constant(low), target)["if"])
     assert if_term(low) == pytest.approx(8.0 * plain, rel=1e-5)  # pressure added, not moved
