@@ -7,11 +7,13 @@ own, because python-osc's skips unidentifiable bundle elements with a log
 line on the root logger, which a flood turns into megabytes of log; bundle
 messages are applied on arrival, timetags are not waited for), dispatch
 (the `osc_space` table: exact addresses, or OSC patterns such as
-`/corner/*/random` matched against it).
+`/corner/*/random` matched against it part by part, in linear time and within
+bounds: `osc_pattern`).
 
 Junk never stops the server: a datagram that does not parse counts as a bad
-packet; an unknown address or arguments of the wrong type, range, NaN or
-length count as bad messages; a request the instrument refuses (unknown
+packet; an unknown address, a malformed pattern or arguments of the wrong
+type, range, NaN or length count as bad messages (a pattern over the bounds
+also as `rejected_patterns`); a request the instrument refuses (unknown
 preset, corner 4 of a two-corner setup) counts as refused and, if the sender
 is a registered client, is answered with `/error <reason>`; an unexpected
 exception in a handler is counted and logged. `stats()` returns the counters.
@@ -38,16 +40,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import GansynthLiveError
 from .osc_feedback import Clients, Values
+from .osc_pattern import BadPattern, PatternTooComplex, compile_pattern, is_pattern
 from .osc_space import Address, BadArguments, address_table
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ MAX_DATAGRAM = 65536
 KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")
 MAX_BUNDLE_DEPTH = 8
 RECV_BUFFER_BYTES = 1 << 20
-_PATTERN_CHARS = set("*?[]{}")
 
 
 class OscServerError(GansynthLiveError):
@@ -79,6 +79,7 @@ class OscStats:
     clients: int
     feedback_sent: int
     last_problem: str
+    rejected_patterns: int = 0  # over osc_pattern's bounds (also counted in bad_messages)
 
     @property
     def bad_total(self) -> int:
@@ -177,43 +178,6 @@ def check_type_tags(data: bytes) -> None:
         raise PacketError(f"unsupported OSC type tag(s) {''.join(sorted(unknown))!r}")
 
 
-@lru_cache(maxsize=256)
-def pattern_regex(pattern: str) -> re.Pattern[str] | None:
-    """An OSC 1.0 address pattern as a regex (None if the pattern is malformed)."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                return None
-            body = pattern[i + 1:end]
-            negate = body.startswith("!")
-            body = body[1:] if negate else body
-            if not body:
-                return None
-            chars = "".join(ch if ch == "-" else re.escape(ch) for ch in body)
-            out.append(f"[{'^' if negate else ''}{chars}]")
-            i = end
-        elif c == "{":
-            end = pattern.find("}", i + 1)
-            if end < 0:
-                return None
-            out.append("(?:" + "|".join(re.escape(p) for p in pattern[i + 1:end].split(",")) + ")")
-            i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    try:
-        return re.compile("".join(out) + r"\Z")
-    except re.error:
-        return None
-
-
 class OscServer:
     """UDP OSC server driving an instrument (see the module docstring)."""
 
@@ -244,6 +208,7 @@ class OscServer:
         self._blocked_hosts: set[str] = set()
         self.bad_packets = 0
         self.bad_messages = 0
+        self.rejected_patterns = 0
         self.refused = 0
         self.handler_errors = 0
         self.released_triggers = 0
@@ -300,7 +265,8 @@ class OscServer:
         return OscStats(self.packets, self.messages, self.blocked, self.bad_packets,
                         self.bad_messages,
                         self.refused, self.handler_errors, self.released_triggers,
-                        len(self.clients), self.feedback_sent, self.last_problem)
+                        len(self.clients), self.feedback_sent, self.last_problem,
+                        self.rejected_patterns)
 
     # --- receive thread -----------------------------------------------------------------
     def _receive_loop(self) -> None:
@@ -357,10 +323,17 @@ class OscServer:
                 log.exception("OSC handler failed for %s", message.address)
 
     def dispatch(self, address: str, params: list[Any], sender: tuple[str, int]) -> None:
-        specs = self._lookup(address)
+        try:
+            specs = self._lookup(address)
+            problem = f"unknown OSC address {address[:80]!r}"
+        except PatternTooComplex as exc:
+            self.rejected_patterns += 1
+            specs, problem = [], f"OSC pattern {address[:80]!r} rejected: {exc}"
+        except BadPattern as exc:
+            specs, problem = [], f"malformed OSC pattern {address[:80]!r}: {exc}"
         if not specs:
             self.bad_messages += 1
-            self.last_problem = f"unknown OSC address {address[:80]!r}"
+            self.last_problem = problem
             return
         for spec in specs:
             try:
@@ -389,16 +362,14 @@ class OscServer:
                 self._mark_set(spec.pattern, sender[0])
 
     def _lookup(self, address: str) -> list[Address]:
+        """The served addresses an address (or an OSC pattern, see osc_pattern) names."""
         spec = self.table.get(address)
         if spec is not None:
             return [spec]
-        if not address.startswith("/") or len(address) > 256 or \
-                not _PATTERN_CHARS.intersection(address):
+        if not address.startswith("/") or not is_pattern(address):
             return []
-        regex = pattern_regex(address)
-        if regex is None:
-            return []
-        return [spec for name, spec in self.table.items() if regex.match(name)]
+        pattern = compile_pattern(address)  # BadPattern, PatternTooComplex: for dispatch
+        return [spec for name, spec in self.table.items() if pattern.match(name)]
 
     def _mark_set(self, address: str, host: str) -> None:
         self.clients.set_by(address, host)
