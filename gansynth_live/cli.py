@@ -1,7 +1,7 @@
 """The `gansynth-live` command: one sub-command per module in `commands/`.
 
 User mistakes (GansynthLiveError) print one line and exit 2; `--debug` keeps
-the traceback. Each sub-command lives in its own module so the CLI stays a
+the traceback and TensorFlow's own log lines (hidden otherwise: console.py). Each sub-command lives in its own module so the CLI stays a
 table of contents.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from typing import Sequence
 
 from . import __version__
+from .console import quiet_tensorflow
 from .errors import GansynthLiveError
 
 # (name, module under gansynth_live.commands, one-line help)
@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("cache", "cache", "list or clear cached note banks"),
     ("serve", "serve", "play live: audio out, MIDI and OSC in, until Ctrl-C"),
     ("preset", "preset", "save, list and show presets"),
+    ("touchosc", "touchosc", "write the TouchOSC layout to a file, to open in TouchOSC"),
     ("play-test", "play_test", "play a synthetic arpeggio through the audio device"),
     ("fit", "fit", "fit a GANSynth-layout model on your own sounds"),
 ]
@@ -47,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:
+        quiet_tensorflow()
     try:
         return int(args.run(args) or 0)
     except GansynthLiveError as exc:

@@ -1,7 +1,7 @@
 """Presets: a named instrument (model + latent + envelope + gain) in a small file.
 
 A preset is JSON or TOML. Shipped presets live in the repository's `presets/`
-folder, user presets in the data dir's `presets/`; a user preset of the same
+folder (inside the package once installed: shipped.py), user presets in the data dir's `presets/`; a user preset of the same
 name wins. Names come from OSC and MIDI too, so every name goes through
 `paths.child_path` and cannot leave those folders. Morph setups (a line or
 square of corner presets) are presets with a `corners` list instead of a latent.
@@ -21,8 +21,9 @@ import numpy as np
 
 from .errors import GansynthLiveError
 from .paths import child_path, data_dir
+from .shipped import shipped_dir
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "presets"
+SHIPPED_DIR = shipped_dir("presets")
 _SUFFIXES = (".json", ".toml")
 MAX_FILE_BYTES = 1 << 20
 

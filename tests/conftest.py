@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +11,51 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-TINY_MODEL = SHARED / "fixtures" / "gansynth-tiny"
-TINY_REFERENCE = SHARED / "fixtures" / "gansynth-tiny-reference.npz"
+REPO = Path(__file__).resolve().parent.parent
+_PYTHON = tuple({Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
+def _outside_repository(path: object) -> str | None:
+    """The path when it names something beside the checkout (e.g. `../shared/`), else None.
+
+    A user's clone has nothing beside it, so a test that reads there passes only on the
+    developers' machines. Paths elsewhere (/tmp, site-packages, /usr) are the test's own
+    business.
+    """
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        return None  # a file descriptor
+    try:
+        full = Path(os.path.abspath(path))
+    except (TypeError, ValueError):
+        return None
+    if any(full.is_relative_to(p) for p in _PYTHON):
+        return None  # the interpreter and its packages, wherever the venv lives
+    if full.is_relative_to(REPO.parent) and not full.is_relative_to(REPO):
+        return str(full)
+    return None
+
+
+def _guard_reads_outside_repository(event: str, args: tuple) -> None:
+    if event in ("open", "os.listdir", "os.scandir") and args:
+        outside = _outside_repository(args[0])
+        if outside is not None:
+            raise PermissionError(f"a test touched {outside}, outside the repository: "
+                                  "fixtures belong under tests/ (tests/fixtures/README.md)")
+
+
+sys.addaudithook(_guard_reads_outside_repository)
+
+FIXTURES = REPO / "tests" / "fixtures"
+TINY_MODEL = FIXTURES / "gansynth-tiny"
+TINY_REFERENCE = FIXTURES / "gansynth-tiny-reference.npz"
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir() -> Path:
     if not TINY_MODEL.is_dir():
-        pytest.fail(f"test fixture missing: {TINY_MODEL} (the shared/ folder beside the repo)")
+        pytest.fail(f"test fixture missing: {TINY_MODEL} (tests/fixtures/README.md)")
     return TINY_MODEL
 
 

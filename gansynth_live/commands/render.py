@@ -17,12 +17,14 @@ import argparse
 from pathlib import Path
 
 from ..errors import GansynthLiveError
+from ..shipped import example_midi, example_names
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("midi", type=Path, help="MIDI file (format 0 or 1)")
+    parser.add_argument("midi", help="MIDI file (format 0 or 1), or example:NAME for a "
+                        "shipped example (" + ", ".join(example_names()) + ")")
     parser.add_argument("--model", default=None,
                         help="model folder or name (default: the model shipped with the package)")
     parser.add_argument("--instrument", action="append", default=[], metavar="SPEC[@TIME]",
@@ -92,6 +94,13 @@ def _settings(args: argparse.Namespace):
                           range_mode=args.out_of_range, batch_size=args.batch_size)
 
 
+def midi_path(spec: str) -> Path:
+    """The MIDI file a user named: a path, or example:NAME for a file shipped with the package."""
+    if spec.startswith("example:"):
+        return example_midi(spec.removeprefix("example:"))
+    return Path(spec)
+
+
 def run(args: argparse.Namespace) -> int:
     import soundfile as sf
 
@@ -104,10 +113,11 @@ def run(args: argparse.Namespace) -> int:
     from ..studio.score import read_score
 
     settings = _settings(args)
-    out = args.out or Path(args.midi.stem + ".wav")
-    score = read_score(args.midi, min_note_s=args.min_note, skip_drums=not args.include_drums)
+    midi = midi_path(args.midi)
+    out = args.out or Path(midi.stem + ".wav")
+    score = read_score(midi, min_note_s=args.min_note, skip_drums=not args.include_drums)
     if not score.notes:
-        raise GansynthLiveError(f"'{args.midi}' has no notes to render")
+        raise GansynthLiveError(f"'{midi}' has no notes to render")
     model_name = args.model or "default"
     model = load_model(resolve_model(args.model))
     interpolation = "spherical" if args.slerp else "linear"
@@ -144,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         cqt = plot_cqt(result.audio, result.sample_rate, Path(f"{stem}.cqt.png"),
                        title=f"{out.name}: CQT spectrogram")
         roll = plot_piano_roll(plan.notes, Path(f"{stem}.roll.png"), timbre, model.pitch_range,
-                               title=args.midi.name, duration_s=score.duration_s)
+                               title=midi.name, duration_s=score.duration_s)
         print(f"plots: {cqt}, {roll}")
     return 0
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import mido
 
+from ..shipped import shipped_dir
+
 TICKS = 480  # per beat
 
 _CHORDS = {  # (bass, arpeggio tones low to high)
@@ -153,7 +155,7 @@ def write_examples(folder: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0]) if args else Path(__file__).resolve().parents[2] / "examples"
+    folder = Path(args[0]) if args else shipped_dir("examples")
     for path in write_examples(folder):
         print(path)
     return 0

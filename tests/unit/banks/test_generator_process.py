@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from float32 import NETWORK_MAX_ULPS, WAVE_MEAN_ULPS, assert_within_ulps
 
 from gansynth_live.banks.builder import BuildSettings
 from gansynth_live.banks.generator_process import (THREADS_ENV, GeneratorProcessError,
@@ -39,7 +40,8 @@ def test_the_child_leaves_a_core_to_the_audio_unless_told(monkeypatch):
 def test_the_child_makes_the_same_banks_and_is_restarted_after_a_crash(tiny_model_dir,
                                                                         tiny_model,
                                                                         monkeypatch):
-    # as many threads as this process's TensorFlow: sums in the same order, the same bits
+    # TensorFlow gives no bit-exact promise across processes (oneDNN may block its sums
+    # differently): the child's banks are held to float32 rounding, not to the same bits
     monkeypatch.setenv(THREADS_ENV, str(os.cpu_count() or 1))
     settings = BuildSettings(highest_pitch=90)
     z = tiny_model.random_latents(1, seed=3)[0]
@@ -53,8 +55,7 @@ def test_the_child_makes_the_same_banks_and_is_restarted_after_a_crash(tiny_mode
         handle = remote.request(z, [60])
         assert handle.wait(120) and handle.state == "done", handle.error
         assert remote.stats.generated_notes == 61 and remote.stats.generate_s > 0
-        assert handle.current.slots == made_here.slots
-        assert np.array_equal(handle.current.samples, made_here.samples)
+        assert_same_bank(handle.current, made_here)
         # the child is killed: the batch in flight fails (or, if the worker finds it dead
         # first, restarts it), and the next request is served by a new child
         process = remote._process
@@ -69,6 +70,19 @@ def test_the_child_makes_the_same_banks_and_is_restarted_after_a_crash(tiny_mode
         second = remote.request(stamp.random_latents(1, seed=2)[0], [60])
         assert second.wait(120) and second.state == "done", second.error
         assert process.running
+
+
+def assert_same_bank(got, expected) -> None:
+    """The same notes at the same places, levels and audio within float32 rounding."""
+    assert got.slots.keys() == expected.slots.keys()
+    for pitch, slot in expected.slots.items():
+        other = got.slots[pitch]
+        positions = ("start", "end", "loop_start", "loop_end")
+        assert [getattr(other, k) for k in positions] == [getattr(slot, k) for k in positions]
+        np.testing.assert_allclose([other.peak, other.rms, other.gain],
+                                   [slot.peak, slot.rms, slot.gain], rtol=1e-4)
+        assert_within_ulps(got.note_audio(pitch), expected.note_audio(pitch),
+                           NETWORK_MAX_ULPS, WAVE_MEAN_ULPS)
 
 
 def test_the_parent_never_imports_tensorflow(tiny_model_dir):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from float32 import NETWORK_MAX_ULPS, SPECGRAM_MEAN_ULPS, assert_within_ulps
 
 from gansynth_live.cli import main
 from gansynth_live.errors import ModelLoadError
@@ -49,7 +50,8 @@ def test_round_trip_other_architectures(tmp_path, overrides, pitches):
     expect = model.codec.denormalize(gen(z.astype(np.float32),
                                          np.eye(pitches, dtype=np.float32)[
                                              np.array(p) - config.pitch_min])).numpy()
-    np.testing.assert_allclose(model.generate_specgrams(z, p), expect, atol=1e-4)
+    assert_within_ulps(model.generate_specgrams(z, p), expect, NETWORK_MAX_ULPS,
+                       SPECGRAM_MEAN_ULPS)
 
 
 def test_missing_folder(tmp_path):
