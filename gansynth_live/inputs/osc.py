@@ -16,7 +16,9 @@ type, range, NaN or length count as bad messages (a pattern over the bounds
 also as `rejected_patterns`); a request the instrument refuses (unknown
 preset, corner 4 of a two-corner setup) counts as refused and, if the sender
 is a registered client, is answered with `/error <reason>`; an unexpected
-exception in a handler is counted and logged. `stats()` returns the counters.
+exception in a handler is counted and reported on one line, what came from
+the network escaped and repeats rate-limited (`problem_report`; the traceback
+only at the DEBUG log level). `stats()` returns the counters.
 
 Feedback: clients register with `/register [port]` (or every sender's host
 is registered at `reply_port` when that is set); a second thread sends them
@@ -50,6 +52,7 @@ from ..errors import GansynthLiveError
 from .osc_feedback import Clients, Values
 from .osc_pattern import BadPattern, PatternTooComplex, compile_pattern, is_pattern
 from .osc_space import Address, BadArguments, address_table
+from .problem_report import ProblemReport, printable
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +197,7 @@ class OscServer:
         self.feedback_hz = float(feedback_hz)
         self.values = values
         self.report = report
+        self._problems = ProblemReport(report)  # escaped, rate-limited (problem_report)
         self.table: dict[str, Address] = address_table()
         self.clients = Clients(max_clients)
         self._sock: socket.socket | None = None
@@ -246,6 +250,7 @@ class OscServer:
         for thread in self._threads:
             thread.join()
         self._threads = []
+        self._problems.flush()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -280,7 +285,7 @@ class OscServer:
             except OSError as exc:
                 if self._stop.is_set():
                     break
-                self._problem(f"OSC socket: {exc}")
+                self._problem("OSC socket error", f"OSC socket: {exc}")
                 time.sleep(0.01)
                 continue
             self.handle_datagram(data, (sender[0], sender[1]))
@@ -311,7 +316,7 @@ class OscServer:
             messages = parse_packet(data)
         except PacketError as exc:
             self.bad_packets += 1
-            self.last_problem = f"unparsable packet from {sender[0]}: {exc}"
+            self.last_problem = f"unparsable packet from {sender[0]}: {printable(exc)}"
             return
         for message in messages:
             self.messages += 1
@@ -319,8 +324,11 @@ class OscServer:
                 self.dispatch(message.address, list(message.params), sender)
             except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the server
                 self.handler_errors += 1
-                self._problem(f"OSC {message.address}: {type(exc).__name__}: {exc}")
-                log.exception("OSC handler failed for %s", message.address)
+                address = printable(message.address)
+                shown = self._problem("OSC handler error",
+                                      f"OSC {address}: {type(exc).__name__}: {printable(exc)}")
+                if shown and log.isEnabledFor(logging.DEBUG):  # tracebacks on request only
+                    log.debug("OSC handler failed for %s", address, exc_info=True)
 
     def dispatch(self, address: str, params: list[Any], sender: tuple[str, int]) -> None:
         try:
@@ -401,7 +409,8 @@ class OscServer:
             try:
                 self._send_feedback()
             except Exception as exc:  # noqa: BLE001 - keep the feedback going
-                self._problem(f"OSC feedback: {type(exc).__name__}: {exc}")
+                self._problem("OSC feedback error",
+                              f"OSC feedback: {type(exc).__name__}: {printable(exc)}")
 
     def _send_feedback(self) -> None:
         if not len(self.clients) or self.values is None:
@@ -435,10 +444,11 @@ class OscServer:
             for client in self.clients.host_of_port(sender[0]):
                 self._send(client, "/error", (text[:200],))
 
-    def _problem(self, text: str) -> None:
-        if text != self.last_problem:
-            self.report(text)
+    def _problem(self, kind: str, text: str) -> bool:
+        """Record and report (rate-limited per kind) a problem; `text` must be printable.
+        True if it was reported rather than only counted."""
         self.last_problem = text
+        return self._problems(kind, text)
 
 
 class _Bucket:
