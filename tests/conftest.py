@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_paths import REPO, TINY_MODEL, TINY_REFERENCE
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = Path(__file__).resolve().parent.parent
 _PYTHON = tuple({Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
 
 
@@ -47,9 +47,6 @@ def _guard_reads_outside_repository(event: str, args: tuple) -> None:
 
 sys.addaudithook(_guard_reads_outside_repository)
 
-FIXTURES = REPO / "tests" / "fixtures"
-TINY_MODEL = FIXTURES / "gansynth-tiny"
-TINY_REFERENCE = FIXTURES / "gansynth-tiny-reference.npz"
 
 
 @pytest.fixture(scope="session")

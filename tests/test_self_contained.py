@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO, TINY_MODEL, TINY_REFERENCE
+from fixture_paths import REPO, TINY_MODEL, TINY_REFERENCE
 
 
 def test_fixtures_live_in_the_repository():
