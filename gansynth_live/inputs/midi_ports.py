@@ -1,8 +1,11 @@
 """MIDI input ports: open by name or substring, a virtual port, hot-plug, no stuck notes.
 
 Ports are python-rtmidi `MidiIn` objects read by one thread of ours that
-polls them (about every millisecond when idle) and parses each message with
-mido (`Message.from_bytes`, which validates it). Why not rtmidi's callbacks:
+polls them (about every millisecond when idle). What a port delivers is fed
+to that port's own `MidiStream` (midi_stream.py): a JACK MIDI event may hold
+running status or several messages, and junk bytes are counted, not fatal;
+each message it completes goes to the port's `MidiTranslator`, whose errors
+are reported rate-limited (problem_report.py). Why not rtmidi's callbacks:
 with the JACK API, RtMidi calls the callback inside JACK's real-time process
 thread, so Python code (and the GIL) would sit in the audio graph's cycle; a
 MIDI flood could then cost the whole JACK server xruns. Polling keeps Python
@@ -38,11 +41,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..errors import GansynthLiveError
 from .cc_map import CCMap
 from .midi import MidiSink, MidiTranslator
+from .midi_stream import MidiStream
+from .problem_report import ProblemReport, printable
 
 APIS = ("auto", "alsa", "jack")
 _ALSA_NUMBERS = re.compile(r"\s+\d+:\d+$")
@@ -143,10 +148,13 @@ class PortStatus:
     reopened: int
 
 
-class _OpenPort:
+class OpenPort:
+    """One open input: its rtmidi object, its byte stream and its translator."""
+
     def __init__(self, name: str, rt, translator: MidiTranslator, virtual: bool = False) -> None:
         self.name = name
         self.rt = rt
+        self.stream = MidiStream()  # running status carries from one event to the next
         self.translator = translator
         self.virtual = virtual
 
@@ -170,8 +178,9 @@ class MidiInputs:
         self.scan_s = float(scan_s)
         self.queue_size = int(queue_size)
         self.report = report
-        self._ports: dict[str, _OpenPort] = {}
-        self._virtual: _OpenPort | None = None
+        self._problems = ProblemReport(report)
+        self._ports: dict[str, OpenPort] = {}
+        self._virtual: OpenPort | None = None
         self._reopened: dict[str, int] = {}
         self._probe = None
         self._thread: threading.Thread | None = None
@@ -179,8 +188,8 @@ class MidiInputs:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         # counters (read from any thread)
-        self.messages = 0
-        self.bad_messages = 0
+        self.messages = 0  # MIDI messages decoded
+        self.bad_messages = 0  # events holding bytes that formed no message (junk, cut off)
         self.errors = 0
         self.last_error = ""
         self.disappeared = 0
@@ -257,6 +266,7 @@ class MidiInputs:
         finally:
             self._drain()
             self._close_all()
+            self._problems.flush()
 
     def _open_initial(self) -> None:
         self.api = choose_api(self.requested_api)
@@ -270,7 +280,7 @@ class MidiInputs:
                 raise MidiUnavailable(f"cannot create virtual MIDI port "
                                       f"{self.virtual_name!r}: {exc}") from None
             rt.ignore_types(True, True, True)  # SysEx, clock, active sensing
-            self._virtual = _OpenPort(self.virtual_name, rt, self._translator(self.virtual_name),
+            self._virtual = OpenPort(self.virtual_name, rt, self._translator(self.virtual_name),
                                       virtual=True)
         self._scan(initial=True)
 
@@ -319,7 +329,7 @@ class MidiInputs:
                 rt.delete()
             self._error(f"cannot open MIDI input {name!r}: {exc}")
             return
-        self._ports[name] = _OpenPort(name, rt, self._translator(name))
+        self._ports[name] = OpenPort(name, rt, self._translator(name))
         if name in self._reopened:
             self._reopened[name] += 1
             self.report(f"MIDI input {name!r} is back")
@@ -338,8 +348,6 @@ class MidiInputs:
                     + "; it will be reopened when it comes back")
 
     def _drain(self) -> bool:
-        import mido
-
         busy = False
         ports = list(self._ports.values())
         if self._virtual is not None:
@@ -354,18 +362,28 @@ class MidiInputs:
                 if item is None:
                     break
                 busy = True
-                self.messages += 1
-                try:
-                    msg = mido.Message.from_bytes(item[0])
-                except (ValueError, TypeError, IndexError):
-                    self.bad_messages += 1
-                    continue
-                try:
-                    port.translator.handle(msg)
-                except Exception as exc:  # noqa: BLE001 - one bad message must not stop input
-                    self._error(f"MIDI message {msg} from {port.name!r}: "
-                                f"{type(exc).__name__}: {exc}")
+                self.feed(port, item[0])
         return busy
+
+    def feed(self, port: OpenPort, data: Sequence[int]) -> None:
+        """One event's bytes from `port` (the reader thread): decoded, then translated."""
+        garbage = port.stream.garbage
+        try:
+            messages = port.stream.feed(data)
+        except (TypeError, ValueError):  # not a sequence of ints: rtmidi never hands such
+            messages = []
+            port.stream.garbage += 1
+        if port.stream.garbage != garbage:
+            self.bad_messages += 1
+        for msg in messages:
+            self.messages += 1
+            try:
+                port.translator.handle(msg)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not stop input
+                self.errors += 1
+                self.last_error = (f"MIDI message {msg} from {port.name!r}: "
+                                   f"{type(exc).__name__}: {printable(exc)}")
+                self._problems("MIDI handler error", self.last_error)
 
     def _close_all(self) -> None:
         for name in list(self._ports):
@@ -380,7 +398,7 @@ class MidiInputs:
             self._probe.delete()
             self._probe = None
 
-    def _close_port(self, port: _OpenPort) -> None:
+    def _close_port(self, port: OpenPort) -> None:
         try:
             port.rt.close_port()
             port.rt.delete()

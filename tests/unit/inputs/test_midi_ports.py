@@ -1,10 +1,12 @@
-"""Choosing MIDI ports by spec: exact names, substrings, 'all' hardware inputs."""
+"""MIDI ports: choosing them by spec (names, substrings, 'all'), and reading their events."""
 
 from __future__ import annotations
 
 import pytest
 
-from gansynth_live.inputs.midi_ports import MidiUnavailable, choose_api, is_hardware, match_spec
+from gansynth_live.inputs.cc_map import CCMap
+from gansynth_live.inputs.midi_ports import (MidiInputs, MidiUnavailable, OpenPort, choose_api,
+                                             is_hardware, match_spec)
 
 ALSA = ["Midi Through:Midi Through Port-0 14:0", "Keystation 49:Keystation 49 MIDI 1 20:0",
         "nanoKONTROL2:nanoKONTROL2 MIDI 1 24:0", "REAPER:REAPER out 1 128:0",
@@ -35,3 +37,77 @@ def test_exact_names_ignore_alsa_numbers_then_substrings():
 def test_unknown_api_is_refused():
     with pytest.raises(MidiUnavailable, match="one of"):
         choose_api("coremidi")
+
+
+class Sink:
+    """Records what the translator drives (notes only; the rest as events)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def note_on(self, pitch, velocity, channel=0):
+        self.calls.append(("on", pitch, velocity, channel))
+        return True
+
+    def note_off(self, pitch, channel=0):
+        self.calls.append(("off", pitch, channel))
+
+    def push(self, event):
+        self.calls.append(("event", event))
+        return True
+
+    def set_morph(self, x=None, y=None):
+        self.calls.append(("morph", x, y))
+
+    def select_program(self, program):
+        self.calls.append(("program", program))
+
+
+class FakeRtMidi:
+    """An rtmidi MidiIn whose queue holds the given events (as JACK hands them over)."""
+
+    def __init__(self, events: list[list[int]]) -> None:
+        self.events = [(list(e), 0.0) for e in events]
+
+    def get_message(self):
+        return self.events.pop(0) if self.events else None
+
+
+def drained(events: list[list[int]]) -> tuple[MidiInputs, Sink]:
+    sink = Sink()
+    inputs = MidiInputs(sink, CCMap(), report=lambda text: None)
+    port = OpenPort("test-keys:out", FakeRtMidi(events), inputs._translator("test-keys:out"))
+    inputs._ports[port.name] = port
+    inputs._drain()
+    return inputs, sink
+
+
+def test_an_event_with_running_status_or_two_messages_is_read_whole():
+    """Issue 15: mido.Message.from_bytes dropped both events, note-offs included."""
+    inputs, sink = drained([[0x90, 0x40, 0x64, 0x40, 0x00],  # note on, running-status note off
+                            [0x90, 0x3C, 0x64, 0x80, 0x3C, 0x00]])  # two full messages
+    assert sink.calls == [("on", 0x40, 0x64, 0), ("off", 0x40, 0),
+                          ("on", 0x3C, 0x64, 0), ("off", 0x3C, 0)]
+    assert inputs.messages == 4 and inputs.bad_messages == 0
+
+
+def test_running_status_carries_between_events_and_junk_is_counted():
+    inputs, sink = drained([[0x91, 60, 100], [60, 0], [0x05, 0x06], [0xF4],
+                            [0x90, 62], [0x80, 62, 0]])
+    assert sink.calls == [("on", 60, 100, 1), ("off", 60, 1), ("on", 5, 6, 1), ("off", 62, 0)]
+    assert inputs.bad_messages == 2  # 0xF4; the note on cut off by the next status
+
+
+def test_a_translator_error_is_reported_escaped_and_rate_limited():
+    lines: list[str] = []
+
+    class Broken(Sink):
+        def note_on(self, pitch, velocity, channel=0):
+            raise RuntimeError("bug \x1b[2J")
+
+    inputs = MidiInputs(Broken(), CCMap(), report=lines.append)
+    port = OpenPort("keys", None, inputs._translator("keys"))
+    for _ in range(100):
+        inputs.feed(port, [0x90, 60, 100])
+    assert inputs.errors == 100 and len(lines) == 5
+    assert all("\x1b" not in line and "\\x1b[2J" in line for line in lines)
