@@ -67,7 +67,7 @@ class Counters:
 
 @dataclass(frozen=True)
 class EngineStats:
-    """A snapshot for status displays and tests; see docs/sections/engine.md for each field."""
+    """A snapshot for status displays and tests; see docs/engine.md for each field."""
 
     voices_active: int
     voices_sounding: int

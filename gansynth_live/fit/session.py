@@ -235,7 +235,7 @@ def run_fit(req: FitRequest) -> int:
         load_state(model, state)
     start = int(model.step.numpy())
     provenance = {"voices": len(voices), "notes": len(notes), "data": data,
-                  "method": "GLO latent optimisation (see docs/sections/fit.md)"}
+                  "method": "GLO latent optimisation (see docs/models.md)"}
 
     exported = {"step": -1}
 

@@ -5,7 +5,7 @@ All tracks of a format 0 or 1 file are merged into one stream in file order
 shared across tracks: a sustain pedal in one track holds the notes of its
 channel in every track, and a tempo change in any track moves every track.
 
-Decisions on the edge cases (documented in docs/sections/studio.md):
+Decisions on the edge cases (documented in docs/studio.md):
 
 - Note-on with velocity 0 is a note-off. A note-off closes the oldest open note
   of its channel and pitch (first in, first out), so overlapping notes of one

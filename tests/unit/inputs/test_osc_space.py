@@ -92,7 +92,7 @@ def test_docs_table_is_in_step_with_the_server():
 
     from gansynth_live.inputs.osc_space import markdown_tables
 
-    doc = (Path(__file__).resolve().parents[3] / "docs" / "sections" / "osc.md").read_text()
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "osc.md").read_text()
     table = doc.split("<!-- osc-table:start -->\n")[1].split("<!-- osc-table:end -->")[0]
     assert table == markdown_tables(), \
-        "regenerate: python -m gansynth_live.inputs.osc_space (docs/sections/osc.md)"
+        "regenerate: python -m gansynth_live.inputs.osc_space (docs/osc.md)"
