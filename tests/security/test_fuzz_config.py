@@ -3,6 +3,8 @@
 A gig's config must either load into a valid ServeConfig or fail with one
 ConfigError naming the file and the key: nothing else may escape (no TypeError from a
 table where a list was expected, no OverflowError from a huge number, no NaN accepted).
+And a loader that refused everything would pass that, so valid documents (every key,
+in each form it accepts) must load, holding exactly the values they were given.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -46,8 +49,8 @@ def toml_value(value) -> str:
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # JSON's escapes are TOML's, but DEL must be escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
@@ -91,6 +94,99 @@ def test_any_bytes(tmp_path, data):
     config = load(path)
     if config is not None:
         check_valid(config)
+
+
+# --- valid documents: (TOML value, what the ServeConfig field must then hold) -----------
+name = st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)),
+               min_size=1, max_size=12).map(str.strip).filter(bool)
+word = st.text("abcdefghijklmnopqrstuvwxyz0123456789 _-.+", min_size=1, max_size=10).map(
+    str.strip).filter(bool)
+
+
+def same(strategy):
+    return strategy.map(lambda v: (v, v))
+
+
+def optional_int(low: int, high: int):
+    return same(st.integers(low, high)) | st.sampled_from(
+        [("none", None), ("off", None), ("", None), (False, None)]) | st.integers(
+        low, high).map(lambda n: (f" {n} ", n))
+
+
+def unit_float(high: float = 1.0):
+    return same(st.floats(0.0, high)) | same(st.integers(0, int(high))).map(
+        lambda pair: (pair[0], float(pair[1])))
+
+
+def names_list(min_size: int = 0, max_size: int = 4):
+    return same(st.lists(name, min_size=min_size, max_size=max_size)) | st.lists(
+        name, min_size=max(min_size, 1), max_size=max_size).map(lambda ws: (",".join(ws), ws))
+
+
+def path_value(folder):
+    return st.one_of(st.sampled_from(["rec", "a/b", "x y.wav", "../up"]).map(
+        lambda v: (v, folder / v)), st.sampled_from(["/abs/x", "/tmp/y z"]).map(
+        lambda v: (v, Path(v))))
+
+
+def channels_list():
+    return same(st.lists(st.integers(1, 16), max_size=4)) | st.lists(
+        st.integers(1, 16), min_size=1, max_size=4).map(lambda cs: (",".join(map(str, cs)), cs))
+
+
+def programs_value():
+    table = st.dictionaries(st.integers(0, 127), word, max_size=4)
+    return table.map(lambda t: ({str(k): v for k, v in t.items()}, t)) | table.map(
+        lambda t: ([f"{k}={v}" for k, v in t.items()], t))
+
+
+def valid_values(folder: Path) -> dict:
+    return {
+        "model": same(name), "preset": same(name), "corners": names_list(2, 4),
+        "morph": st.tuples(unit_float(), unit_float()).map(
+            lambda xy: ([xy[0][0], xy[1][0]], [xy[0][1], xy[1][1]])),
+        "resolution": optional_int(2, 33), "presets_dir": path_value(folder),
+        "cache_dir": path_value(folder), "no_cache": same(st.booleans()),
+        "wait": same(st.sampled_from(["none", "first", "all"])),
+        "audio_device": same(name), "sample_rate": same(st.integers(8000, 384000)),
+        "blocksize": same(st.sampled_from([0]) | st.integers(16, 8192)),
+        "latency": same(st.sampled_from(["low", "high"]) | st.floats(0.001, 9.99).map(repr)),
+        "polyphony": same(st.integers(1, 1024)),
+        "kernel": same(st.sampled_from(["auto", "numba", "numpy"])),
+        "volume": unit_float(), "bend_range": unit_float(48.0), "record": path_value(folder),
+        "record_dir": path_value(folder), "midi": same(st.booleans()),
+        "midi_in": names_list(), "midi_virtual": same(name),
+        "midi_api": same(st.sampled_from(["auto", "alsa", "jack"])),
+        "midi_channels": channels_list(), "cc_x": optional_int(0, 127),
+        "cc_y": optional_int(0, 127), "programs": programs_value(), "osc": same(st.booleans()),
+        "osc_host": same(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost"])),
+        "osc_port": same(st.integers(0, 65535)), "osc_allow": names_list(),
+        "osc_reply_port": optional_int(1, 65535), "feedback_rate": unit_float(200.0),
+    }
+
+
+def test_the_valid_values_cover_every_option(tmp_path):
+    assert set(valid_values(tmp_path)) == set(OPTION_BY_KEY)
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_valid_documents_load_with_the_values_they_hold(tmp_path, data):
+    document = data.draw(st.fixed_dictionaries({}, optional=valid_values(tmp_path)))
+    if "preset" in document and "corners" in document:
+        del document[data.draw(st.sampled_from(["preset", "corners"]))]
+    path = tmp_path / "gig.toml"
+    path.write_text("\n".join(f"{key} = {toml_value(value)}"
+                              for key, (value, _) in document.items()), encoding="utf-8")
+    config = load(path)
+    assert config is not None, path.read_text(encoding="utf-8")  # accepted
+    check_valid(config)
+    for key, (_, expected) in document.items():
+        assert getattr(config, key) == expected, key
+    defaults = ServeConfig()
+    for key in set(OPTION_BY_KEY) - set(document):
+        assert getattr(config, key) == getattr(defaults, key), key
 
 
 FLAGS = [o for o in OPTIONS if o.convert.__name__ != "_bool"]
