@@ -1,7 +1,8 @@
 """The `gansynth-live` command: one sub-command per module in `commands/`.
 
 User mistakes (GansynthLiveError) print one line and exit 2; `--debug` keeps
-the traceback and TensorFlow's own log lines (hidden otherwise: console.py). Each sub-command lives in its own module so the CLI stays a
+the traceback, TensorFlow's own log lines (hidden otherwise: console.py) and
+every logger's debug output (the OSC server's per-packet tracebacks among them). Each sub-command lives in its own module so the CLI stays a
 table of contents.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from typing import Sequence
 
@@ -50,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.debug:
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    else:
         quiet_tensorflow()
     try:
         return int(args.run(args) or 0)
