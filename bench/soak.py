@@ -56,7 +56,7 @@ from soaklib.performers import Performers  # noqa: E402
 from soaklib.recording import check_wav  # noqa: E402
 from soaklib.result import Second, SoakResult, steal_in_xrun_seconds  # noqa: E402
 
-TINY_MODEL = ROOT.parent / "shared" / "fixtures" / "gansynth-tiny"
+TINY_MODEL = ROOT / "tests" / "fixtures" / "gansynth-tiny"
 MODELS = {"tiny": str(TINY_MODEL), "default": "default"}
 
 

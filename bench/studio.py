@@ -38,7 +38,7 @@ def build(which: str):
     from gansynth_live.model.generator import Generator
 
     if which == "tiny":
-        return load_model(ROOT.parent / "shared" / "fixtures" / "gansynth-tiny")
+        return load_model(ROOT / "tests" / "fixtures" / "gansynth-tiny")
     config = parse_config(FULL_SIZE, Path("full-size"))
     generator = Generator(config, 61, 7, 6.0, seed=0)
     info = ModelInfo(Path("full-size"), 12, 0, 7, 6.0, 61, "random")
