@@ -39,7 +39,7 @@ def _build_model(which: str, fast: bool, jit: bool):
     from gansynth_live.model.generator import Generator
 
     if which == "tiny":
-        return load_model(SHARED / "fixtures" / "gansynth-tiny", fast=fast, jit_compile=jit)
+        return load_model(ROOT / "tests" / "fixtures" / "gansynth-tiny", fast=fast, jit_compile=jit)
     config = parse_config(FULL_SIZE, Path("full-size"))
     generator = Generator(config, 61, 7, 6.0, seed=0)
     info = ModelInfo(Path("full-size"), 12, 0, 7, 6.0, 61, "random")
