@@ -1,157 +1,34 @@
 """fetch-model end to end against a real HTTP server on 127.0.0.1.
 
-The server serves a zip of the tiny fixture and can be told to cut the connection,
-trickle, ignore Range, or fail, so resuming, restarting and every refusal run
-through real sockets and the real CLI.
+The server (fetch_server.py) serves a zip of the tiny fixture and can be told to cut
+the connection, trickle, ignore Range, or fail, so resuming, restarting and every
+refusal run through real sockets and the real CLI. Hostile servers and zips:
+test_fetch_hostile.py.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import zipfile
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fetch_server import fetch, fixture_zip, server, tree, zip_tree  # noqa: F401 (fixtures)
 
 from gansynth_live.cli import main
 from gansynth_live.commands.fetch_model import RELEASED_NAMES
 from gansynth_live.errors import DownloadError
 from gansynth_live.model import load_model
-from gansynth_live.model.fetch import check_model_dir, fetch_model, part_path
+from gansynth_live.model.fetch import (check_model_dir, download, fetch_model, part_path,
+                                       record_path)
 from gansynth_live.model.registry import RELEASED_URLS, models_dir, resolve_model
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Behaviour:
-    """What the next responses do; tests change it between runs."""
-
-    body: bytes = b""
-    status: int = 200
-    cut_after: int | None = None  # close after this many body bytes of each response
-    trickle_bytes: int | None = None  # send this many bytes, pause, repeat
-    ignore_range: bool = False
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        server: ZipServer = self.server.owner  # type: ignore[attr-defined]
-        how = server.behaviour
-        requested = self.headers.get("Range")
-        server.ranges.append(requested)
-        if how.status != 200:
-            self.send_error(how.status)
-            return
-        body, start = how.body, 0
-        match = re.fullmatch(r"bytes=(\d+)-", requested or "")
-        if match and not how.ignore_range:
-            start = int(match.group(1))
-            if start >= len(body):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        payload = body[start:]
-        self.send_header("Content-Type", "application/zip")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if how.cut_after is not None:
-            payload = payload[:how.cut_after]
-            self.close_connection = True
-        step = how.trickle_bytes or max(len(payload), 1)
-        try:
-            for i in range(0, len(payload), step):
-                if server.stopping.is_set():
-                    break
-                self.wfile.write(payload[i:i + step])
-                self.wfile.flush()
-                if how.trickle_bytes:
-                    time.sleep(0.02)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-
-class ZipServer:
-    """A ThreadingHTTPServer on 127.0.0.1 (port 0) that records every Range header."""
-
-    def __init__(self) -> None:
-        self.behaviour = Behaviour()
-        self.ranges: list[str | None] = []
-        self.stopping = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.owner = self  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/acoustic_only.zip"
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
-
-
-def zip_tree(folder: Path, prefix: str = "acoustic_only/", extra: dict | None = None) -> bytes:
-    """A zip of `folder` under `prefix`, laid out like magenta's released zips."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        if prefix:
-            zf.writestr(prefix, b"")
-        for path in sorted(folder.rglob("*")):
-            name = prefix + path.relative_to(folder).as_posix()
-            zf.write(path, name + "/" if path.is_dir() else name)
-        for name, data in (extra or {}).items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def fixture_zip(tiny_model_dir) -> bytes:
-    return zip_tree(tiny_model_dir)
-
-
-@pytest.fixture
-def server(fixture_zip):
-    srv = ZipServer()
-    srv.behaviour.body = fixture_zip
-    yield srv
-    srv.close()
-
-
-def fetch(url: str, dest: Path, *extra: str) -> int:
-    return main(["fetch-model", "acoustic_only", "--url", url, "--dest", str(dest), *extra])
 
 
 def test_cli_fetch_loads_like_the_fixture(server, tmp_path, tiny_model_dir, tiny_model, capsys):
@@ -213,9 +90,16 @@ def test_server_ignoring_range_restarts_cleanly(server, tmp_path, tiny_model_dir
     assert tree(dest) == tree(tiny_model_dir)
 
 
+def complete_part(server, dest: Path) -> Path:
+    """The part (and its record) a run leaves when it dies between download and unpack."""
+    download(server.url, part_path(dest), progress=False)
+    server.ranges.clear()
+    return part_path(dest)
+
+
 def test_complete_part_is_unpacked_without_downloading(server, tmp_path, tiny_model_dir):
     dest = tmp_path / "m"
-    part_path(dest).write_bytes(server.behaviour.body)  # a run died before unpacking
+    complete_part(server, dest)
     assert fetch(server.url, dest) == 0
     assert server.ranges == [f"bytes={len(server.behaviour.body)}-"]  # answered 416
     assert tree(dest) == tree(tiny_model_dir)
@@ -224,7 +108,8 @@ def test_complete_part_is_unpacked_without_downloading(server, tmp_path, tiny_mo
 def test_part_longer_than_the_remote_file_is_discarded(server, tmp_path, tiny_model_dir):
     dest = tmp_path / "m"
     size = len(server.behaviour.body) + 10
-    part_path(dest).write_bytes(b"x" * size)
+    with open(complete_part(server, dest), "ab") as part:
+        part.write(b"x" * 10)
     assert fetch(server.url, dest) == 0
     assert server.ranges == [f"bytes={size}-", None]
     assert tree(dest) == tree(tiny_model_dir)
@@ -256,7 +141,8 @@ def test_kill_mid_download_leaves_a_resumable_part(server, tmp_path, tiny_model_
     assert proc.returncode == -signal.SIGKILL
     kept = part.stat().st_size
     assert 0 < kept < len(server.behaviour.body)
-    assert sorted(os.listdir(dest.parent)) == [part.name]  # no model folder, whole or half
+    # no model folder, whole or half: the part and its record (URL, ETag, size)
+    assert sorted(os.listdir(dest.parent)) == [part.name, record_path(part).name]
 
     server.behaviour.trickle_bytes = None
     assert fetch(server.url, dest) == 0
@@ -373,15 +259,18 @@ def test_force_keeps_the_old_model_until_the_new_one_is_complete(server, tmp_pat
     assert os.listdir(tmp_path) == ["m"]
 
 
-def test_existing_folder_that_is_not_a_model_needs_force(server, tmp_path, tiny_model_dir,
-                                                         capsys):
+def test_existing_folder_that_is_not_a_model_is_never_replaced(server, tmp_path, capsys):
+    """Issue 15 item 5: `--dest ~/Music --force` deleted the music."""
     dest = tmp_path / "m"
     dest.mkdir()
     (dest / "notes.txt").write_text("mine")
-    assert fetch(server.url, dest) == 2
-    assert "not a usable model" in capsys.readouterr().err and server.ranges == []
-    assert fetch(server.url, dest, "--force") == 0
-    assert tree(dest) == tree(tiny_model_dir)
+    for extra in ((), ("--force",)):
+        assert fetch(server.url, dest, *extra) == 2
+        err = capsys.readouterr().err
+        assert f"'{dest}' is not a model folder gansynth-live wrote" in err
+        assert "refusing to replace it" in err and err.count("\n") == 1
+    assert server.ranges == []  # refused before downloading anything
+    assert os.listdir(dest) == ["notes.txt"] and os.listdir(tmp_path) == ["m"]
 
 
 def test_disk_error_is_one_clear_line(server, tmp_path, capsys):
