@@ -10,7 +10,6 @@ square of corner presets) are presets with a `corners` list instead of a latent.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .documents import DocumentError, parse_json, parse_toml, shown
 from .errors import GansynthLiveError
 from .paths import child_path, data_dir
 from .shipped import shipped_dir
@@ -26,6 +26,7 @@ from .shipped import shipped_dir
 SHIPPED_DIR = shipped_dir("presets")
 _SUFFIXES = (".json", ".toml")
 MAX_FILE_BYTES = 1 << 20
+MAX_LATENT_ABS = 1000.0  # model latents are N(0, 1); far beyond this is a mistake, not a sound
 
 
 class PresetError(GansynthLiveError):
@@ -42,13 +43,15 @@ class Envelope:
     release_s: float = 0.3
 
     def validated(self, where: str) -> "Envelope":
+        """Self if every field is in range; the comparisons also refuse NaN, inf and any int
+        too large for a float (math.isfinite would raise OverflowError on that one)."""
         for key, lo, hi in (("attack_s", 0.001, 10.0), ("decay_s", 0.0, 30.0),
                             ("sustain", 0.0, 1.0), ("release_s", 0.001, 30.0)):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                    or not math.isfinite(value) or not lo <= value <= hi:
+                    or not lo <= value <= hi:
                 raise PresetError(f"{where}: envelope.{key} must be a number in {lo}..{hi}, "
-                                  f"got {value!r}")
+                                  f"got {shown(value)}")
         return self
 
 
@@ -87,10 +90,17 @@ class Preset:
         return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 
+def _finite(value: Any, limit: float = 1e300) -> bool:
+    """A number (not a bool) within +-limit: refuses NaN, inf and ints of hundreds of digits
+    without converting them (float() of a 400-digit int raises OverflowError)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and -limit <= value <= limit
+
+
 def _number(raw: dict, key: str, default: float, where: str) -> float:
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PresetError(f"{where}: {key} must be a finite number, got {value!r}")
+    if not _finite(value):
+        raise PresetError(f"{where}: {key} must be a finite number, got {shown(value)}")
     return float(value)
 
 
@@ -111,9 +121,9 @@ def preset_from_dict(raw: Any, where: str, default_name: str) -> Preset:
     latent = raw.get("latent")
     if latent is not None:
         if not isinstance(latent, list) or not latent or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                for v in latent):
-            raise PresetError(f"{where}: latent must be a list of finite numbers")
+                _finite(v, MAX_LATENT_ABS) for v in latent):
+            raise PresetError(f"{where}: latent must be a list of finite numbers within "
+                              f"+-{MAX_LATENT_ABS:g}")
         latent = tuple(float(v) for v in latent)
     seed = raw.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
@@ -156,14 +166,9 @@ def load_preset_file(path: Path) -> Preset:
     except (OSError, UnicodeDecodeError) as exc:
         raise PresetError(f"{where}: cannot read ({exc})") from None
     try:
-        if path.suffix == ".toml":
-            import tomllib
-
-            raw = tomllib.loads(text)
-        else:
-            raw = json.loads(text)
-    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise PresetError(f"{where}: malformed {path.suffix[1:].upper()} ({exc})") from None
+        raw = parse_toml(text) if path.suffix == ".toml" else parse_json(text)
+    except DocumentError as exc:  # malformed, nested too deeply, a 5000-digit int, ...
+        raise PresetError(f"{where}: {exc}") from None
     return preset_from_dict(raw, where, path.stem)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -145,3 +146,75 @@ def test_library_keeps_pitch_accurate_distinct_instruments():
     words = script.character_words({"centroid_hz": 1500.0, "attack_ms": 800.0,
                                      "level_1s_db": -2.0, "level_2_5s_db": -4.0})
     assert words.startswith("very bright") and "sustained" in words and "0.8 s" in words
+
+
+HOSTILE = {  # issue 15: each escaped as a traceback and broke `preset list` and stepping
+    "big-gain.json": '{"seed": 1, "gain_db": 1' + "0" * 400 + "}",
+    "big-latent.json": '{"latent": [0.5, 1' + "0" * 400 + "]}",
+    "big-attack.json": '{"seed": 1, "envelope": {"attack_s": 1' + "0" * 400 + "}}",
+    "huge-int.json": '{"seed": 1, "gain_db": ' + "9" * 5000 + "}",
+    "deep.json": "[" * 100000 + "]" * 100000,
+    "deep-object.json": '{"seed": 1, "description": ' + '{"a": ' * 50 + "1" + "}" * 51,
+    "deep-array.toml": "seed = 1\nx = " + "[" * 5000 + "]" * 5000,
+    "dotted.toml": "seed = 1\n" + "a." * 2000 + "b = 1\n",  # see the memory test below
+    "big.toml": "seed = 1\ngain_db = 1" + "0" * 400 + "\n",
+    "far-latent.toml": "latent = [1e300]\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_preset_is_one_line_error(user_dir, name):
+    user_dir.mkdir(parents=True)
+    path = user_dir / name
+    path.write_text(HOSTILE[name])
+    with pytest.raises(PresetError) as info:
+        load_preset_file(path)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message and len(message) < 400
+
+
+def test_hostile_user_presets_are_skipped_by_listing_and_stepping(user_dir, capsys):
+    from gansynth_live.app.corners import PresetLibrary
+    from gansynth_live.cli import main
+
+    user_dir.mkdir(parents=True)
+    for name, text in HOSTILE.items():
+        (user_dir / name).write_text(text)
+    for name in ("a", "b"):
+        save_preset(Preset(name=name, seed=1), user_dir)
+    listed = list_presets(user_dir)
+    bad = sorted(path.name for preset, path, _ in listed if preset is None)
+    assert bad == sorted(HOSTILE)
+    library = PresetLibrary(user_dir)
+    assert library.names() == ["a", "b"]
+    assert library.step("a", 1) == "b" and library.program(1) == "b"
+    assert main(["preset", "list", "--dir", str(user_dir)]) == 0
+    marked = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  !")]
+    assert len(marked) == len(HOSTILE)  # one line each, the good presets listed too
+
+
+def test_a_dotted_toml_key_cannot_exhaust_memory(user_dir):
+    """tomllib keeps every prefix of a dotted key: 60000 parts (120 kB) needed ~14 GB."""
+    import subprocess
+    import sys
+    import textwrap
+
+    user_dir.mkdir(parents=True)
+    path = user_dir / "dotted.toml"
+    path.write_text("seed = 1\n" + "a." * 60000 + "b = 1\n")
+    child = textwrap.dedent(f"""
+        import os, resource, sys
+        from pathlib import Path
+        from gansynth_live.presets import PresetError, load_preset_file
+        pages = int(open("/proc/self/statm").read().split()[0])
+        room = pages * os.sysconf("SC_PAGE_SIZE") + 300 * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (room, room))
+        try:
+            load_preset_file(Path({str(path)!r}))
+        except PresetError as exc:
+            print("refused:", exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused:" in done.stdout and "dotted key" in done.stdout
