@@ -258,7 +258,7 @@ def _arg_text(arg: Arg) -> str:
 
 
 def markdown_tables() -> str:
-    """The address space as markdown (docs/sections/osc.md embeds this; a test compares)."""
+    """The address space as markdown (docs/osc.md embeds this; a test compares)."""
     lines = ["| address | arguments | what it does | sent back |", "| --- | --- | --- | --- |"]
     for spec in ADDRESSES:
         args = "[press (number; 0 = released, ignored)]" if spec.trigger else \
