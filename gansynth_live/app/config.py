@@ -6,7 +6,8 @@ Precedence: built-in default < config file < flag given on the command line.
 Paths in a config file are relative to the file's folder. Unknown keys and
 values of the wrong type or range are errors that name the file (or flag)
 and the key: a typo in a gig's config must not silently fall back to a
-default.
+default. Whatever the file holds (numbers of hundreds of digits, nesting
+thousands deep), loading ends in a ServeConfig or one ConfigError line.
 
     # gansynth-live.toml
     model = "default"
@@ -30,7 +31,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from ..documents import DocumentError, parse_toml, shown
 from ..errors import GansynthLiveError
+
+MAX_CONFIG_BYTES = 1 << 20
+INT_LIMIT = 2**31  # no option takes an integer beyond this; bigger ones are refused as such
 
 
 class ConfigError(GansynthLiveError):
@@ -46,14 +51,20 @@ def _words(value: Any, where: str) -> list[str]:
 
 
 def _int(value: Any, where: str) -> int:
+    """An int within +-INT_LIMIT, from an int or its text (range checks come later)."""
+    number = None
     if isinstance(value, str):
         try:
-            return int(value.strip())
-        except ValueError:
+            number = int(value.strip())
+        except ValueError:  # not digits, or past Python's 4300-digit limit
             pass
     elif isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        number = value
+    if number is None:
+        raise ConfigError(f"{where}: expected an integer, got {shown(value)}")
+    if not -INT_LIMIT <= number <= INT_LIMIT:
+        raise ConfigError(f"{where}: {shown(number)} is far out of range")
+    return number
 
 
 def _optional_int(value: Any, where: str) -> int | None:
@@ -69,22 +80,24 @@ def _float(value: Any, where: str) -> float:
             raise ValueError
         number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        raise ConfigError(f"{where}: expected a number, got {shown(value)}") from None
+    except OverflowError:  # an int of hundreds of digits
+        raise ConfigError(f"{where}: expected a finite number, got {shown(value)}") from None
     if not math.isfinite(number):
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        raise ConfigError(f"{where}: expected a finite number, got {shown(value)}")
     return number
 
 
 def _bool(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
-    raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    raise ConfigError(f"{where}: expected true or false, got {shown(value)}")
 
 
 def _str(value: Any, where: str) -> str:
     if isinstance(value, str):
         return value
-    raise ConfigError(f"{where}: expected a string, got {value!r}")
+    raise ConfigError(f"{where}: expected a string, got {shown(value)}")
 
 
 def _optional_str(value: Any, where: str) -> str | None:
@@ -95,7 +108,7 @@ def _numbers(value: Any, where: str, convert: Callable[[Any, str], Any]) -> list
     if isinstance(value, str):
         value = [v for v in value.split(",") if v.strip()]
     if not isinstance(value, list):
-        raise ConfigError(f"{where}: expected a list of numbers, got {value!r}")
+        raise ConfigError(f"{where}: expected a list of numbers, got {shown(value)}")
     return [convert(v, where) for v in value]
 
 
@@ -108,7 +121,7 @@ def _programs(value: Any, where: str) -> dict[int, str]:
         for entry in value:
             number, sep, name = entry.partition("=")
             if not sep:
-                raise ConfigError(f"{where}: expected PROGRAM=PRESET, got {entry!r}")
+                raise ConfigError(f"{where}: expected PROGRAM=PRESET, got {shown(entry)}")
             items.append((number, name.strip()))
     else:
         raise ConfigError(f"{where}: expected a table of program number = preset name")
@@ -145,7 +158,8 @@ def _choice(*choices: str) -> Callable[[Any, str], str]:
     def convert(value: Any, where: str) -> str:
         text = _str(value, where)
         if text not in choices:
-            raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {text!r}")
+            raise ConfigError(f"{where}: expected one of {', '.join(choices)}, "
+                              f"got {shown(text)}")
         return text
     return convert
 
@@ -270,7 +284,7 @@ class ServeConfig:
     def __post_init__(self) -> None:
         def check(key: str, ok: bool, allowed: str) -> None:
             if not ok:
-                raise ConfigError(f"{key} = {getattr(self, key)!r}: {allowed}")
+                raise ConfigError(f"{key} = {shown(getattr(self, key))}: {allowed}")
 
         check("morph", len(self.morph) == 2 and all(0.0 <= v <= 1.0 for v in self.morph),
               "two numbers x,y in 0..1")
@@ -338,22 +352,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                help=option.off_help)
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text, at most MAX_CONFIG_BYTES (a config is a page, not a disk)."""
     try:
         with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+            data = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read config file '{path}': {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file '{path}': malformed TOML ({exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file '{path}': larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"config file '{path}': not UTF-8 text (byte {exc.start}); TOML "
                           "files are UTF-8") from None
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = parse_toml(_read_text(path))
+    except DocumentError as exc:  # malformed, nested too deeply, a 5000-digit int, ...
+        raise ConfigError(f"config file '{path}': {exc}") from None
     unknown = sorted(set(raw) - set(OPTION_BY_KEY))
     if unknown:
-        raise ConfigError(f"config file '{path}': unknown key(s) {', '.join(unknown)} "
+        raise ConfigError(f"config file '{path}': unknown key(s) "
+                          f"{', '.join(k if k.isidentifier() else shown(k) for k in unknown[:8])}"
+                          f"{' ...' if len(unknown) > 8 else ''} "
                           f"(known: {', '.join(OPTION_BY_KEY)})")
     values = {}
     for key, value in raw.items():

@@ -103,3 +103,37 @@ def test_bad_flags_name_the_flag():
         parse(["--latency", "fast"])
     with pytest.raises(ConfigError, match="cannot read config file"):
         parse([], Path("/nonexistent/live.toml"))
+
+
+@pytest.mark.parametrize("text,match", [  # issue 15: each escaped as a traceback
+    ("volume = 1" + "0" * 400, "volume: expected a finite number"),  # OverflowError
+    ("morph = [0.5, 1" + "0" * 400 + "]", "morph: expected a finite number"),
+    ("osc_port = 1" + "0" * 400, "osc_port: 1000.*far out of range"),
+    ("osc_port = " + "9" * 5000, "malformed TOML"),  # past the int digit limit
+    ("[programs]\n0 = \"" + "x" * 5000 + "\"\n1 = 3", "expected a string"),
+    ("corners = " + "[" * 5000 + "]" * 5000, "nested too deeply"),  # RecursionError
+    ("volume = " + "{a = " * 3000 + "1" + "}" * 3000, "nested too deeply"),
+    ("programs = " + "[" * 40 + "]" * 40, "nested more than"),
+    ("programs.0" + ".a" * 3000 + " = 1", "dotted key"),  # n**2 memory in tomllib
+    ("[programs]\n0" + ".a" * 200 + " = \"x\"", "dotted key"),
+])
+def test_hostile_config_files_are_one_line_errors(tmp_path, text, match):
+    toml = tmp_path / "gig.toml"
+    toml.write_text(text)
+    with pytest.raises(ConfigError, match=match) as info:
+        parse([], toml)
+    message = str(info.value)
+    assert "gig.toml" in message and "\n" not in message and len(message) < 600
+
+
+def test_hostile_flags_are_one_line_errors(tmp_path):
+    for argv, match in ((["--osc-port", "9" * 5000], "expected an integer"),
+                        (["--polyphony", "1" + "0" * 40], "far out of range"),
+                        (["--volume", "1" + "0" * 400], "finite")):
+        with pytest.raises(ConfigError, match=match) as info:
+            parse(argv)
+        assert len(str(info.value)) < 300
+    huge = tmp_path / "huge.toml"
+    huge.write_text("# " + "x" * (2 << 20))
+    with pytest.raises(ConfigError, match="larger than"):
+        parse([], huge)
