@@ -4,16 +4,23 @@ magenta reads the file into a dict whose missing keys read as None and fills ~50
 defaults into it; here only the keys that shape the generator and the decoder are
 read, with magenta's defaults, and anything this code cannot reproduce is refused
 with a message instead of silently sampling something else.
+
+Every number is checked at the edge: its type (an int, or a float holding a
+whole number, for counts; a finite float otherwise) and a range wide enough for
+any GANSynth but narrow enough that the shapes derived from it stay small: an
+`experiment.json` holding `1e999`, `NaN` or `num_resolutions: 5000` is one
+ModelLoadError line, not an OverflowError from `int(inf)` or a 2**4999-bin
+spectrogram.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..documents import DocumentError, parse_json, shown
 from ..errors import ModelLoadError
 
 # magenta's set_flags defaults for keys that experiment.json usually omits.
@@ -48,6 +55,35 @@ _DEFAULTS: dict[str, Any] = {
     # pitch table for the released models starts at MIDI 24.
     "pitch_min": 24,
 }
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_SPEC_CELLS = 1 << 21  # time frames x frequency bins; magenta's 128 x 1024 is 2**17
+
+# Integer keys: (ModelConfig field, smallest, largest).
+_INTS: dict[str, tuple[str, int, int]] = {
+    "latent_vector_size": ("latent_size", 1, 4096),
+    "num_resolutions": ("num_resolutions", 1, 12),
+    "start_height": ("start_height", 1, 1024),
+    "start_width": ("start_width", 1, 1024),
+    "scale_base": ("scale_base", 1, 16),
+    "kernel_size": ("kernel_size", 1, 15),
+    "fmap_max": ("fmap_max", 1, 8192),
+    "audio_length": ("audio_length", 1, 1 << 24),
+    "sample_rate": ("sample_rate", 1000, 384000),
+    "stable_stage_num_images": ("stable_stage_num_images", 0, 10**12),
+    "transition_stage_num_images": ("transition_stage_num_images", 0, 10**12),
+    "pitch_min": ("pitch_min", 0, 127),
+}
+# Float keys: (smallest, largest); normaliser scales (the `a`s) are divided by, so not 0.
+_FLOATS: dict[str, tuple[float, float]] = {
+    "fmap_base": (1.0, float(1 << 20)),
+    "fmap_decay": (0.0, 16.0),
+    "mag_normalizer_a": (-1e6, 1e6),
+    "mag_normalizer_b": (-1e6, 1e6),
+    "p_normalizer_a": (-1e6, 1e6),
+    "p_normalizer_b": (-1e6, 1e6),
+}
+MAX_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -140,54 +176,61 @@ def parse_config(raw: dict[str, Any], path: Path) -> ModelConfig:
     flags.update({k: v for k, v in raw.items() if v is not None})
 
     if flags["data_type"] != "mel":
-        raise _refuse(path, f"data_type {flags['data_type']!r} is not 'mel'")
+        raise _refuse(path, f"data_type {shown(flags['data_type'])} is not 'mel'")
     if flags["g_fn"] != "specgram":
-        raise _refuse(path, f"g_fn {flags['g_fn']!r} is not 'specgram'")
+        raise _refuse(path, f"g_fn {shown(flags['g_fn'])} is not 'specgram'")
     if flags["scale_mode"] != "ALL":
-        raise _refuse(path, f"scale_mode {flags['scale_mode']!r} is not 'ALL'")
+        raise _refuse(path, f"scale_mode {shown(flags['scale_mode'])} is not 'ALL'")
     if flags["simple_arch"]:
         raise _refuse(path, "simple_arch is not supported")
     if flags["to_rgb_activation"] != "tanh":
-        raise _refuse(path, f"to_rgb_activation {flags['to_rgb_activation']!r} is not 'tanh'")
+        raise _refuse(path, f"to_rgb_activation {shown(flags['to_rgb_activation'])} is not "
+                            "'tanh'")
     if flags["data_normalizer"] != "specgrams_prespecified_normalizer":
-        raise _refuse(path, f"data_normalizer {flags['data_normalizer']!r} is not supported")
+        raise _refuse(path, f"data_normalizer {shown(flags['data_normalizer'])} is not "
+                            "supported")
     if flags["train_time_limit"] is not None:
         raise _refuse(path, "train_time_limit (time-based progress) is not supported")
 
-    try:
-        config = ModelConfig(
-            latent_size=int(flags["latent_vector_size"]),
-            num_resolutions=int(flags["num_resolutions"]),
-            start_height=int(flags["start_height"]),
-            start_width=int(flags["start_width"]),
-            scale_base=int(flags["scale_base"]),
-            kernel_size=int(flags["kernel_size"]),
-            fmap_base=float(flags["fmap_base"]),
-            fmap_decay=float(flags["fmap_decay"]),
-            fmap_max=int(flags["fmap_max"]),
-            audio_length=int(flags["audio_length"]),
-            sample_rate=int(flags["sample_rate"]),
-            mag_normalizer=(float(flags["mag_normalizer_a"]), float(flags["mag_normalizer_b"])),
-            p_normalizer=(float(flags["p_normalizer_a"]), float(flags["p_normalizer_b"])),
-            batch_size_schedule=tuple(int(b) for b in flags["batch_size_schedule"]),
-            stable_stage_num_images=int(flags["stable_stage_num_images"]),
-            transition_stage_num_images=int(flags["transition_stage_num_images"]),
-            train_progressive=bool(flags["train_progressive"]),
-            pitch_min=int(flags["pitch_min"]),
-            eval_batch_size=int(flags["eval_batch_size"]) if flags.get("eval_batch_size") else None,
-        )
-    except (TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: a value has the wrong type ({exc})") from None
-
-    if config.latent_size < 1 or config.num_resolutions < 1 or not config.batch_size_schedule:
-        raise _refuse(path, "latent_vector_size, num_resolutions and batch_size_schedule "
-                            "must be positive")
+    values: dict[str, Any] = {field: _integer(path, key, flags[key], lo, hi)
+                              for key, (field, lo, hi) in _INTS.items()}
+    numbers = {key: _real(path, key, flags[key], lo, hi) for key, (lo, hi) in _FLOATS.items()}
+    for key in ("mag_normalizer_a", "p_normalizer_a"):
+        if numbers[key] == 0.0:
+            raise ModelLoadError(f"{path}: {key} is 0 (magenta divides by it)")
+    schedule = flags["batch_size_schedule"]
+    if not isinstance(schedule, list) or not 1 <= len(schedule) <= 64:
+        raise ModelLoadError(f"{path}: batch_size_schedule must be a list of 1 to 64 batch "
+                             f"sizes, got {shown(schedule)}")
+    if not isinstance(flags["train_progressive"], bool):
+        raise ModelLoadError(f"{path}: train_progressive has the wrong type: expected true or "
+                             f"false, got {shown(flags['train_progressive'])}")
+    eval_batch = flags.get("eval_batch_size")
+    config = ModelConfig(
+        **values,
+        fmap_base=numbers["fmap_base"], fmap_decay=numbers["fmap_decay"],
+        mag_normalizer=(numbers["mag_normalizer_a"], numbers["mag_normalizer_b"]),
+        p_normalizer=(numbers["p_normalizer_a"], numbers["p_normalizer_b"]),
+        batch_size_schedule=tuple(_integer(path, "batch_size_schedule", b, 1, MAX_BATCH)
+                                  for b in schedule),
+        train_progressive=flags["train_progressive"],
+        eval_batch_size=_integer(path, "eval_batch_size", eval_batch, 1, MAX_BATCH)
+        if eval_batch else None,
+    )
+    if config.train_progressive and not (config.stable_stage_num_images
+                                         and config.transition_stage_num_images):
+        raise ModelLoadError(f"{path}: a progressive model needs stable_stage_num_images and "
+                             "transition_stage_num_images of at least 1 (progress divides "
+                             "by them)")
     if config.scale_base != 2:
         raise _refuse(path, f"scale_base {config.scale_base} is not 2")
     if config.kernel_size % 2 != 1:
         raise _refuse(path, f"kernel_size {config.kernel_size} is not odd")
     if config.num_filters(config.num_resolutions) < 1:
         raise _refuse(path, "fmap_base/fmap_max leave the last block with no channels")
+    if config.spec_shape[0] * config.spec_shape[1] > MAX_SPEC_CELLS:
+        raise _refuse(path, f"a {config.spec_shape[0]} x {config.spec_shape[1]} spectrogram "
+                            f"is larger than {MAX_SPEC_CELLS} cells")
     bins = config.spec_shape[1]
     if bins & (bins - 1):
         raise _refuse(path, f"{bins} frequency bins is not a power of two")
@@ -204,7 +247,32 @@ def read_config(model_dir: Path) -> ModelConfig:
         raise ModelLoadError(f"no experiment.json in '{model_dir}'; expected magenta's "
                              "layout: experiment.json + stage_NNNNN/model.ckpt-*")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ModelLoadError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
+        raw = parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, DocumentError) as exc:
         raise ModelLoadError(f"{path}: not readable JSON ({exc})") from None
     return parse_config(raw, path)
+
+
+def _integer(path: Path, key: str, value: Any, lo: int, hi: int) -> int:
+    """An int in lo..hi; a float holding a whole number counts (JSON writers differ)."""
+    if isinstance(value, float) and value.is_integer():  # False for inf and NaN
+        value = int(value) if lo <= value <= hi else value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelLoadError(f"{path}: {key} has the wrong type: expected an integer in "
+                             f"{lo}..{hi}, got {shown(value)}")
+    if not isinstance(value, int) or not lo <= value <= hi:
+        raise ModelLoadError(f"{path}: {key} = {shown(value)} is not an integer in {lo}..{hi}")
+    return value
+
+
+def _real(path: Path, key: str, value: Any, lo: float, hi: float) -> float:
+    """A number in lo..hi (the comparisons refuse NaN, inf and ints too big for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelLoadError(f"{path}: {key} has the wrong type: expected a number in "
+                             f"{lo:g}..{hi:g}, got {shown(value)}")
+    if not lo <= value <= hi:
+        raise ModelLoadError(f"{path}: {key} = {shown(value)} is not a number in "
+                             f"{lo:g}..{hi:g}")
+    return float(value)
