@@ -11,12 +11,24 @@ File layout (little-endian), no pickle anywhere:
 Writes are atomic: a hidden temp file in the same folder is written, fsynced
 and renamed over the final name, then the folder is fsynced, so a reader (in
 this or another process) sees either no bank or a whole one, and a writer
-killed mid-write leaves only a hidden temp file, removed later. Loads map the
-file (the bank's samples are the mapping; nothing is copied) and check the
-size and the SHA-256 before anything is played: a truncated or corrupt file is
-reported once, removed and treated as missing, so it gets regenerated. A file
-replaced or evicted while mapped stays valid for whoever mapped it (POSIX
-keeps the old inode alive).
+killed mid-write leaves only a hidden temp file, removed later.
+
+Loads read the samples into memory (one pass, hashed as it is read) and check
+the header, the size and the SHA-256 before anything is played: a truncated,
+corrupt or inconsistent file is reported once, removed, counted in
+`corrupt_files` and treated as missing, so it gets regenerated. Every header
+number is checked as strictly as the engine checks a bank
+(`engine.layers.PitchTable.build`: notes non-empty and inside the samples,
+loop points in order, finite positive gains and scale), so a file the cache
+accepts is one the engine plays; a bank the engine would refuse again on
+every load would otherwise also stay "recently used" and never be evicted.
+
+Banks are read, not memory-mapped: a mapped file truncated by another
+process kills this one with SIGBUS when a page past the new end is touched
+(by the audio callback, even), and a mapped page the kernel dropped under
+memory pressure is read back from disk inside the audio callback. A read
+bank is private memory, so `NoteBank.nbytes` is exactly what it costs; a
+file replaced or evicted after loading changes nothing for whoever loaded it.
 
 Least-recently-used eviction keeps the folder under a size cap; "used" is the
 file's mtime, set on every load (atime is unreliable with noatime/relatime).
@@ -28,7 +40,6 @@ import base64
 import hashlib
 import json
 import logging
-import mmap
 import os
 import secrets
 import struct
@@ -40,6 +51,7 @@ from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
+from ..documents import DocumentError, parse_json, shown
 from ..paths import cache_dir, child_path
 from .bank import NoteBank, NoteSlot
 
@@ -53,6 +65,8 @@ _PREAMBLE = struct.Struct("<8sII")
 _ALIGN = 64
 _DIGEST_BYTES = 32
 _MAX_HEADER = 4 * 1024 * 1024
+_MAX_SAMPLES = 1 << 31  # 4 GiB of int16; a whole bank at 192 kHz is ~100 M samples
+_MAX_LATENT_ID = 256
 _CHUNK_BYTES = 1 << 20
 _STALE_TEMP_S = 24 * 3600.0
 
@@ -129,10 +143,6 @@ def _encode_header(key: str, bank: NoteBank, meta: dict[str, Any]) -> bytes:
     return json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"non-finite number {name} in header")
-
-
 def _read_header(fh: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
     """(header dict, payload offset); raises CorruptBankFile."""
     if size < _PREAMBLE.size:
@@ -145,39 +155,82 @@ def _read_header(fh: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
     if header_len > min(_MAX_HEADER, size - _PREAMBLE.size):
         raise CorruptBankFile(f"header length {header_len} does not fit a {size}-byte file")
     try:
-        header = json.loads(fh.read(header_len).decode("utf-8"),
-                            parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+        header = parse_json(fh.read(header_len).decode("utf-8"))
+    except (UnicodeDecodeError, DocumentError) as exc:  # deep nesting included
         raise CorruptBankFile(f"unreadable header ({exc})") from None
     if not isinstance(header, dict):
         raise CorruptBankFile("header is not a JSON object")
     return header, _payload_offset(header_len)
 
 
+@dataclass(frozen=True)
+class _Header:
+    """The header fields a bank is made from, each checked."""
+
+    samples: int
+    sample_rate: int
+    scale: float
+    slots: dict[int, NoteSlot]
+    latent_id: str
+    complete: bool
+
+
+def _check_header(header: dict[str, Any], key: str) -> _Header:
+    """The header's bank fields (for the bank under `key`), as strictly checked as the
+    engine checks a bank. Raises CorruptBankFile."""
+    if header.get("key") != key:
+        raise CorruptBankFile(f"holds key {shown(header.get('key'))}, not {key!r}")
+    if header.get("dtype") != "<i2":
+        raise CorruptBankFile(f"sample type {shown(header.get('dtype'))} is not '<i2'")
+    n = _int(header, "samples", 0, _MAX_SAMPLES)
+    rate = _int(header, "sample_rate", 1, 10**6)
+    scale = header.get("scale")
+    if not _real(scale) or scale <= 0:
+        raise CorruptBankFile(f"bad scale {shown(scale)}")
+    latent = header.get("latent_id", "")
+    if not isinstance(latent, str) or len(latent) > _MAX_LATENT_ID:
+        raise CorruptBankFile(f"bad latent id {shown(latent)}")
+    complete = header.get("complete", False)
+    if not isinstance(complete, bool):
+        raise CorruptBankFile(f"bad 'complete' flag {shown(complete)}")
+    return _Header(n, rate, float(scale), _slots(header.get("slots"), n), latent, complete)
+
+
 def _int(header: dict[str, Any], name: str, lo: int, hi: int) -> int:
     value = header.get(name)
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-        raise CorruptBankFile(f"header field {name!r} is {value!r}, expected an int in {lo}..{hi}")
+        raise CorruptBankFile(f"header field {name!r} is {shown(value)}, expected an int in "
+                              f"{lo}..{hi}")
     return value
 
 
+def _real(value: Any) -> bool:
+    """A finite number: compared, never float()-converted (a 400-digit int overflows that)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and -1e300 <= value <= 1e300
+
+
 def _slots(raw: Any, n: int) -> dict[int, NoteSlot]:
-    if not isinstance(raw, list):
-        raise CorruptBankFile("header field 'slots' is not a list")
+    """Notes as the engine needs them: 1+, start < end <= n, loop points in order, levels
+    finite and >= 0, gains finite and > 0 (PitchTable.build refuses the rest)."""
+    if not isinstance(raw, list) or not raw:
+        raise CorruptBankFile("header field 'slots' is not a list of notes")
     slots: dict[int, NoteSlot] = {}
     for item in raw:
         if not isinstance(item, list) or len(item) != 8:
-            raise CorruptBankFile(f"bad slot {item!r}")
+            raise CorruptBankFile(f"bad slot {shown(item)}")
         ints, floats = item[:5], item[5:]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in floats):
-            raise CorruptBankFile(f"bad slot {item!r}")
+                _real(v) for v in floats):
+            raise CorruptBankFile(f"bad slot {shown(item)}")
         pitch, start, end, loop_start, loop_end = ints
-        peak, rms, gain = (float(v) for v in floats)
-        if not (0 <= pitch <= 127 and 0 <= start <= loop_start <= loop_end <= end <= n
+        peak, rms, gain = floats
+        if not (0 <= pitch <= 127 and 0 <= start < end <= n
+                and start <= loop_start <= loop_end <= end
                 and peak >= 0 and rms >= 0 and gain > 0) or pitch in slots:
-            raise CorruptBankFile(f"inconsistent slot {item!r} for {n} samples")
-        slots[pitch] = NoteSlot(pitch, start, end, loop_start, loop_end, peak, rms, gain)
+            raise CorruptBankFile(f"inconsistent slot {shown(item)} for {n} samples")
+        slots[pitch] = NoteSlot(pitch, start, end, loop_start, loop_end, float(peak),
+                                float(rms), float(gain))
     return slots
 
 
@@ -207,10 +260,10 @@ class BankCache:
 
     # --- reading ---------------------------------------------------------------------
     def load(self, key: str) -> NoteBank | None:
-        """The cached bank for `key`, memory-mapped and verified, or None.
+        """The cached bank for `key`, read into memory and verified, or None.
 
-        A file that fails verification is logged once, deleted and reported as
-        missing. Costs one pass over the file (SHA-256) on every load.
+        A file that fails verification is logged once, deleted, counted and
+        reported as missing. Costs one read of the file (hashed as read).
         """
         path = self.path_for(key)
         try:
@@ -229,34 +282,15 @@ class BankCache:
     def _load_verified(self, path: Path, key: str) -> NoteBank:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            header, offset = _read_header(fh, size)
-            if header.get("key") != key:
-                raise CorruptBankFile(f"holds key {header.get('key')!r}, not {key!r}")
-            if header.get("dtype") != "<i2":
-                raise CorruptBankFile(f"sample type {header.get('dtype')!r} is not '<i2'")
-            n = _int(header, "samples", 0, 2**40)
-            rate = _int(header, "sample_rate", 1, 10**6)
-            scale = header.get("scale")
-            if not isinstance(scale, float) or not np.isfinite(scale) or scale <= 0:
-                raise CorruptBankFile(f"bad scale {scale!r}")
-            expected = offset + 2 * n + _DIGEST_BYTES
-            if size != expected:
+            raw, offset = _read_header(fh, size)
+            header = _check_header(raw, key)
+            expected = offset + 2 * header.samples + _DIGEST_BYTES
+            if size != expected:  # checked before allocating or reading anything
                 raise CorruptBankFile(f"size {size} bytes, expected {expected} (truncated?)")
-            slots = _slots(header.get("slots"), n)
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        view = memoryview(mapped)
-        try:
-            digest = hashlib.sha256(view[: size - _DIGEST_BYTES]).digest()
-            if digest != bytes(view[size - _DIGEST_BYTES:]):
-                raise CorruptBankFile("checksum mismatch")
-        finally:
-            view.release()
-        if hasattr(mmap, "MADV_WILLNEED"):
-            mapped.madvise(mmap.MADV_WILLNEED)
-        samples = np.frombuffer(mapped, dtype="<i2", count=n, offset=offset)
-        return NoteBank(sample_rate=rate, samples=samples, slots=slots, scale=scale,
-                        latent_id=str(header.get("latent_id", "")),
-                        complete=bool(header.get("complete", False)))
+            samples = _read_payload(fh, offset, header.samples)
+        return NoteBank(sample_rate=header.sample_rate, samples=samples, slots=header.slots,
+                        scale=header.scale, latent_id=header.latent_id,
+                        complete=header.complete)
 
     def _discard(self, path: Path, exc: BaseException) -> None:
         self.corrupt_files += 1
@@ -324,17 +358,16 @@ class BankCache:
             key = path.name[: -len(SUFFIX)]
             try:
                 with open(path, "rb") as fh:
-                    header, _ = _read_header(fh, st.st_size)
+                    raw, _ = _read_header(fh, st.st_size)
+                header = _check_header(raw, key)
                 out.append(CacheEntry(
                     path=path, key=key, size_bytes=st.st_size, last_used=st.st_mtime,
                     readable=True,
-                    model_fingerprint=str(header.get("model_fingerprint", "")),
-                    model_name=str(header.get("model_name", "")),
-                    latent_id=str(header.get("latent_id", "")),
-                    sample_rate=int(header.get("sample_rate", 0) or 0),
-                    notes=len(header.get("slots") or []),
-                    complete=bool(header.get("complete", False))))
-            except (CorruptBankFile, OSError, ValueError, TypeError):
+                    model_fingerprint=_text(raw.get("model_fingerprint")),
+                    model_name=_text(raw.get("model_name")),
+                    latent_id=header.latent_id, sample_rate=header.sample_rate,
+                    notes=len(header.slots), complete=header.complete))
+            except (CorruptBankFile, OSError, ValueError):
                 out.append(CacheEntry(path=path, key=key, size_bytes=st.st_size,
                                       last_used=st.st_mtime, readable=False))
         out.sort(key=lambda e: e.last_used, reverse=True)
@@ -408,6 +441,37 @@ class BankCache:
             count += 1
             freed += size
         return count, freed
+
+
+def _read_payload(fh: BinaryIO, offset: int, n: int) -> np.ndarray:
+    """The n samples after `offset`, read into a new array and checked against the digest.
+
+    The file's size was checked against the header first, so the allocation is
+    bounded by the file; a file cut short while being read is a CorruptBankFile.
+    """
+    digest = hashlib.sha256()
+    fh.seek(0)
+    head = fh.read(offset)
+    if len(head) != offset:
+        raise CorruptBankFile("truncated while reading")
+    digest.update(head)
+    samples = np.empty(n, dtype="<i2")
+    view = memoryview(samples).cast("B")
+    at = 0
+    while at < len(view):
+        got = fh.readinto(view[at:at + _CHUNK_BYTES])
+        if not got:
+            raise CorruptBankFile(f"truncated while reading ({at} of {len(view)} sample bytes)")
+        digest.update(view[at:at + got])
+        at += got
+    if fh.read(_DIGEST_BYTES) != digest.digest():
+        raise CorruptBankFile("checksum mismatch")
+    return samples
+
+
+def _text(value: Any) -> str:
+    """A header string for display; anything else shows as empty."""
+    return value if isinstance(value, str) else ""
 
 
 def _write_chunks(fh: BinaryIO, data: memoryview, digest: Any) -> None:

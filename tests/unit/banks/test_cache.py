@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mmap
 import os
 import signal
 import subprocess
@@ -39,17 +38,16 @@ def same_bank(a, b) -> bool:
             and a.latent_id == b.latent_id and a.complete == b.complete)
 
 
-def test_round_trip_is_memory_mapped_and_not_pickle(tmp_path):
+def test_round_trip_is_read_into_memory_and_not_pickle(tmp_path):
     cache = BankCache(tmp_path)
     bank = make_bank()
     path = cache.save("k1", bank, {"model_name": "m"})
     loaded = cache.load("k1")
     assert loaded is not None and same_bank(bank, loaded)
-    assert not loaded.samples.flags.owndata and not loaded.samples.flags.writeable
-    base = loaded.samples.base
-    while not isinstance(base, mmap.mmap) and getattr(base, "obj", None) is not None:
-        base = base.obj
-    assert isinstance(base, mmap.mmap)
+    # its own memory (not a mapping of the file: see test_truncating_a_cached_bank_file...)
+    assert loaded.samples.flags.owndata and not loaded.samples.flags.writeable
+    assert loaded.nbytes == path.stat().st_size - cache_mod._payload_offset(
+        int.from_bytes(path.read_bytes()[12:16], "little")) - 32
     raw = path.read_bytes()
     assert raw.startswith(MAGIC)
     header_len = int.from_bytes(raw[12:16], "little")
@@ -258,14 +256,14 @@ def test_concurrent_readers_see_whole_banks_only(tmp_path, caplog):
     assert "unusable" not in caplog.text and cache.corrupt_files == 0
 
 
-def test_a_mapped_bank_survives_replacement_and_eviction(tmp_path):
+def test_a_loaded_bank_survives_replacement_and_eviction(tmp_path):
     cache = BankCache(tmp_path)
     first = make_bank(seed=1)
     cache.save("k", first)
-    mapped = cache.load("k")
+    loaded = cache.load("k")
     cache.save("k", make_bank(seed=2))
     cache.clear()
-    assert same_bank(first, mapped)  # still readable, still the old content
+    assert same_bank(first, loaded)  # still readable, still the old content
 
 
 def test_lru_eviction_keeps_the_cap(tmp_path):
@@ -292,3 +290,124 @@ def test_list_and_clear(tmp_path):
     assert not entries["b"].readable
     assert cache.clear() == (2, sum(e.size_bytes for e in entries.values()))
     assert cache.entries() == []
+
+
+def rewrite(path: Path, change=None, header_bytes: bytes | None = None) -> None:
+    """Replace the header of a cached bank (edited by `change`, or raw bytes) and re-hash
+    the file, so only the header's content can make the load refuse it."""
+    import hashlib
+
+    raw = path.read_bytes()
+    header_len = int.from_bytes(raw[12:16], "little")
+    if header_bytes is None:
+        header = json.loads(raw[16:16 + header_len])
+        change(header)
+        header_bytes = json.dumps(header).encode()
+    payload = raw[cache_mod._payload_offset(header_len):-32]
+    head = cache_mod._PREAMBLE.pack(MAGIC, 1, len(header_bytes)) + header_bytes
+    body = head + b"\0" * (cache_mod._payload_offset(len(header_bytes)) - len(head)) + payload
+    path.write_bytes(body + hashlib.sha256(body).digest())
+
+
+def _set_slot(index, value):
+    def change(header):
+        header["slots"][0][index] = value
+    return change
+
+
+def _set(key, value):
+    def change(header):
+        header[key] = value
+    return change
+
+
+def _start_is_end(header):
+    header["slots"][0][2] = header["slots"][0][1]  # end = start: a note of no samples
+    header["slots"][0][3] = header["slots"][0][4] = header["slots"][0][1]
+
+
+BAD_HEADERS = {  # issue 15: each loaded as a "complete" bank the engine then refused
+    "gain inf": _set_slot(7, float("inf")),
+    "gain 1e999 text": None,  # written as raw text below: json reads it as inf
+    "gain nan": _set_slot(7, float("nan")),
+    "peak inf": _set_slot(5, float("inf")),
+    "rms 400 digits": _set_slot(6, 10**400),
+    "start == end": _start_is_end,
+    "no notes": _set("slots", []),
+    "scale 400 digits": _set("scale", 10**400),
+    "samples 400 digits": _set("samples", 10**400),
+    "complete not a bool": _set("complete", "yes"),
+    "latent id not text": _set("latent_id", ["x"] * 3),
+    "deep nesting": None,
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_HEADERS))
+def test_a_bad_header_is_a_corrupt_file(tmp_path, case):
+    cache = BankCache(tmp_path)
+    path = cache.save("k", make_bank())
+    if case == "deep nesting":  # RecursionError escaped load() and `cache list`
+        rewrite(path, header_bytes=b'{"key": "k", "x": ' + b"[" * 200000 + b"]" * 200000 + b"}")
+    elif case == "gain 1e999 text":
+        rewrite(path, lambda h: h["slots"][0].__setitem__(7, "GAIN"))
+        text = path.read_bytes()
+        rewrite(path, header_bytes=text[16:16 + int.from_bytes(text[12:16], "little")]
+                .replace(b'"GAIN"', b"1e999"))
+    else:
+        rewrite(path, BAD_HEADERS[case])
+    [entry] = cache.entries()
+    assert not entry.readable
+    assert cache.load("k") is None and not path.exists()
+    assert cache.corrupt_files == 1
+
+
+def test_every_bank_the_cache_accepts_the_engine_plays(tmp_path):
+    """The header checks are the engine's bank contract: what loads, PitchTable.build takes."""
+    from gansynth_live.engine.layers import PitchTable
+
+    cache = BankCache(tmp_path)
+    cache.save("k", make_bank(notes=3))
+    loaded = cache.load("k")
+    assert loaded is not None
+    PitchTable.build(loaded, 48000)
+    one_shot = make_bank(notes=1)
+    path = cache.save("one", one_shot)
+    rewrite(path, lambda h: h["slots"][0].__setitem__(3, h["slots"][0][4]))  # no loop
+    PitchTable.build(cache.load("one"), 48000)
+
+
+TRUNCATE = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    import numpy as np
+    sys.path.insert(0, sys.argv[2])
+    from test_cache import make_bank
+    from gansynth_live.banks import cache as cache_mod
+
+    cache = cache_mod.BankCache(sys.argv[1])
+    bank = make_bank(notes=40, length=48000)  # 3.8 MB: many pages
+    path = cache.save("k", bank)
+    loaded = cache.load("k")
+    os.truncate(path, 4096)                   # another process cuts the file
+    total = int(np.abs(loaded.samples.astype(np.int64)).sum())  # SIGBUS if it were mapped
+    assert total == int(np.abs(bank.samples.astype(np.int64)).sum())
+    assert cache.load("k") is None and not path.exists()   # refused, removed: regenerated
+
+    path = cache.save("k", bank)
+    real = cache_mod._read_header
+    def cut_after_header(fh, size):           # cut while the load is reading
+        out = real(fh, size)
+        os.truncate(path, size // 2)
+        return out
+    cache_mod._read_header = cut_after_header
+    assert cache.load("k") is None and not path.exists()
+    print("OK", cache.corrupt_files)
+""")
+
+
+def test_truncating_a_cached_bank_file_is_a_miss_never_a_crash(tmp_path):
+    done = subprocess.run([sys.executable, "-c", TRUNCATE, str(tmp_path),
+                           str(Path(__file__).parent)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, f"rc {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.split() == ["OK", "2"]
