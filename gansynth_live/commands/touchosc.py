@@ -1,8 +1,10 @@
 """Write the TouchOSC layout (shipped with the package) where you want it, to open in TouchOSC.
 
 The layout talks to `serve`'s OSC port (9000 unless --osc-port says otherwise); see
-docs/control-surfaces.md for connecting the tablet. An existing file is never replaced
-unless --force is given.
+docs/control-surfaces.md for connecting the tablet. When it loads, the layout sends
+`/register 9001` so the server answers at port 9001: give TouchOSC's OSC connection
+receive port 9001 (or edit REPLY_PORT in the layout's root script). An existing file is
+never replaced unless --force is given.
 """
 
 from __future__ import annotations

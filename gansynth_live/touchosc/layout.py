@@ -6,6 +6,10 @@ the surface is generated from the same table the server dispatches with;
 address the server does not serve (or does not send back, for displays) and
 a fader whose range reaches outside what the server accepts.
 
+Fader defaults are written in the server's units (seconds, the volume fader's
+0..1) and converted to the fader's own 0..1 position by the writer
+(`Arg.position_of`), because TouchOSC scales only the OSC message.
+
 Geometry: 1024 x 768 points (a landscape tablet). Corner n of the pad is
 where the morph grid puts corner n: 1 bottom-left, 2 bottom-right, 3
 top-left, 4 top-right; each has its name and random/previous/next buttons on
@@ -29,16 +33,36 @@ RECORD = (0.90, 0.25, 0.25)
 NEUTRAL = (0.55, 0.55, 0.60)
 TEXT = (1.0, 1.0, 1.0)
 
+TIME_CURVE = 3.0  # envelope time faders: seconds = low + (high - low) * position ** 3
+REPLY_PORT = 9001  # the layout registers for feedback at this port (TouchOSC's receive port)
+
 
 @dataclass(frozen=True)
 class Arg:
-    """One OSC argument of a control: a value of the control (scaled), or a constant."""
+    """One OSC argument of a control: a value of the control (scaled), or a constant.
+
+    A control's own value is always 0..1 (`position`); what is sent is
+    `low + (high - low) * position ** curve`. TouchOSC's message scaling is linear
+    (curve 1); a curved argument is sent by the control's script instead (tosc.py).
+    """
 
     value: str  # "x", "y", "text" (the control's value), or the constant itself
     conversion: str = "FLOAT"  # FLOAT, INTEGER, STRING
     low: float = 0.0
     high: float = 1.0
     constant: bool = False
+    curve: float = 1.0
+
+    def value_at(self, position: float) -> float:
+        """What the control sends at `position` (0..1)."""
+        return self.low + (self.high - self.low) * float(position) ** self.curve
+
+    def position_of(self, value: float) -> float:
+        """The control position (0..1) that sends `value` (clamped to the range)."""
+        if self.high == self.low:
+            return 0.0
+        share = min(1.0, max(0.0, (float(value) - self.low) / (self.high - self.low)))
+        return share ** (1.0 / self.curve)
 
 
 @dataclass(frozen=True)
@@ -79,9 +103,10 @@ def _label(name: str, frame, address: str | None, text: str = "", size: int = 14
 
 def _fader(name: str, frame, color, address: str, low: float, high: float,
            default: float, caption: str, interactive: bool = True,
-           horizontal: bool = False) -> list:
-    fader = Control("FADER", name, frame, color, address, (Arg("x", "FLOAT", low, high),),
-                    send=interactive,
+           horizontal: bool = False, curve: float = 1.0) -> list:
+    """A fader; `default` is in the units the server takes (seconds, not 0..1)."""
+    fader = Control("FADER", name, frame, color, address,
+                    (Arg("x", "FLOAT", low, high, curve=curve),), send=interactive,
                     options={"interactive": interactive, "default": default,
                              "orientation": 1 if horizontal else 0})
     if not caption:
@@ -105,6 +130,27 @@ def corner_controls(n: int) -> list[Control]:
     return controls
 
 
+def fader_settings() -> list[tuple[str, str, str, float, float]]:
+    """(name, address, caption, default, curve) of the sound faders.
+
+    Defaults are what `serve` starts with (before a preset sets its own): the
+    volume option's default and the engine's envelope. The faders span the whole
+    range the server accepts; the times on a cubic curve, so the short attacks
+    and decays that matter most get most of the travel (attack 5 ms sits at 7 %
+    of the fader, 0.1 s at 21 %, 1.25 s half way; decay and release 0.4 s at 24 %,
+    3.75 s half way).
+    """
+    from ..app.config import ServeConfig
+    from ..engine.config import EngineConfig
+
+    engine, serve = EngineConfig(), ServeConfig()
+    return [("volume", "/volume", "volume", serve.volume, 1.0),
+            ("attack", "/envelope/attack", "attack s", engine.attack_s, TIME_CURVE),
+            ("decay", "/envelope/decay", "decay s", engine.decay_s, TIME_CURVE),
+            ("sustain", "/envelope/sustain", "sustain", engine.sustain, 1.0),
+            ("release", "/envelope/release", "release s", engine.release_s, TIME_CURVE)]
+
+
 def build_layout() -> list[Control]:
     """Every control of the surface, back to front."""
     controls: list[Control] = [
@@ -121,15 +167,10 @@ def build_layout() -> list[Control]:
     controls += _fader("bank progress", (right, 80, 390, 24), NEUTRAL, "/bank/progress",
                        0.0, 1.0, 0.0, "", interactive=False, horizontal=True)
     controls.append(_label("bank text", (right, 108, 390, 24), "/bank/text", "banks", 12))
-    faders = [("volume", "/volume", "volume", 0.5, SOUND, None),
-              ("attack", "/envelope/attack", "attack s", 0.005, SOUND, (0.001, 4.0)),
-              ("decay", "/envelope/decay", "decay s", 0.4, SOUND, (0.0, 8.0)),
-              ("sustain", "/envelope/sustain", "sustain", 0.8, SOUND, None),
-              ("release", "/envelope/release", "release s", 0.4, SOUND, (0.001, 8.0))]
-    for k, (name, address, caption, default, color, scale) in enumerate(faders):
-        low, high = scale or _range(address)
-        controls += _fader(name, (right + 5 + k * 80, 160, 60, 330), color, address,
-                           low, high, default, caption)
+    for k, (name, address, caption, default, curve) in enumerate(fader_settings()):
+        low, high = _range(address)
+        controls += _fader(name, (right + 5 + k * 80, 160, 60, 330), SOUND, address,
+                           low, high, default, caption, curve=curve)
     controls += _button("record", (right, 540, 120, 50), RECORD, "/record", "REC", toggle=True)
     controls += _button("all notes off", (right + 135, 540, 120, 50), NEUTRAL,
                         "/all_notes_off", "notes off")

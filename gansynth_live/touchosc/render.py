@@ -61,9 +61,9 @@ def render_layout(controls: list[Control], path: str | Path, source_name: str) -
                     ha="center", fontsize=16)
         elif kind == "FADER":
             box(control.frame, control.color, 0.15)
-            low, high = control.args[0].low, control.args[0].high
-            value = control.options.get("default", low)
-            fill = (value - low) / (high - low) if high > low else 0.0
+            arg = control.args[0]
+            low, high = arg.low, arg.high
+            fill = arg.position_of(control.options.get("default", low))  # TouchOSC's 0..1
             if control.options.get("orientation", 0) == 1:
                 ax.add_patch(Rectangle((x, y), w * fill, h, color=(*control.color, 0.7)))
                 address(control.frame, control.address)
@@ -76,6 +76,9 @@ def render_layout(controls: list[Control], path: str | Path, source_name: str) -
                         ha="center")
                 ax.text(x + w / 2, y + h - 6, f"{low:g}", color=(0.9, 0.9, 0.9), fontsize=5,
                         ha="center")
+                if arg.curve != 1.0:  # a curved fader: where its middle is
+                    ax.text(x + w / 2, y + h / 2, f"{arg.value_at(0.5):.3g}",
+                            color=(0.9, 0.9, 0.9), fontsize=5, ha="center")
         elif kind == "BUTTON":
             box(control.frame, control.color, 0.35)
             address(control.frame, control.address)

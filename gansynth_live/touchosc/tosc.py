@@ -9,17 +9,41 @@ from `<partial>`s and arguments that map a value, scaled, or a constant).
 Node IDs are UUIDs made from the control names, so regenerating the file
 gives the same bytes.
 
+Values: a control's value is always 0..1 in TouchOSC, and the `<osc>`
+argument's scaleMin/scaleMax apply to the message only (sending, and mapping a
+received value back). So a fader's `<default>` is its position, written
+`Arg.position_of(default)`, never the value in seconds.
+
+Curves: TouchOSC's message scaling is linear. The envelope time faders span
+the server's whole range (attack 0.001..10 s, decay and release up to 30 s) on
+a cubic curve, which a message cannot express, so those faders carry no
+`<osc>` element; their Lua `script` sends `low + (high - low) * x^3` while the
+fader is touched and, on the server's feedback for the same address, sets the
+fader to the inverse (never while it is being touched).
+
+Registering: the root node's script sends `/register <REPLY_PORT>` (9001,
+the receive port the set-up instructions give TouchOSC) when the layout loads
+and again every 2 s until the first message arrives, so the server's feedback
+(fader positions, corner names, progress) reaches the tablet without
+`serve --osc-reply-port`. A TouchOSC script cannot read the connection's
+receive port, hence the constant: change `REPLY_PORT` in the root script if
+TouchOSC receives elsewhere (or use `--osc-reply-port`).
+
 The structure follows documents saved by the TouchOSC editor (examined in
-the tosclib project's sample files); TouchOSC itself cannot run here, so the
-file is checked by parsing it back (`read_osc_controls`), not by TouchOSC.
+the tosclib project's sample files: format version 3, properties sorted by
+key, a `script` property where one is set); TouchOSC itself cannot run here,
+so the file is checked by parsing it back (`read_osc_controls`), and the
+scripts by running them under Lua with the TouchOSC functions they call
+stubbed (done while writing them, with lupa; not a test dependency).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 import zlib
 
-from .layout import HEIGHT, WIDTH, Control
+from .layout import HEIGHT, REPLY_PORT, WIDTH, Arg, Control
 
 _NS = uuid.UUID("6f1e3c2a-9d4b-4f6e-8a77-3b1d2c5e9f10")
 TEXT_COLOR = (1.0, 1.0, 1.0)
@@ -64,7 +88,7 @@ class _Writer:
                  f"<default>{_cdata(default)}</default><defaultPull>0</defaultPull></value>")
 
 
-def _common(w: _Writer, control: Control, interactive: bool) -> None:
+def _common(w: _Writer, control: Control, interactive: bool, script: str = "") -> None:
     w.prop("b", "background", control.options.get("background", True))
     w.prop("c", "color", control.color if control.kind != "LABEL" or
            control.options.get("background", True) else (0, 0, 0, 0))
@@ -78,6 +102,8 @@ def _common(w: _Writer, control: Control, interactive: bool) -> None:
     w.prop("b", "outline", True)
     w.prop("i", "outlineStyle", 1)
     w.prop("i", "pointerPriority", 0)
+    if script:
+        w.prop("s", "script", script)
     w.prop("i", "shape", 1)
     w.prop("b", "visible", True)
 
@@ -87,7 +113,8 @@ def _node(w: _Writer, control: Control) -> None:
     node_id = uuid.uuid5(_NS, control.name)
     w.add(f"<node ID='{node_id}' type='{kind}'><properties>")
     interactive = kind != "LABEL" and control.options.get("interactive", True)
-    _common(w, control, interactive)
+    curved = _curved(control)
+    _common(w, control, interactive, _curve_script(control, curved) if curved else "")
     if kind == "XY":
         for key, value in (("cursor", True), ("gridX", True), ("gridY", True),
                            ("lines", True), ("lockX", False), ("lockY", False)):
@@ -123,12 +150,81 @@ def _node(w: _Writer, control: Control) -> None:
         if kind == "XY":
             w.value("x", _num(default[0]))
             w.value("y", _num(default[1]))
+        elif kind == "FADER":
+            w.value("x", _num(control.args[0].position_of(default)))
         else:
             w.value("x", _num(default))
     w.add("</values>")
-    if control.address is not None:
+    if control.address is not None and curved is None:
         _osc(w, control)
     w.add("</node>")
+
+
+def _curved(control: Control) -> Arg | None:
+    """The fader argument TouchOSC's linear message scaling cannot send, if any."""
+    if control.kind == "FADER" and control.args and control.args[0].curve != 1.0:
+        return control.args[0]
+    return None
+
+
+# The script of a curved fader; read_osc_controls reads its first code line back.
+_CURVE_SCRIPT = """\
+-- gansynth-live: sends {address} in seconds, low + (high - low) * x^curve,
+-- while the fader is touched; follows the server's feedback on that address.
+local ADDRESS, LOW, HIGH, CURVE = '{address}', {low}, {high}, {curve}
+
+local function touched()
+  local t = self.values.touch
+  return t == true or t == 1
+end
+
+function onValueChanged(key)
+  if key == 'x' and touched() then
+    sendOSC(ADDRESS, LOW + (HIGH - LOW) * self.values.x ^ CURVE)
+  end
+end
+
+function onReceiveOSC(message, connections)
+  if message[1] ~= ADDRESS or touched() then return end
+  local arg = message[2][1]
+  if arg == nil or type(arg.value) ~= 'number' then return end
+  local share = math.max(0, math.min(1, (arg.value - LOW) / (HIGH - LOW)))
+  self.values.x = share ^ (1 / CURVE)
+end
+"""
+_CURVE_LINE = re.compile(r"^local ADDRESS, LOW, HIGH, CURVE = '([^']*)', (\S+), (\S+), (\S+)$",
+                         re.MULTILINE)
+
+# The root node's script: ask for feedback when the layout loads (see the module docstring).
+ROOT_SCRIPT = f"""\
+-- gansynth-live: register for the server's feedback when the layout loads, and
+-- again every 2 s until the first message arrives (the server may start later).
+-- REPLY_PORT: this connection's receive port (Connections > OSC).
+local REPLY_PORT = {REPLY_PORT}
+local heard, last = false, nil
+
+local function register()
+  sendOSC('/register', REPLY_PORT)
+  last = getMillis()
+end
+
+function init()
+  register()
+end
+
+function update()
+  if not heard and (last == nil or getMillis() - last > 2000) then register() end
+end
+
+function onReceiveOSC(message, connections)
+  heard = true
+end
+"""
+
+
+def _curve_script(control: Control, arg: Arg) -> str:
+    return _CURVE_SCRIPT.format(address=control.address, low=_num(arg.low),
+                                high=_num(arg.high), curve=_num(arg.curve))
 
 
 
@@ -158,7 +254,7 @@ def tosc_xml(controls: list[Control], name: str = "gansynth-live") -> str:
     w.add("<?xml version='1.0' encoding='UTF-8'?><lexml version='3'>")
     w.add(f"<node ID='{uuid.uuid5(_NS, name)}' type='GROUP'><properties>")
     root = Control("GROUP", name, (0, 0, WIDTH, HEIGHT), (0.08, 0.08, 0.10))
-    _common(w, root, False)
+    _common(w, root, False, ROOT_SCRIPT)
     w.add("</properties><values>")
     w.value("touch", "false")
     w.add("</values><children>")
@@ -177,23 +273,37 @@ def write_tosc(controls: list[Control], path) -> bytes:
 
 
 def read_osc_controls(data: bytes) -> list[dict]:
-    """For each node of a .tosc document with an OSC message: its name, type, address
-    (the path partials joined), send/receive flags and argument partials."""
+    """For each node of a .tosc document that speaks OSC: its name, type, address (the
+    path partials joined), send/receive flags, argument partials (each with its `curve`,
+    1 for TouchOSC's linear scaling), `default` (the control's x and y value, 0..1) and
+    `script` (the node's Lua script, '' if none). A curved fader's OSC is in its
+    script (see the module docstring), read back from the script's constants."""
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(zlib.decompress(data))
     found = []
     for node in root.iter("node"):
+        props = {p.findtext("key"): p.findtext("value") for p in node.find("properties")}
+        script = props.get("script") or ""
+        defaults = {v.findtext("key"): v.findtext("default")
+                    for v in node.findall("values/value")}
+        default = {k: float(defaults[k]) for k in ("x", "y") if k in defaults}
+        common = {"name": props.get("name", ""), "type": node.get("type"),
+                  "default": default, "script": script}
         osc = node.find("messages/osc")
-        if osc is None:
-            continue
-        name = next((p.findtext("value") for p in node.find("properties")
-                     if p.findtext("key") == "name"), "")
-        address = "".join(p.findtext("value") or "" for p in osc.find("path"))
-        args = [{"type": p.findtext("type"), "conversion": p.findtext("conversion"),
-                 "value": p.findtext("value"), "low": float(p.findtext("scaleMin")),
-                 "high": float(p.findtext("scaleMax"))} for p in osc.find("arguments")]
-        found.append({"name": name, "type": node.get("type"), "address": address,
-                      "send": osc.findtext("send") == "1",
-                      "receive": osc.findtext("receive") == "1", "args": args})
+        curve = _CURVE_LINE.search(script)
+        if osc is not None:
+            address = "".join(p.findtext("value") or "" for p in osc.find("path"))
+            args = [{"type": p.findtext("type"), "conversion": p.findtext("conversion"),
+                     "value": p.findtext("value"), "low": float(p.findtext("scaleMin")),
+                     "high": float(p.findtext("scaleMax")), "curve": 1.0}
+                    for p in osc.find("arguments")]
+            found.append({**common, "address": address, "send": osc.findtext("send") == "1",
+                          "receive": osc.findtext("receive") == "1", "args": args})
+        elif curve is not None:
+            address, low, high, power = curve.groups()
+            found.append({**common, "address": address, "send": True, "receive": True,
+                          "args": [{"type": "VALUE", "conversion": "FLOAT", "value": "x",
+                                    "low": float(low), "high": float(high),
+                                    "curve": float(power)}]})
     return found
