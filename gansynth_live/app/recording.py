@@ -12,6 +12,13 @@ the reference changed still lands in the file before it is finalised.
 Take file names come from the clock, never from a message: OSC can start a
 recording but cannot choose where it goes.
 
+A recording never overwrites a file: a service restarted after a crash with
+the same `--record take.wav` must not wipe the take of the performance that
+died. The name is claimed by creating it with O_EXCL (which also refuses a
+symlink planted there), so two processes cannot pick the same one; if it
+exists, `take-2.wav`, `take-3.wav`, ... in the same folder are tried, and the
+name used is what `start_session`/`start` return and report.
+
 A recording whose disk fills up stops writing, keeps a valid file up to that
 point and says so through `report`; the audio plays on (see `Recorder`).
 
@@ -20,6 +27,7 @@ Threads: control threads (OSC, main); `RecorderTee.write` is the audio thread's.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import datetime
@@ -30,6 +38,33 @@ from ..engine import Engine, Recorder
 from ..errors import GansynthLiveError
 
 SETTLE_S = 0.05  # > one callback period at any block size we open
+MAX_NUMBERED = 9999  # take-2 .. take-9999, then a clear error
+
+
+def claim_new_file(path: Path) -> Path:
+    """Create `path`, or the first free `stem-N.suffix` beside it, empty and only for us.
+
+    O_CREAT | O_EXCL is atomic: of two processes asking for one name, one gets
+    it and the other the next number; an existing file (or symlink) is never
+    opened. The recorder then writes into the empty file this made.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise GansynthLiveError(f"cannot record to '{path}': it is a folder; give a file "
+                                "name such as take.wav")
+    for n in range(1, MAX_NUMBERED + 1):
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise GansynthLiveError(f"cannot record to '{candidate}': "
+                                    f"{exc.strerror or exc}") from None
+        os.close(fd)
+        return candidate
+    raise GansynthLiveError(f"cannot record to '{path}': it and {path.stem}-2 .. "
+                            f"{path.stem}-{MAX_NUMBERED} all exist")
 
 
 class RecorderTee:
@@ -91,11 +126,15 @@ class LiveRecording:
         return rec.frames_written / self.engine.sample_rate if rec is not None else 0.0
 
     def start_session(self, path: Path) -> Path:
-        """Record everything from now until `stop_all` into `path`."""
+        """Record everything from now until `stop_all` into `path`, or into a new numbered
+        name beside it if it exists (said through `report`); returns the file used."""
         with self._lock:
             if self._session is None:
                 self._session = self._open(Path(path))
                 self._arm()
+                if self._session.path != Path(path) and self.report is not None:
+                    self.report(f"'{path}' exists and is kept; this session records to "
+                                f"'{self._session.path}'")
             return self._session.path
 
     def start(self) -> Path:
@@ -135,8 +174,14 @@ class LiveRecording:
             return [r.path for r in recorders]
 
     def _open(self, path: Path) -> Recorder:
-        return Recorder(path, self.engine.sample_rate, 2, subtype=self.subtype,
-                        on_error=self.report)
+        """A recorder writing into a newly claimed file: `path` or a numbered name beside it."""
+        claimed = claim_new_file(path)
+        try:
+            return Recorder(claimed, self.engine.sample_rate, 2, subtype=self.subtype,
+                            on_error=self.report)
+        except BaseException:
+            claimed.unlink(missing_ok=True)  # the empty file claimed just now, nothing else
+            raise
 
     def _arm(self) -> None:
         """Point the engine at what should record now (one swap of a reference)."""
@@ -154,10 +199,6 @@ class LiveRecording:
         recorder.close()
 
     def _new_name(self) -> Path:
+        """The take's name from the clock (`_open` numbers it if that second is taken)."""
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = self.folder / f"gansynth-live-{stamp}.wav"
-        n = 1
-        while path.exists():
-            n += 1
-            path = self.folder / f"gansynth-live-{stamp}-{n}.wav"
-        return path
+        return self.folder / f"gansynth-live-{stamp}.wav"
