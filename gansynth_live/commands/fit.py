@@ -19,8 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--soundfont", type=Path, help="render training notes from this .sf2 "
                      "with FluidSynth (General MIDI programs, see docs)")
-    src.add_argument("--samples", type=Path, help="folder of notes: DIR/<instrument>/"
-                     "<name><MIDI pitch>.wav or NSynth-named files")
+    src.add_argument("--samples", type=Path, help="folder of notes, one file each: "
+                     "DIR/<instrument>/<file>, or DIR/<instrument>_<pitch>.wav; the pitch "
+                     "from the name, a note name (C4 = 60, A#3, Db3) or a MIDI number "
+                     "(vibes_60.wav), NSynth names too; detected (pYIN) when the name "
+                     "has none; each file's outcome is listed")
     parser.add_argument("--out", type=Path, help="model folder to write (replaced atomically)")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="training state folder (default: OUT.fit-run beside --out)")

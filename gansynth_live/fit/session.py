@@ -94,7 +94,8 @@ def _load_notes(data: dict[str, Any], settings: FitSettings, quiet: bool) -> Not
                              names=data["instruments"], pitches=pitch_range)
     from .samples import load_samples
 
-    notes = load_samples(Path(data["samples"]), pitch_range)
+    notes = load_samples(Path(data["samples"]), pitch_range,
+                         report=None if quiet else _say)
     if data["instruments"]:
         wanted = set(data["instruments"])
         missing = wanted - set(notes.voices)
@@ -102,6 +103,10 @@ def _load_notes(data: dict[str, Any], settings: FitSettings, quiet: bool) -> Not
             raise GansynthLiveError(f"instruments not found in --samples: {sorted(missing)}")
         notes = notes.subset(np.isin(np.array(notes.voices)[notes.voice], list(wanted)))
     return notes
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _render_progress(done: int, total: int, what: str) -> None:
