@@ -14,32 +14,12 @@ import queue
 import time
 
 import pytest
+from midi_sink import RecordingSink
 
 from gansynth_live.inputs.cc_map import CCMap
 from gansynth_live.inputs.midi_ports import MidiInputs
 
 pytestmark = pytest.mark.jack
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def note_on(self, pitch, velocity, channel=0):
-        self.calls.append(("on", pitch, velocity, channel))
-        return True
-
-    def note_off(self, pitch, channel=0):
-        self.calls.append(("off", pitch, channel))
-
-    def push(self, event):
-        return True
-
-    def set_morph(self, x=None, y=None):
-        pass
-
-    def select_program(self, program):
-        pass
 
 
 class RawSender:
@@ -81,7 +61,7 @@ def wait_for(predicate, timeout: float = 5.0) -> None:
 
 
 def test_running_status_and_two_messages_in_one_jack_event(jack_server):
-    sink = Sink()
+    sink = RecordingSink()
     sender = RawSender()
     inputs = MidiInputs(sink, CCMap(), inputs=("raw-keys",), virtual=None, api="jack",
                         client_name="gansynth-live-test", scan_s=0.1, report=lambda text: None)

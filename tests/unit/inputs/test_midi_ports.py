@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from midi_sink import RecordingSink
 
 from gansynth_live.inputs.cc_map import CCMap
 from gansynth_live.inputs.midi_ports import (MidiInputs, MidiUnavailable, OpenPort, choose_api,
@@ -39,30 +40,6 @@ def test_unknown_api_is_refused():
         choose_api("coremidi")
 
 
-class Sink:
-    """Records what the translator drives (notes only; the rest as events)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def note_on(self, pitch, velocity, channel=0):
-        self.calls.append(("on", pitch, velocity, channel))
-        return True
-
-    def note_off(self, pitch, channel=0):
-        self.calls.append(("off", pitch, channel))
-
-    def push(self, event):
-        self.calls.append(("event", event))
-        return True
-
-    def set_morph(self, x=None, y=None):
-        self.calls.append(("morph", x, y))
-
-    def select_program(self, program):
-        self.calls.append(("program", program))
-
-
 class FakeRtMidi:
     """An rtmidi MidiIn whose queue holds the given events (as JACK hands them over)."""
 
@@ -73,8 +50,8 @@ class FakeRtMidi:
         return self.events.pop(0) if self.events else None
 
 
-def drained(events: list[list[int]]) -> tuple[MidiInputs, Sink]:
-    sink = Sink()
+def drained(events: list[list[int]]) -> tuple[MidiInputs, RecordingSink]:
+    sink = RecordingSink()
     inputs = MidiInputs(sink, CCMap(), report=lambda text: None)
     port = OpenPort("test-keys:out", FakeRtMidi(events), inputs._translator("test-keys:out"))
     inputs._ports[port.name] = port
@@ -101,7 +78,7 @@ def test_running_status_carries_between_events_and_junk_is_counted():
 def test_a_translator_error_is_reported_escaped_and_rate_limited():
     lines: list[str] = []
 
-    class Broken(Sink):
+    class Broken(RecordingSink):
         def note_on(self, pitch, velocity, channel=0):
             raise RuntimeError("bug \x1b[2J")
 

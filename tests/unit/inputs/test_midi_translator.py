@@ -10,32 +10,11 @@ from __future__ import annotations
 import mido
 import pytest
 
+from midi_sink import RecordingSink
+
 from gansynth_live.events import AllNotesOff, AllSoundOff, PitchBend, SustainPedal
 from gansynth_live.inputs.cc_map import CCMap
 from gansynth_live.inputs.midi import MidiTranslator
-
-
-class RecordingSink:
-    def __init__(self, accept: bool = True) -> None:
-        self.calls: list[tuple] = []
-        self.accept = accept
-
-    def note_on(self, pitch, velocity, channel=0):
-        self.calls.append(("on", pitch, velocity, channel))
-        return self.accept
-
-    def note_off(self, pitch, channel=0):
-        self.calls.append(("off", pitch, channel))
-
-    def push(self, event):
-        self.calls.append(("event", event))
-        return True
-
-    def set_morph(self, x=None, y=None):
-        self.calls.append(("morph", x, y))
-
-    def select_program(self, program):
-        self.calls.append(("program", program))
 
 
 def msg(kind, **kw):
