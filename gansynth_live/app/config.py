@@ -11,7 +11,7 @@ thousands deep), loading ends in a ServeConfig or one ConfigError line.
 
     # gansynth-live.toml
     model = "default"
-    preset = "warm pad"
+    preset = "grand_piano"
     midi_in = ["Keystation", "nanoKONTROL"]
     midi_channels = [1, 2]
     cc_x = 1
@@ -19,8 +19,8 @@ thousands deep), loading ends in a ServeConfig or one ConfigError line.
     osc_host = "0.0.0.0"
     volume = 0.6
     [programs]
-    0 = "warm pad"
-    1 = "glass"
+    0 = "grand_piano"
+    1 = "default"
 """
 
 from __future__ import annotations
