@@ -79,8 +79,8 @@ class FileWatch:
         if event == "os.mkdir" and any(resolved in root.parents for root in self.allowed):
             return  # making an allowed folder's parents (mkdir(parents=True))
         if not writes and any(root in resolved.parents for root in CODE_ROOTS) and \
-                resolved.suffix in (".py", ".pyc", ".so", ".json", ".txt", ""):
-            return  # Python importing a module on first use
+                resolved.suffix in (".py", ".pyc", ".so", ".json", ".txt", ".zip", ""):
+            return  # Python importing a module on first use (python311.zip is on sys.path)
         with self.lock:
             self.violations.append(f"{event} {'write' if writes else 'read'} {resolved}")
 
