@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 from gansynth_live.cli import main
+from gansynth_live.console import is_chatter
 from gansynth_live.presets import find_preset
 from gansynth_live.studio.instruments import seed_latent
 from gansynth_live.studio.match import (MatchError, MatchSettings, SpectralDistance, descend,
-                                        estimate_pitch, load_target, match_note)
+                                        estimate_pitch, gradient_function, load_target,
+                                        match_note)
 
 RATE = 16000
 
@@ -89,3 +95,56 @@ def test_match_command(tiny_model, tiny_model_dir, tmp_path, capsys):
     assert main(["match", str(tmp_path / "rec.wav"), "--pitch", "55", "--model",
                  str(tiny_model_dir), "--preset-dir", str(presets), "--quiet"]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_the_descent_gradient_survives_grappler_s_remapper_failure(tiny_model):
+    """Compiled, the gradient graph makes grappler log "remapper failed: ... LeakyReluGrad"
+    (issue 22). The gradient descend uses is the same with the remapper turned off, close
+    to the eager one (no grappler at all), and matches finite differences."""
+    import tensorflow as tf
+
+    target = tiny_model.generate(seed_latent(7, 256)[None], [60])[0]
+    distance = SpectralDistance(target)
+    start = seed_latent(2, 256)
+    z = tf.Variable(start.astype(np.float32)[None, :])
+    loss, grad = (t.numpy().astype(np.float64)
+                  for t in tf.function(gradient_function(tiny_model, distance, 60, z))())
+    eager = gradient_function(tiny_model, distance, 60, z)()[1].numpy().astype(np.float64)
+    before = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        plain = tf.function(gradient_function(tiny_model, distance, 60, z))()[1].numpy()
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": before.get("remapping",
+                                                                               True)})
+    size = np.linalg.norm(grad)
+    assert size > 0 and np.all(np.isfinite(grad))
+    assert np.linalg.norm(grad - plain) <= 1e-6 * size
+    assert np.linalg.norm(grad - eager) <= 1e-2 * size
+    # central differences along the gradient's direction (float32 loss: h = 3e-4)
+    direction, h = grad[0] / size, 3e-4
+    ends = []
+    for sign in (1, -1):
+        z.assign((start + sign * h * direction).astype(np.float32)[None, :])
+        ends.append(float(tf.function(gradient_function(tiny_model, distance, 60, z))()[0]))
+    assert (ends[0] - ends[1]) / (2 * h) == pytest.approx(size, rel=0.05)
+
+
+def test_match_prints_no_tensorflow_errors(tiny_model_dir, tmp_path):
+    """`match` used to print grappler's "remapper failed" error line (issue 22)."""
+    t = np.arange(int(0.6 * RATE)) / RATE
+    sf.write(tmp_path / "note.wav", 0.3 * np.sin(2 * np.pi * 261.63 * t) * np.exp(-3 * t), RATE)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(GANSYNTH_LIVE_DATA_DIR=str(tmp_path / "data"),
+               GANSYNTH_LIVE_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-m", "gansynth_live", "match", str(tmp_path / "note.wav"),
+         "--model", str(tiny_model_dir), "--candidates", "4", "--steps", "2", "--quiet",
+         "--preset-dir", str(tmp_path / "presets")],
+        capture_output=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert b"after 2 descent steps" in result.stdout
+    assert b"remapper" not in result.stderr and b"LeakyRelu" not in result.stderr
+    assert not [line for line in result.stderr.splitlines() if is_chatter(line)]
+    assert result.stderr == b"", result.stderr[-2000:]
+    assert (tmp_path / "note.match.wav").is_file()
