@@ -10,6 +10,22 @@ messages are applied on arrival, timetags are not waited for), dispatch
 `/corner/*/random` matched against it part by part, in linear time and within
 bounds: `osc_pattern`).
 
+A flood is drained faster than it fills the socket: the receive thread reads
+every datagram waiting (non-blocking, one system call each). Past the first
+COALESCE_AFTER of one drain (a backlog: a flood, not a performer), a morph
+move (`/morph/xy`, `/morph/x`, `/morph/y`) is held, and one superseded by a
+later move of the same address before any other message arrives is counted
+as `coalesced` and never parsed: only the latest position matters. Held moves
+are applied before the next other message and when the socket is empty, so
+order is kept. So a note-off behind 20,000 XY-pad messages is applied instead
+of being dropped by the kernel with a full buffer. The receive buffer asks
+for RECV_BUFFER_BYTES (the kernel caps it at net.core.rmem_max), and what the
+kernel still drops is counted as `kernel_drops` (Linux: SO_RXQ_OVFL on each
+datagram, and the socket's drops column of /proc/net/udp when stats are
+read), so a lost message shows on the status line instead of vanishing.
+Handler time (parse and dispatch of one datagram) goes into a fixed ring of
+the last HANDLER_RING durations, for the soak's p99 and max.
+
 Junk never stops the server: a datagram that does not parse counts as a bad
 packet; an unknown address, a malformed pattern or arguments of the wrong
 type, range, NaN or length count as bad messages (a pattern over the bounds
@@ -42,9 +58,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import select
 import socket
+import sys
 import threading
 import time
+from array import array
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -62,7 +82,15 @@ MAX_DATAGRAM = 65536
 # refused here first.
 KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")
 MAX_BUNDLE_DEPTH = 8
-RECV_BUFFER_BYTES = 1 << 20
+RECV_BUFFER_BYTES = 4 << 20
+# Linux's "how many datagrams this socket dropped" ancillary data (not in Python's socket module)
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40 if sys.platform.startswith("linux") else None)
+DRAIN_BATCH = 4096  # datagrams read in one drain before waiting on the socket again
+COALESCE_AFTER = 64  # datagrams of one drain handled one by one before moves are coalesced
+# Exact morph addresses, as their padded OSC address strings: only the latest of each matters.
+COALESCED = frozenset((b"/morph/xy\x00\x00\x00", b"/morph/x\x00\x00\x00\x00",
+                       b"/morph/y\x00\x00\x00\x00"))
+HANDLER_RING = 1024  # handler durations kept (a fixed array: no allocation while serving)
 
 
 class OscServerError(GansynthLiveError):
@@ -83,6 +111,8 @@ class OscStats:
     feedback_sent: int
     last_problem: str
     rejected_patterns: int = 0  # over osc_pattern's bounds (also counted in bad_messages)
+    coalesced: int = 0  # morph moves superseded in the same batch, never applied
+    kernel_drops: int = 0  # datagrams the kernel dropped with the receive buffer full
 
     @property
     def bad_total(self) -> int:
@@ -201,6 +231,7 @@ class OscServer:
         self.table: dict[str, Address] = address_table()
         self.clients = Clients(max_clients)
         self._sock: socket.socket | None = None
+        self._count_drops = False
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._pongs = _Bucket(200.0)
@@ -217,7 +248,11 @@ class OscServer:
         self.handler_errors = 0
         self.released_triggers = 0
         self.feedback_sent = 0
+        self.coalesced = 0
+        self.kernel_drops = 0
         self.last_problem = ""
+        self._durations = array("d", bytes(8 * HANDLER_RING))  # seconds, a ring
+        self._timed = 0  # datagrams timed so far (the ring's write position, modulo its size)
 
     # --- lifecycle (control thread) -----------------------------------------------------
     def start(self) -> "OscServer":
@@ -228,12 +263,13 @@ class OscServer:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER_BYTES)
+            self._count_drops = _enable_drop_count(sock)
             sock.bind((self.host, self.requested_port))
         except OSError as exc:
             sock.close()
             raise OscServerError(f"cannot open OSC port {self.host}:{self.requested_port}: "
                                  f"{exc.strerror or exc}; choose another with --osc-port") from None
-        sock.settimeout(0.2)
+        sock.setblocking(False)  # drained until empty, then waited on with select
         self._sock = sock
         self._stop.clear()
         self._threads = [threading.Thread(target=self._receive_loop, name="gansynth-live osc",
@@ -267,28 +303,90 @@ class OscServer:
         return self._sock.getsockname()[1] if self._sock is not None else self.requested_port
 
     def stats(self) -> OscStats:
+        sock = self._sock
+        if sock is not None:
+            self.kernel_drops = max(self.kernel_drops, proc_udp_drops(sock))
         return OscStats(self.packets, self.messages, self.blocked, self.bad_packets,
                         self.bad_messages,
                         self.refused, self.handler_errors, self.released_triggers,
                         len(self.clients), self.feedback_sent, self.last_problem,
-                        self.rejected_patterns)
+                        self.rejected_patterns, self.coalesced, self.kernel_drops)
+
+    def handler_times(self) -> tuple[float, float]:
+        """(p99, max) in seconds of the handler time of the last HANDLER_RING datagrams."""
+        n = min(self._timed, HANDLER_RING)
+        if n == 0:
+            return 0.0, 0.0
+        times = sorted(self._durations[:n])
+        return times[min(n - 1, int(0.99 * n))], times[-1]
 
     # --- receive thread -----------------------------------------------------------------
     def _receive_loop(self) -> None:
         sock = self._sock
         assert sock is not None
+        ancillary = socket.CMSG_SPACE(4) if self._count_drops else 0
+        pending: dict[bytes, tuple[bytes, tuple[str, int]]] = {}  # latest move per address
+        drained = 0  # datagrams read since the socket was last found empty
         while not self._stop.is_set():
-            try:
-                data, sender = sock.recvfrom(MAX_DATAGRAM)
-            except socket.timeout:
-                continue
-            except OSError as exc:
-                if self._stop.is_set():
+            empty = False
+            for _ in range(DRAIN_BATCH):
+                try:
+                    if ancillary:
+                        data, cmsgs, _flags, sender = sock.recvmsg(MAX_DATAGRAM, ancillary)
+                        if cmsgs:
+                            self._note_drops(cmsgs)
+                    else:
+                        data, sender = sock.recvfrom(MAX_DATAGRAM)
+                except (BlockingIOError, InterruptedError):
+                    empty = True
                     break
-                self._problem("OSC socket error", f"OSC socket: {exc}")
-                time.sleep(0.01)
-                continue
-            self.handle_datagram(data, (sender[0], sender[1]))
+                except OSError as exc:
+                    if self._stop.is_set():
+                        return
+                    self._problem("OSC socket error", f"OSC socket: {exc}")
+                    time.sleep(0.01)
+                    empty = True
+                    break
+                self._arrived(data, (sender[0], sender[1]), pending, drained >= COALESCE_AFTER)
+                drained += 1
+            if pending:
+                self._apply_held(pending)
+            if not empty:
+                continue  # a backlog: keep draining
+            if drained:
+                drained = 0
+                continue  # look once more (more may have come meanwhile), then wait
+            try:
+                select.select([sock], [], [], 0.2)
+            except (OSError, ValueError):  # closed under us
+                if self._stop.is_set():
+                    return
+
+    def _arrived(self, data: bytes, sender: tuple[str, int],
+                 pending: dict[bytes, tuple[bytes, tuple[str, int]]], backlog: bool) -> None:
+        """Handle a datagram now, or (in a backlog) hold a morph move a later one may supersede."""
+        key = data[:12]
+        if not backlog or key not in COALESCED or not self.allowed(sender[0]):
+            if pending:
+                self._apply_held(pending)  # moves held so far come first: order is kept
+            self.handle_datagram(data, sender)
+            return
+        if pending.pop(key, None) is not None:
+            self.packets += 1  # the superseded move: received, counted, never parsed
+            self.messages += 1
+            self.coalesced += 1
+        pending[key] = (data, sender)
+
+    def _apply_held(self, pending: dict[bytes, tuple[bytes, tuple[str, int]]]) -> None:
+        for data, sender in pending.values():
+            self.handle_datagram(data, sender)
+        pending.clear()
+
+    def _note_drops(self, cmsgs: list) -> None:
+        for level, kind, value in cmsgs:
+            if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= 4:
+                self.kernel_drops = max(self.kernel_drops,
+                                        int.from_bytes(value[:4], sys.byteorder))
 
     def allowed(self, host: str) -> bool:
         """May this sender talk to us? (Always, without an allow list.)"""
@@ -304,6 +402,14 @@ class OscServer:
 
     def handle_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
         """Parse and dispatch one datagram (the receive thread; tests may call it directly)."""
+        started = time.perf_counter()
+        try:
+            self._handle(data, sender)
+        finally:
+            self._durations[self._timed % HANDLER_RING] = time.perf_counter() - started
+            self._timed += 1
+
+    def _handle(self, data: bytes, sender: tuple[str, int]) -> None:
         if not self.allowed(sender[0]):
             self.blocked += 1
             self.last_problem = f"OSC from {sender[0]}, which is not in the allow list: ignored"
@@ -449,6 +555,40 @@ class OscServer:
         True if it was reported rather than only counted."""
         self.last_problem = text
         return self._problems(kind, text)
+
+
+def _enable_drop_count(sock: socket.socket) -> bool:
+    """Ask the kernel to attach its drop count to each datagram (Linux); False if it cannot."""
+    if SO_RXQ_OVFL is None or not hasattr(sock, "recvmsg"):
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+    except OSError:
+        return False
+    return True
+
+
+def proc_udp_drops(sock: socket.socket) -> int:
+    """The kernel's drop count for this socket from /proc/net/udp[6] (Linux; 0 elsewhere).
+
+    Complements SO_RXQ_OVFL, which only arrives with a later datagram: drops
+    at the end of a flood show here when the stats are read.
+    """
+    try:
+        inode = str(os.fstat(sock.fileno()).st_ino)
+    except (OSError, ValueError):
+        return 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table, encoding="ascii", errors="replace") as lines:
+                next(lines, None)  # the header
+                for line in lines:
+                    fields = line.split()
+                    if len(fields) >= 13 and fields[9] == inode:
+                        return int(fields[12]) if fields[12].isdigit() else 0
+        except OSError:
+            continue
+    return 0
 
 
 class _Bucket:

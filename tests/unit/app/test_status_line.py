@@ -54,3 +54,11 @@ def test_logs_get_changed_lines_only_now_and_then():
     console.status("b")  # too soon
     console.message("note")
     assert out.getvalue() == "a\nnote\n"
+
+
+def test_osc_kernel_drops_show():
+    class Flooded(Osc):
+        kernel_drops = 1234
+
+    line = format_status(state(), Stats(), None, Flooded(), None)
+    assert "osc 1 client, 6 bad, 1234 dropped" in line
