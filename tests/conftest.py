@@ -11,6 +11,11 @@ import pytest
 from fixture_paths import REPO, TINY_MODEL, TINY_REFERENCE
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No JACK client of the tests (PortAudio, jack.Client, a serve child) may start a JACK
+# server of its own (libjack does when the named server is not running): it would be
+# daemonised, out of reach of the tests' clean-up. The tests start their servers
+# themselves (integration/jack_process.py).
+os.environ.setdefault("JACK_NO_START_SERVER", "1")
 
 _PYTHON = tuple({Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
 

@@ -4,7 +4,8 @@ Started once per session under a name of its own (so parallel runs and other
 JACK users on the machine do not meet), in realtime mode at priority 70 (-R
 -P 70: its clients' threads then outrank other JACK servers' on a shared
 machine; at the default priority 10 a saturated 2-core machine showed xruns),
-and stopped at the end.
+and stopped at the end, however the session ends (jack_process.py: its own
+process group, an atexit handler, and it dies with pytest).
 An already running server is reused when JACK_DEFAULT_SERVER names one.
 sounddevice only sees JACK if PortAudio is (re)initialised after the server
 runs, which the fixture does.
@@ -18,6 +19,7 @@ import subprocess
 import time
 
 import pytest
+from jack_process import launch, stop
 
 RATE = 48000
 PERIOD = 256
@@ -44,13 +46,12 @@ def jack_server(tmp_path_factory):
     name = f"gansynth-test-{os.getpid()}"
     log = tmp_path_factory.mktemp("jackd") / "jackd.log"
     with open(log, "w") as log_file:  # a file, not a pipe: a full pipe would stall jackd
-        server = subprocess.Popen(
-            ["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(RATE),
-             "-p", str(PERIOD)], stdout=log_file, stderr=subprocess.STDOUT)
+        server = launch(["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(RATE),
+                         "-p", str(PERIOD)], log_file)
     deadline = time.monotonic() + 10.0
     while not _server_answers(name):
         if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
+            stop(server, timeout=1.0)
             pytest.fail(f"jackd did not start: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     os.environ["JACK_DEFAULT_SERVER"] = name
@@ -67,10 +68,5 @@ def jack_server(tmp_path_factory):
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = existing
-        server.terminate()
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         sd._initialize()  # without JACK now; sounddevice's exit handler terminates it cleanly

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from jack_process import launch, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,6 +31,8 @@ class PrivateJack:
     table (/dev/shm/jack-shm-registry, 8 entries machine-wide), which only a
     server started under the same name reclaims: `close()` does that, so a
     test that crashes servers does not use up the table for everyone else.
+    Started with jack_process.launch: it dies with the test process, even if
+    `close()` is never reached.
     """
 
     def __init__(self, name: str, log: Path, rate: int = 48000, period: int = 256) -> None:
@@ -41,12 +45,11 @@ class PrivateJack:
 
     def _launch(self) -> subprocess.Popen:
         with open(self.log, "a") as log_file:  # a file, not a pipe: a full pipe stalls jackd
-            proc = subprocess.Popen(self.command, stdout=log_file, stderr=subprocess.STDOUT)
+            proc = launch(self.command, log_file)
         deadline = time.monotonic() + 10.0
         while not server_answers(self.name):
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
+                stop(proc, timeout=1.0)
                 raise RuntimeError(f"jackd did not start: {self.log.read_text()[-2000:]}")
             time.sleep(0.1)
         return proc
