@@ -1,8 +1,9 @@
 """A UDP flood on the OSC port: the socket is drained faster than a flood fills it.
 
-The flood comes from a separate process (its own interpreter, so it sends
-as fast as the machine allows and does not share our GIL) to 127.0.0.1 and
-stops by itself after a fixed number of datagrams. Morph moves are coalesced
+The flood comes from a separate process (its own interpreter, so it does
+not share our GIL) to 127.0.0.1 at RATE datagrams a second (several times
+what the server parsed before the fix, with margin below what it drains now
+on a busy two-core machine) and stops by itself after a fixed number. Morph moves are coalesced
 (only the latest position matters), so a note-off sent behind 20,000 of them
 is applied, and whatever the kernel still drops is counted (`kernel_drops`).
 """
@@ -18,22 +19,26 @@ from osc_peer import OscPeer
 from gansynth_live.inputs.osc import OscServer
 
 FLOOD = 20_000
+RATE = 100_000  # datagrams a second
 
 SENDER = """
-import socket, sys
+import socket, sys, time
 from pythonosc.osc_message_builder import OscMessageBuilder
 def msg(address, *args):
     b = OscMessageBuilder(address)
     for a in args:
         b.add_arg(a)
     return b.build().dgram
-port, n = int(sys.argv[1]), int(sys.argv[2])
+port, n, rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 moves = [msg("/morph/xy", (i % 100) / 100.0, 0.5) for i in range(100)]
 target = ("127.0.0.1", port)
 sock.sendto(msg("/note", 64, 100), target)
+start = time.monotonic()
 for i in range(n):
     sock.sendto(moves[i % 100], target)
+    if i % 500 == 499:  # keep to the rate
+        time.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
 sock.sendto(msg("/morph/xy", 0.25, 0.75), target)
 sock.sendto(msg("/note", 64, 0), target)
 """
@@ -47,12 +52,16 @@ class CallLog:
         return lambda **kwargs: self.calls.append((name, kwargs))
 
 
-def quiet(server: OscServer, timeout: float = 20.0) -> None:
-    """Wait until the server has seen nothing new for a while (bounded)."""
+def quiet(server: OscServer, total: int, timeout: float = 20.0) -> None:
+    """Wait until all `total` datagrams are handled or counted as dropped, or nothing new
+    came for a second (bounded)."""
     deadline = time.monotonic() + timeout
     last, still = -1, 0
-    while time.monotonic() < deadline and still < 20:
-        seen = server.stats().packets + server.stats().kernel_drops
+    while time.monotonic() < deadline and still < 50:
+        stats = server.stats()
+        seen = stats.packets + stats.kernel_drops
+        if seen >= total:
+            return
         still = still + 1 if seen == last else 0
         last = seen
         time.sleep(0.02)
@@ -61,9 +70,10 @@ def quiet(server: OscServer, timeout: float = 20.0) -> None:
 def test_note_off_behind_a_morph_flood_is_applied_and_drops_are_counted():
     instrument = CallLog()
     with OscServer(instrument, "127.0.0.1", 0) as server:
-        subprocess.run([sys.executable, "-c", SENDER, str(server.port), str(FLOOD)],
+        subprocess.run([sys.executable, "-c", SENDER, str(server.port), str(FLOOD),
+                        str(RATE)],
                        check=True, timeout=60)
-        quiet(server)
+        quiet(server, FLOOD + 3)
         stats = server.stats()
         notes = [kwargs for name, kwargs in instrument.calls if name == "note"]
         assert {"pitch": 64, "velocity": 0} in notes, stats
