@@ -135,6 +135,7 @@ def test_values_a_client_sets_are_not_echoed_straight_back(served):
     client.send("/register")
     client.receive()
     client.send("/morph/xy", 0.1, 0.2)
+    settle(server, 2)  # handled (and the sender noted) before the state changes
     state["/morph/xy"] = (0.1, 0.2)
     state["/volume"] = (0.3,)
     got = [a for a, _ in client.receive(0.2)]
