@@ -37,9 +37,11 @@ def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: 
         bad = osc_stats.bad_total + osc_stats.refused
         blocked = getattr(osc_stats, "blocked", 0)
         dropped = getattr(osc_stats, "kernel_drops", 0)  # lost with the socket's buffer full
+        limited = getattr(osc_stats, "limited", 0) + getattr(osc_stats, "replies_limited", 0)
         parts.append(f"osc {osc_stats.clients} client{'s' if osc_stats.clients != 1 else ''}"
                      + (f", {bad} bad" if bad else "") + (f", {blocked} blocked" if blocked else "")
-                     + (f", {dropped} dropped" if dropped else ""))
+                     + (f", {dropped} dropped" if dropped else "")
+                     + (f", {limited} limited" if limited else ""))
     if recording_s is not None:
         minutes, seconds = divmod(int(recording_s), 60)
         parts.append(f"rec {minutes}:{seconds:02d}")

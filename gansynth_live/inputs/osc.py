@@ -36,6 +36,12 @@ exception in a handler is counted and reported on one line, what came from
 the network escaped and repeats rate-limited (`problem_report`; the traceback
 only at the DEBUG log level). `stats()` returns the counters.
 
+Costly actions and replies are bounded (`osc_limits`): preset saves, take
+starts and random corners by token buckets (saves also by a cap per
+session), refusals counted as `limited`; every reply by a per-host byte
+budget (answers over it are not sent and are counted as `replies_limited`),
+so a forged source address cannot turn the port into an amplifier.
+
 Feedback: clients register with `/register [port]` (or every sender's host
 is registered at `reply_port` when that is set); a second thread sends them
 the values that changed, at most `feedback_hz` times a second, and all values
@@ -70,6 +76,7 @@ from typing import Any, Callable
 
 from ..errors import GansynthLiveError
 from .osc_feedback import Clients, Values
+from .osc_limits import ActionLimits, ReplyBudget
 from .osc_pattern import BadPattern, PatternTooComplex, compile_pattern, is_pattern
 from .osc_space import Address, BadArguments, address_table
 from .problem_report import ProblemReport, printable
@@ -113,6 +120,8 @@ class OscStats:
     rejected_patterns: int = 0  # over osc_pattern's bounds (also counted in bad_messages)
     coalesced: int = 0  # morph moves superseded in the same batch, never applied
     kernel_drops: int = 0  # datagrams the kernel dropped with the receive buffer full
+    limited: int = 0  # costly actions refused by osc_limits (rate or cap)
+    replies_limited: int = 0  # answers not sent: the host's reply budget was spent
 
     @property
     def bad_total(self) -> int:
@@ -236,6 +245,8 @@ class OscServer:
         self._stop = threading.Event()
         self._pongs = _Bucket(200.0)
         self._errors_out = _Bucket(20.0)
+        self.limits = ActionLimits()
+        self.budget = ReplyBudget()
         # counters (bumped by the receive thread, read anywhere)
         self.packets = 0
         self.messages = 0
@@ -250,6 +261,8 @@ class OscServer:
         self.feedback_sent = 0
         self.coalesced = 0
         self.kernel_drops = 0
+        self.limited = 0
+        self.replies_limited = 0
         self.last_problem = ""
         self._durations = array("d", bytes(8 * HANDLER_RING))  # seconds, a ring
         self._timed = 0  # datagrams timed so far (the ring's write position, modulo its size)
@@ -310,7 +323,8 @@ class OscServer:
                         self.bad_messages,
                         self.refused, self.handler_errors, self.released_triggers,
                         len(self.clients), self.feedback_sent, self.last_problem,
-                        self.rejected_patterns, self.coalesced, self.kernel_drops)
+                        self.rejected_patterns, self.coalesced, self.kernel_drops,
+                        self.limited, self.replies_limited)
 
     def handler_times(self) -> tuple[float, float]:
         """(p99, max) in seconds of the handler time of the last HANDLER_RING datagrams."""
@@ -418,6 +432,7 @@ class OscServer:
                 self.report(self.last_problem)
             return
         self.packets += 1
+        self.budget.received(sender[0], len(data))
         try:
             messages = parse_packet(data)
         except PacketError as exc:
@@ -460,6 +475,12 @@ class OscServer:
             if kwargs is None:
                 self.released_triggers += 1
                 continue
+            why = self.limits.check(_limit_key(spec.action, kwargs))
+            if why:
+                self.limited += 1
+                self.last_problem = why
+                self._tell_error(sender, why)
+                continue
             if self.reply_port is not None:
                 self.clients.add((sender[0], self.reply_port), full=False)
             try:
@@ -501,8 +522,7 @@ class OscServer:
     def _send_state(self, sender: tuple[str, int], port: int | None = None) -> None:
         target = (sender[0], port or sender[1])
         if self.values is not None:
-            for address, args in self.values().items():
-                self._send(target, address, args)
+            self._send_all(target, self.values())
 
     def _ping(self, sender: tuple[str, int], port: int | None = None) -> None:
         if self._pongs.take():
@@ -521,26 +541,38 @@ class OscServer:
     def _send_feedback(self) -> None:
         if not len(self.clients) or self.values is None:
             return
-        for client, values in self.clients.due(self.values()):
-            for address, args in values.items():
-                self._send(client, address, args)
+        ready = lambda client: self.budget.has_room(client[0])  # noqa: E731
+        for client, values in self.clients.due(self.values(), ready):
+            addresses = list(values)
+            for i, address in enumerate(addresses):
+                if not self._send(client, address, values[address]):
+                    self.clients.unsend(client, addresses[i:])  # sent on a later round
+                    break
 
-    def _send(self, target: tuple[str, int], address: str, args: tuple[Any, ...]) -> None:
-        from pythonosc.osc_message_builder import OscMessageBuilder
+    def _send_all(self, target: tuple[str, int], values: Values) -> None:
+        """All of `values` to `target` within its reply budget, or nothing (counted)."""
+        dgrams = [_build(address, args) for address, args in values.items()]
+        if not self.budget.spend(target[0], sum(len(d) for d in dgrams)):
+            self.replies_limited += 1
+            return
+        for dgram in dgrams:
+            self._sendto(dgram, target)
 
-        builder = OscMessageBuilder(address)
-        for arg in args:
-            if isinstance(arg, bool) or isinstance(arg, int):
-                builder.add_arg(int(arg), OscMessageBuilder.ARG_TYPE_INT)
-            elif isinstance(arg, float):
-                builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_FLOAT)
-            else:
-                builder.add_arg(str(arg)[:1000], OscMessageBuilder.ARG_TYPE_STRING)
+    def _send(self, target: tuple[str, int], address: str, args: tuple[Any, ...]) -> bool:
+        """Send one message within `target`'s reply budget; False if over it (counted)."""
+        dgram = _build(address, args)
+        if not self.budget.spend(target[0], len(dgram)):
+            self.replies_limited += 1
+            return False
+        self._sendto(dgram, target)
+        return True
+
+    def _sendto(self, dgram: bytes, target: tuple[str, int]) -> None:
         sock = self._sock
         if sock is None:
             return
         try:
-            sock.sendto(builder.build().dgram, target)
+            sock.sendto(dgram, target)
             self.feedback_sent += 1
         except OSError:
             pass  # a client that went away; UDP has no one to tell
@@ -555,6 +587,27 @@ class OscServer:
         True if it was reported rather than only counted."""
         self.last_problem = text
         return self._problems(kind, text)
+
+
+def _limit_key(action: str, kwargs: dict[str, Any]) -> str:
+    """The osc_limits name of a call: a take start is limited, a stop never is."""
+    if action == "set_recording":
+        return "start_take" if kwargs.get("on") else ""
+    return action
+
+
+def _build(address: str, args: tuple[Any, ...]) -> bytes:
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        if isinstance(arg, bool) or isinstance(arg, int):
+            builder.add_arg(int(arg), OscMessageBuilder.ARG_TYPE_INT)
+        elif isinstance(arg, float):
+            builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_FLOAT)
+        else:
+            builder.add_arg(str(arg)[:1000], OscMessageBuilder.ARG_TYPE_STRING)
+    return builder.build().dgram
 
 
 def _enable_drop_count(sock: socket.socket) -> bool:

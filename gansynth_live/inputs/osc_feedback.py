@@ -9,7 +9,9 @@ registered or asked for `/state`).
 
 `Clients` is the bounded registry of where feedback goes: at most
 `max_clients`, the least recently heard-from dropped first, so a stream of
-`/register` from spoofed or changing ports cannot grow memory.
+`/register` from spoofed or changing ports cannot grow memory; and at most
+MAX_PORTS_PER_HOST ports of one host (its oldest dropped first), so one
+sender cannot fill the list and push the other surfaces out.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 from .osc_space import CORNERS
 
 Values = dict[str, tuple[Any, ...]]
+MAX_PORTS_PER_HOST = 4  # feedback ports one host may register
 SUPPRESS_ECHO_S = 0.5  # a value a client just set is not echoed back to that host meanwhile
 
 
@@ -77,7 +80,13 @@ class Clients:
             if full or not known:
                 self._clients[address] = {}
             self._clients.move_to_end(address)
-            if not known and len(self._clients) > self.max_clients:
+            if known:
+                return
+            same_host = [c for c in self._clients if c[0] == address[0]]
+            if len(same_host) > MAX_PORTS_PER_HOST:
+                del self._clients[same_host[0]]  # that host's oldest
+                self.evicted += 1
+            elif len(self._clients) > self.max_clients:
                 self._clients.popitem(last=False)
                 self.evicted += 1
 
@@ -90,18 +99,29 @@ class Clients:
         with self._lock:
             return [c for c in self._clients if c[0] == host]
 
-    def due(self, values: Values) -> list[tuple[tuple[str, int], Values]]:
-        """For each client, the values it has not been sent yet (echo-suppressed ones wait);
-        they are recorded as sent."""
+    def due(self, values: Values, ready: Callable[[tuple[str, int]], bool] | None = None
+            ) -> list[tuple[tuple[str, int], Values]]:
+        """For each client (that is `ready`: within its reply budget), the values it has not
+        been sent yet (echo-suppressed ones wait); they are recorded as sent."""
         out = []
         with self._lock:
             for client, sent in self._clients.items():
+                if ready is not None and not ready(client):
+                    continue  # its values wait for a later round
                 todo = {a: v for a, v in values.items() if sent.get(a) != v
                         and not self.echo_suppressed(a, client[0])}
                 sent.update(todo)
                 if todo:
                     out.append((client, todo))
         return out
+
+    def unsend(self, client: tuple[str, int], addresses: list[str]) -> None:
+        """Forget that these values were sent to `client` (they were not: sent later)."""
+        with self._lock:
+            sent = self._clients.get(client)
+            if sent is not None:
+                for address in addresses:
+                    sent.pop(address, None)
 
     def __len__(self) -> int:
         return len(self._clients)
