@@ -53,10 +53,11 @@ class PresetLibrary:
     def __init__(self, extra: Path | None = None, programs: dict[int, str] | None = None) -> None:
         self.extra = extra
         self.programs = dict(programs or {})
-        # Set by the instrument: stepping and program changes skip presets whose latent
-        # was made for a model of another latent size (e.g. the shipped presets of the
-        # default model while playing another model).
+        # Set by the instrument: stepping and program changes skip presets made for
+        # another model (e.g. the shipped presets of the default model while playing
+        # Google's): a latent means a timbre only in the model it was fitted or drawn for.
         self.latent_size: int | None = None
+        self.model_name: str | None = None
         self._lock = threading.Lock()
         self._cached: tuple[float, list[Preset]] = (-1e9, [])
 
@@ -70,11 +71,22 @@ class PresetLibrary:
             if time.monotonic() - at > LIST_TTL_S:
                 presets = sorted((p for p, _, _ in list_presets(self.extra) if p is not None),
                                  key=lambda p: p.name.lower())
-                if self.latent_size is not None:
-                    presets = [p for p in presets
-                               if p.latent is None or len(p.latent) == self.latent_size]
+                presets = [p for p in presets if self.plays(p)]
                 self._cached = (time.monotonic(), presets)
             return presets
+
+    def plays(self, preset: Preset) -> bool:
+        """Whether `preset` belongs to the model being played.
+
+        A latent (or a morph setup of such presets) belongs to the model it names; a
+        seed-only preset draws its latent from the model's own distribution, so it fits
+        any model."""
+        if preset.latent is not None and self.latent_size is not None and \
+                len(preset.latent) != self.latent_size:
+            return False
+        if self.model_name is None or (preset.latent is None and not preset.is_morph):
+            return True
+        return preset.model == self.model_name
 
     def names(self, single_only: bool = False) -> list[str]:
         return [p.name for p in self.presets() if not (single_only and p.is_morph)]

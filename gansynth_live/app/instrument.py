@@ -77,6 +77,7 @@ class Instrument:
         self.model_name = model_name
         self.library = library
         library.latent_size = self.latent_size
+        library.model_name = model_name
         self.report = report
         self.cc_map = cc_map or CCMap()
         self.recording = LiveRecording(engine, recordings, report=report)

@@ -25,9 +25,10 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from ..banks.builder import BuildSettings
-from ..banks.cache import BankCache, bank_folder
+from ..banks.cache import DEFAULT_MAX_BYTES, BankCache, bank_folder
 from ..banks.source import ModelSource, StampMemo
 from ..banks.worker import BankService
 from ..engine import AudioStream, Engine, EngineConfig
@@ -41,6 +42,7 @@ from ..paths import data_dir
 from ..presets import PresetError
 from .config import ServeConfig
 from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
+from .grid_budget import available_memory, check_grid
 from .instrument import Instrument, fader_gain
 from .status import Console, format_status
 from .timbre import GridSpace
@@ -93,6 +95,9 @@ class Session:
     def _open(self) -> None:
         config = self.config
         say = self.console.message
+        if config.resolution is not None and not config.allow_large_grid:
+            check_grid(config.resolution, config.sample_rate,  # before generating anything
+                       None if config.no_cache else DEFAULT_MAX_BYTES, available_memory())
         _check_audio(config)  # before minutes of bank building, not after
         source = self._source or self._model_source()
         settings = self._settings or BuildSettings(sample_rate=config.sample_rate)
@@ -124,7 +129,8 @@ class Session:
             recordings=config.record_dir or data_dir() / "recordings",
             cc_map=CCMap(config.cc_x, config.cc_y, on_change=say), volume=config.volume,
             resolution=config.resolution, report=say)
-        corners, preset = self._initial_setup(library, stamp.latent_size)
+        library.model_name = self.model_name or stamp.name
+        corners, preset = self._initial_setup(library, stamp.latent_size, say)
         self.instrument.start(corners=corners, preset=preset,
                               position=(config.morph[0], config.morph[1]))
         self._wait_for_banks()
@@ -154,18 +160,26 @@ class Session:
         memo = None if self.config.no_cache else StampMemo(bank_folder(self.config.cache_dir))
         return ModelSource(path=path, memo=memo, name=self.model_name)
 
-    def _initial_setup(self, library: PresetLibrary, latent_size: int
-                       ) -> tuple[list[Corner] | None, str | None]:
+    def _initial_setup(self, library: PresetLibrary, latent_size: int,
+                       say: Callable[[str], None]) -> tuple[list[Corner] | None, str | None]:
+        """What to play first: the flags' choice, else the preset `default` when it belongs
+        to this model, else four seeded corners (said on the console)."""
         config = self.config
         if config.preset:
             return None, config.preset
         if config.corners:
             return [self._corner(spec, library, latent_size) for spec in config.corners], None
         try:
-            library.find("default")
-            return None, "default"
+            default = library.find("default")
         except PresetError:
-            return [seeded_corner(latent_size, s) for s in DEFAULT_SEEDS], None
+            default = None
+        if default is not None and library.plays(default):
+            return None, "default"
+        if default is not None:
+            say(f"the preset 'default' belongs to model {default.model!r}, not "
+                f"{library.model_name!r}: starting on seeds {', '.join(map(str, DEFAULT_SEEDS))} "
+                "(save this model's own presets with `gansynth-live preset save`)")
+        return [seeded_corner(latent_size, s) for s in DEFAULT_SEEDS], None
 
     @staticmethod
     def _corner(spec: str, library: PresetLibrary, latent_size: int) -> Corner:

@@ -157,3 +157,19 @@ def test_a_flood_of_moves_ends_on_the_last_position(make_instrument):
     assert follower.layers.banks == expected.banks
     assert follower.layers.weights == pytest.approx(expected.weights)
     assert instrument.state().x == 0.25
+
+
+def test_stepping_and_programs_skip_presets_of_another_model(make_instrument, presets_dir):
+    """The default model's presets mean nothing to another model: stepping and program
+    changes pass over them; seed-only presets fit any model."""
+    from gansynth_live.presets import Preset, save_preset
+
+    save_preset(Preset("other", model="default", latent=tuple([0.5] * 8)), presets_dir)
+    save_preset(Preset("other duo", model="default", corners=("fund", "oct")), presets_dir)
+    save_preset(Preset("any seed", model="default", seed=5), presets_dir)
+    instrument = make_instrument()
+    names = instrument.library.names()
+    assert "other" not in names and "other duo" not in names
+    assert {"any seed", "fund", "oct", "duo"} <= set(names)
+    for number in range(len(names)):
+        assert instrument.library.program(number) not in ("other", "other duo")
