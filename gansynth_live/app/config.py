@@ -187,6 +187,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache_dir", _path, None, "bank cache folder (default: the user cache folder)",
            "sound", "PATH", is_path=True),
     Option("no_cache", _bool, False, "neither read nor write the bank cache", "sound"),
+    Option("allow_large_grid", _bool, False, "start even if --resolution asks for more "
+           "banks than the bank cache or the memory holds", "sound"),
     Option("wait", _choice("none", "first", "all"), "first", "before opening audio, wait for "
            "no bank, the bank at the start position, or the whole grid (default first)",
            "sound", choices=("none", "first", "all")),
@@ -255,6 +257,7 @@ class ServeConfig:
     presets_dir: Path | None = None
     cache_dir: Path | None = None
     no_cache: bool = False
+    allow_large_grid: bool = False
     wait: str = "first"
     audio_device: str | None = None
     sample_rate: int = 48000
