@@ -209,6 +209,9 @@ OPTIONS: tuple[Option, ...] = (
            is_path=True),
     Option("record_dir", _path, None, "folder for recordings started with OSC /record "
            "(default: the user data folder's recordings/)", "audio", "PATH", is_path=True),
+    Option("max_take_minutes", _float, 60.0, "a take started with OSC /record stops by "
+           "itself after this long (a take left running must not fill the disk)", "audio",
+           "MINUTES"),
     # MIDI
     Option("midi", _bool, True, "open MIDI inputs (config key; flag --no-midi)", "midi",
            negative="--no-midi", off=False, off_help="no MIDI at all (OSC only)"),
@@ -269,6 +272,7 @@ class ServeConfig:
     bend_range: float = 2.0
     record: Path | None = None
     record_dir: Path | None = None
+    max_take_minutes: float = 60.0
     midi: bool = True
     midi_in: list[str] = field(default_factory=lambda: ["all"])
     midi_virtual: str = "gansynth-live in"
@@ -301,6 +305,7 @@ class ServeConfig:
               "'low', 'high' or seconds")
         check("polyphony", 1 <= self.polyphony <= 1024, "1..1024")
         check("volume", 0.0 <= self.volume <= 1.0, "0..1")
+        check("max_take_minutes", 0.0 < self.max_take_minutes <= 24 * 60, "0..1440")
         check("bend_range", 0.0 <= self.bend_range <= 48.0, "0..48 semitones")
         check("midi_channels", all(1 <= c <= 16 for c in self.midi_channels), "channels 1..16")
         check("osc_port", 0 <= self.osc_port <= 65535, "0..65535")

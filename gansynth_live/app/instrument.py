@@ -31,7 +31,7 @@ from ..inputs.cc_map import CCMap
 from ..presets import Envelope, Preset, PresetError, save_preset
 from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
 from .follower import LayerFollower, SpaceFactory
-from .recording import LiveRecording
+from .recording import DEFAULT_MAX_TAKE_S, LiveRecording
 from .timbre import BankProgress
 
 
@@ -71,7 +71,8 @@ class Instrument:
     def __init__(self, engine: Engine, make_space: SpaceFactory, *, latent_size: int,
                  model_name: str, library: PresetLibrary, recordings: Path,
                  cc_map: CCMap | None = None, volume: float = 0.5, resolution: int | None = None,
-                 report: Callable[[str], None] = print) -> None:
+                 report: Callable[[str], None] = print,
+                 max_take_s: float = DEFAULT_MAX_TAKE_S) -> None:
         self.engine = engine
         self.latent_size = int(latent_size)
         self.model_name = model_name
@@ -80,7 +81,8 @@ class Instrument:
         library.model_name = model_name
         self.report = report
         self.cc_map = cc_map or CCMap()
-        self.recording = LiveRecording(engine, recordings, report=report)
+        self.recording = LiveRecording(engine, recordings, report=report,
+                                       max_take_s=max_take_s)
         self.follower = LayerFollower(engine, make_space, report=report)
         config = engine.config
         self._lock = threading.RLock()

@@ -20,7 +20,9 @@ exists, `take-2.wav`, `take-3.wav`, ... in the same folder are tried, and the
 name used is what `start_session`/`start` return and report.
 
 A recording whose disk fills up stops writing, keeps a valid file up to that
-point and says so through `report`; the audio plays on (see `Recorder`).
+point and says so through `report`; the audio plays on (see `Recorder`). A take
+(started over OSC, by anyone the allow list admits) also stops by itself after
+`max_take_s` (`serve --max-take-minutes`): one left running must not fill the disk.
 
 Threads: control threads (OSC, main); `RecorderTee.write` is the audio thread's.
 """
@@ -39,6 +41,7 @@ from ..errors import GansynthLiveError
 
 SETTLE_S = 0.05  # > one callback period at any block size we open
 MAX_NUMBERED = 9999  # take-2 .. take-9999, then a clear error
+DEFAULT_MAX_TAKE_S = 3600.0  # a take stops by itself after an hour (serve --max-take-minutes)
 
 
 def claim_new_file(path: Path) -> Path:
@@ -94,10 +97,12 @@ class LiveRecording:
     """The session recording and the current take of one engine's output."""
 
     def __init__(self, engine: Engine, folder: Path, subtype: str = "PCM_24",
-                 report: Callable[[str], None] | None = None) -> None:
+                 report: Callable[[str], None] | None = None,
+                 max_take_s: float = DEFAULT_MAX_TAKE_S) -> None:
         self.engine = engine
         self.folder = Path(folder)
         self.subtype = subtype
+        self.max_take_s = float(max_take_s)
         self.report = report  # told (from a recorder's writer thread) when a recording stops early
         self._lock = threading.Lock()
         self._session: Recorder | None = None
@@ -161,6 +166,17 @@ class LiveRecording:
             self._arm()
             self._close(take)
             return take.path
+
+    def stop_if_too_long(self) -> Path | None:
+        """Stop the take once it is `max_take_s` long (called by the session's status loop);
+        the stopped take's file, or None."""
+        if self._take is None or self.seconds < self.max_take_s:
+            return None
+        path = self.stop()
+        if path is not None and self.report is not None:
+            self.report(f"take '{path.name}' stopped after {self.max_take_s / 60:g} min "
+                        "(--max-take-minutes)")
+        return path
 
     def stop_all(self) -> list[Path]:
         """Stop the take and the session recording (after the stream has stopped)."""

@@ -128,7 +128,8 @@ class Session:
             model_name=self.model_name or stamp.name, library=library,
             recordings=config.record_dir or data_dir() / "recordings",
             cc_map=CCMap(config.cc_x, config.cc_y, on_change=say), volume=config.volume,
-            resolution=config.resolution, report=say)
+            resolution=config.resolution, report=say,
+            max_take_s=config.max_take_minutes * 60.0)
         library.model_name = self.model_name or stamp.name
         corners, preset = self._initial_setup(library, stamp.latent_size, say)
         self.instrument.start(corners=corners, preset=preset,
@@ -254,6 +255,7 @@ class Session:
     def run(self, period_s: float = 0.25) -> None:
         """Show the status line until `stop()` or KeyboardInterrupt (main thread)."""
         while not self._stop.wait(period_s):
+            self.instrument.recording.stop_if_too_long()
             self.status_text = self.status_line()
             self.console.status(self.status_text)
 

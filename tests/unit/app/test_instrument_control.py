@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -173,3 +175,22 @@ def test_stepping_and_programs_skip_presets_of_another_model(make_instrument, pr
     assert {"any seed", "fund", "oct", "duo"} <= set(names)
     for number in range(len(names)):
         assert instrument.library.program(number) not in ("other", "other duo")
+
+
+def test_a_take_left_running_stops_by_itself(make_instrument, engine):
+    """OSC can start a take; nobody may fill the disk by never stopping it."""
+    instrument = make_instrument("fund")
+    wait_playable(instrument)
+    recording = instrument.recording
+    recording.max_take_s = 0.25
+    instrument.set_recording(True)
+    render(engine, 0.1)
+    assert recording.stop_if_too_long() is None and recording.active
+    render(engine, 0.2)
+    deadline = time.monotonic() + 5.0  # the writer thread counts what it has written
+    while recording.seconds < 0.25 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    path = recording.stop_if_too_long()
+    assert path is not None and not recording.active and not instrument.state().recording
+    data, rate = sf.read(path, dtype="float32")
+    assert 0.25 <= len(data) / rate <= 0.35
