@@ -376,6 +376,31 @@ class BankCache:
     def total_bytes(self) -> int:
         return sum(e.size_bytes for e in self.entries())
 
+    def make_room_for_partial(self, nbytes: int, budget_bytes: int) -> bool:
+        """Whether a partial bank of `nbytes` may be saved, deleting the oldest partial banks
+        until all partial banks together fit `budget_bytes`.
+
+        Partial banks are what a cancelled request leaves (kept so the next request for
+        that latent resumes); a flood of cancelled requests (`/corner/N/random` over and
+        over) must not push the user's finished banks out of the cache, so partial banks
+        live within their own budget."""
+        if nbytes > budget_bytes:
+            return False
+        partial = [e for e in self.entries() if e.readable and not e.complete]
+        total = sum(e.size_bytes for e in partial)
+        for entry in sorted(partial, key=lambda e: e.last_used):
+            if total + nbytes <= budget_bytes:
+                break
+            try:
+                entry.path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("bank cache: cannot evict '%s': %s", entry.path, exc)
+                continue
+            total -= entry.size_bytes
+        return total + nbytes <= budget_bytes
+
     def evict(self, keep: set[str] | frozenset[str] = frozenset()) -> list[Path]:
         """Delete least recently used banks until the folder fits `max_bytes`."""
         self.remove_stale_temps()

@@ -12,7 +12,8 @@ BankHandle; the worker thread then, in priority order across requests:
    (a new object each time, swapped by reference; see `arena.py`: no copies)
    and calls the handle's listeners with (done, total);
 4. writes the finished bank to the cache (and a cancelled one's partial bank,
-   so the work is kept and resumed by the next request for that latent).
+   so the work is kept and resumed by the next request for that latent; partial
+   banks together stay within `partial_budget_bytes`, oldest dropped first).
 
 With `process=True` (what `serve` uses) steps 2's generation and note
 processing run in a child process (`generator_process.py`): the model is
@@ -137,6 +138,7 @@ class ServiceStats:
     cache_hits: int = 0
     cache_misses: int = 0
     cache_write_errors: int = 0
+    partials_dropped: int = 0  # cancelled requests' partial banks over their budget, not kept
     failures: int = 0
     warm_up_s: float = 0.0  # model load (if not loaded yet) and first trace
     seconds_per_note: float = 0.0  # generator time per note, smoothed
@@ -158,6 +160,8 @@ class BankService:
             self._process = GeneratorProcess(self.source.path, settings, self.source.name)
         self.settings = settings
         self.cache = cache
+        # cancelled requests' partial banks share an eighth of the cache (256 MB of 2 GiB)
+        self.partial_budget_bytes = (cache.max_bytes // 8) if cache is not None else 0
         self.batch_seconds = float(batch_seconds)
         self._max_batch = batch_size
         self._batch = 1
@@ -507,7 +511,11 @@ class BankService:
 
     def _stop_cancelled(self, job: BankHandle) -> None:
         if job._arena is not None and job._arena.pitches and job.current is not None:
-            self._save(job, job.current)
+            if self.cache is None or self.cache.make_room_for_partial(
+                    job.current.nbytes, self.partial_budget_bytes):
+                self._save(job, job.current)
+            else:
+                self.stats.partials_dropped += 1
         self._finish(job, CANCELLED)
 
     def _save(self, job: BankHandle, bank: NoteBank) -> None:

@@ -301,3 +301,29 @@ def test_a_listener_never_misses_a_bank(built, tiny_model):
         again = service.request(built["latent"], listener=lambda h: seen.append(h.current))
         assert again.wait(30)
     assert len(seen) >= 2 and all(b is not None and b.complete for b in seen)
+
+
+def test_cancelled_partial_banks_stay_within_their_budget(tiny_model, tmp_path):
+    """A flood of cancelled requests (random corners over and over) keeps at most the
+    partial-bank budget on disk, oldest dropped first, and never a finished bank."""
+    cache = BankCache(tmp_path)
+
+    def cancel_early(h):
+        if h.progress[0] >= 3 and not h.finished:
+            h.cancel()
+
+    with BankService(tiny_model, cache=cache, batch_size=2) as service:
+        finished = service.request(latent(40), priority_pitches=[60])
+        assert finished.wait(120) and finished.state == "done"
+        for seed in range(41, 47):
+            handle = service.request(latent(seed), priority=5)
+            handle.add_listener(cancel_early)
+            assert handle.wait(60) and handle.state == "cancelled"
+            if seed == 41:  # room for about two such partial banks from now on
+                (first,) = [e for e in cache.entries() if not e.complete]
+                service.partial_budget_bytes = int(2.5 * first.size_bytes)
+        partial = [e for e in cache.entries() if not e.complete]
+        assert 1 <= len(partial) < 6  # older ones were dropped to make room
+        assert sum(e.size_bytes for e in partial) <= service.partial_budget_bytes
+        assert handle.latent_id in {e.latent_id for e in partial}  # the newest is kept
+        assert any(e.latent_id == finished.latent_id and e.complete for e in cache.entries())
