@@ -257,6 +257,8 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     result.midi_bad = session.midi.bad_messages + session.midi.errors
     result.osc_sent = counts["osc_sent"]
     result.osc_received = osc_after.packets - osc_before.packets
+    p99, worst = session.osc.handler_times()
+    result.osc_handler_p99_ms, result.osc_handler_max_ms = 1e3 * p99, 1e3 * worst
     result.osc_bad = (osc_after.bad_total - osc_before.bad_total
                       + osc_after.handler_errors - osc_before.handler_errors)
     result.events_refused = after.events_refused - before.events_refused

@@ -60,6 +60,8 @@ class SoakResult:
     osc_sent: int = 0
     osc_received: int = 0
     osc_bad: int = 0
+    osc_handler_p99_ms: float = 0.0  # OSC thread time per datagram, last 1,024 datagrams
+    osc_handler_max_ms: float = 0.0
     events_refused: int = 0
     events_lost_recovered: int = 0
     notes_started: int = 0
@@ -159,6 +161,9 @@ class SoakResult:
              f"{self.midi_sent} / {self.midi_received} / {self.midi_bad}", "all, 0 bad"),
             ("OSC messages sent / received / bad",
              f"{self.osc_sent} / {self.osc_received} / {self.osc_bad}", "all, 0 bad"),
+            ("OSC handler time per datagram: p99 / max",
+             f"{self.osc_handler_p99_ms:.2f} / {self.osc_handler_max_ms:.2f} ms",
+             "well under the period"),
             ("engine events refused / notes refused",
              f"{self.events_refused} / {self.notes_refused}", "0 / 0"),
             ("notes started / voices stolen / most voices",

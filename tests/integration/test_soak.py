@@ -49,6 +49,7 @@ def test_soak(tiny_model_dir, tmp_path):
     assert result.midi_bad == 0
     assert result.osc_sent > 250 and result.osc_received == result.osc_sent
     assert result.osc_bad == 0
+    assert 0 < result.osc_handler_p99_ms <= result.osc_handler_max_ms < 1000  # measured
     assert result.events_refused == 0 and result.notes_refused == 0
     assert result.dropped_events == 0
     assert result.callback_errors == 0 and result.notes_started > 100
