@@ -49,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gansynth_live.banks.bank import BankLayers  # noqa: E402
 from gansynth_live.engine import AudioStream, Engine, EngineConfig, render_with_engine  # noqa: E402
-from gansynth_live.engine.callback import make_callback  # noqa: E402
-from gansynth_live.engine.event_queue import EventQueue  # noqa: E402
+from gansynth_live.engine.rt.callback import make_callback  # noqa: E402
+from gansynth_live.engine.rt.event_queue import EventQueue  # noqa: E402
 from gansynth_live.engine.synthetic import synthetic_bank  # noqa: E402
 from gansynth_live.events import NoteOff, NoteOn, PitchBend, SustainPedal  # noqa: E402
 

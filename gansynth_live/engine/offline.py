@@ -20,7 +20,7 @@ import numpy as np
 
 from ..banks.bank import BankLayers
 from ..events import Event, SetLayers
-from .callback import make_callback
+from .rt.callback import make_callback
 from .config import EngineConfig
 from .engine import Engine
 

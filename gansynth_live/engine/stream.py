@@ -51,7 +51,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from ..errors import GansynthLiveError
-from .callback import make_callback
+from .rt.callback import make_callback
 from .engine import Engine
 from .recorder import Recorder
 

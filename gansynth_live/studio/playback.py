@@ -34,7 +34,7 @@ import numpy as np
 
 from ..banks.bank import BankLayers, NoteBank
 from ..engine import Engine, EngineConfig, render_with_engine
-from ..engine.envelope import MIN_RELEASE_S
+from ..engine.rt.envelope import MIN_RELEASE_S
 from ..engine.offline import TimedEvent
 from ..events import NoteOff, NoteOn, SetLayers
 from ..presets import Envelope

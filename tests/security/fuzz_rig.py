@@ -21,7 +21,7 @@ from gansynth_live.app.instrument import Instrument  # noqa: E402
 from gansynth_live.app.timbre import GridSpace  # noqa: E402
 from gansynth_live.banks.worker import BankService  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
-from gansynth_live.engine.callback import make_callback  # noqa: E402
+from gansynth_live.engine.rt.callback import make_callback  # noqa: E402
 
 BLOCK = 256
 RELEASE_LIMIT_S = 2.0  # the rig's presets release in 50 ms; a fuzz test that sets longer

@@ -1,4 +1,6 @@
-"""The banks voices may read at once, and how the audio thread lets go of them.
+"""Audio thread only (but `RetireRing.drain`, the housekeeping side): bank slots and the retire ring.
+
+The banks voices may read at once, and how the audio thread lets go of them.
 
 The audio thread must never drop the last reference to a bank (freeing a
 100 MB array takes longer than a period). So, as in FluidSynth's finished-
@@ -14,7 +16,7 @@ import threading
 
 import numpy as np
 
-from .layers import PitchTable
+from ..layers import PitchTable
 
 
 class RetireRing:

@@ -1,4 +1,4 @@
-"""The audio callback: small on purpose.
+"""Audio thread only: the function PortAudio calls once per block, small on purpose.
 
 Per call: note an xrun if PortAudio flagged one, let the engine render into
 `outdata` (it pops events, reads the bank reference once, mixes into
@@ -13,11 +13,12 @@ The offline renderer calls the very same function with `status=None`.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .engine import Engine
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 Callback = Callable[[np.ndarray, int, Any, Any], None]
 
@@ -25,7 +26,7 @@ Callback = Callable[[np.ndarray, int, Any, Any], None]
 def make_callback(engine: Engine) -> Callback:
     """A sounddevice OutputStream callback that plays `engine` (float32, 2 channels)."""
     counters = engine.counters
-    process = engine.process
+    process = engine.renderer.process
     clock = time.perf_counter
     sample_rate = float(engine.sample_rate)
     hist = counters.cost_hist

@@ -1,4 +1,6 @@
-"""The ADSR amplitude envelope, evaluated in closed form so a block needs no per-sample state.
+"""Audio thread only (the kernels evaluate it per block): the ADSR envelope's rules.
+
+The ADSR amplitude envelope, evaluated in closed form so a block needs no per-sample state.
 
 Each voice's envelope over one block is one of two shapes joined at frame `t1`:
 

@@ -1,4 +1,6 @@
-"""A bounded event queue between input threads and the audio thread.
+"""Audio thread only (the consumer side; `push` is the one entry for other threads): the event ring.
+
+A bounded event queue between input threads and the audio thread.
 
 Why not the standard containers: `collections.deque(maxlen=...)` silently
 drops the *oldest* event when full (a lost note-off is a stuck note);
@@ -26,7 +28,7 @@ import threading
 
 import numpy as np
 
-from ..events import AllNotesOff, AllSoundOff, NoteOff, SustainPedal, is_critical
+from ...events import AllNotesOff, AllSoundOff, NoteOff, SustainPedal, is_critical
 
 
 class EventQueue:

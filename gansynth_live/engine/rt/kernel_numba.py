@@ -1,4 +1,4 @@
-"""One block of voices in compiled loops (numba): the engine's default kernels.
+"""Audio thread only: one block of voices in compiled loops (numba), the engine's default kernels.
 
 Same three functions and contract as `kernel_numpy.py` (read its docstring;
 tests compare the two on the same events). Why compiled: measured on this

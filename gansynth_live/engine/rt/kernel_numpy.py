@@ -1,4 +1,4 @@
-"""One block of voices, vectorised across voices with numpy: the reference kernels.
+"""Audio thread only: one block of voices vectorised with numpy, the reference kernels.
 
 Three steps, each a function of the voice-state arrays (see voices.py) that
 `mixer.Mixer` calls in order:

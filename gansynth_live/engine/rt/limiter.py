@@ -1,4 +1,6 @@
-"""Master gain and a soft limiter: however many voices pile up, the output never clips hard.
+"""Audio thread only: the output stage (master gain, peak limiter, soft clipper) per block.
+
+However many voices pile up, the output never clips hard.
 
 Two stages, both per block and vectorised:
 1. a peak limiter: if the block's peak after master gain exceeds the

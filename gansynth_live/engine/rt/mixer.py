@@ -1,4 +1,4 @@
-"""One block of all active voices into a stereo buffer, via the kernels.
+"""Audio thread only: one block of all active voices into a stereo buffer, via the kernels.
 
 The mixer only sequences the kernel steps (prepare, one accumulate per bank
 slot in use, finish; see kernel_numpy.py) over the voice arrays, with

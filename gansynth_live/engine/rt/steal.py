@@ -1,4 +1,6 @@
-"""Which voice to give up when a note arrives and polyphony is full.
+"""Audio thread only (a note-on with polyphony full calls it): the voice-stealing rule.
+
+Which voice to give up when a note arrives and polyphony is full.
 
 A pure function of the voice-state arrays (testable without audio), with
 FluidSynth-like priorities (cf. `fluid_voice_get_overflow_prio`): the voice

@@ -1,4 +1,4 @@
-"""Voice state as arrays (one entry per voice slot) and the note-level operations on it.
+"""Audio thread only: voice state as arrays (one per voice slot) and the note operations on it.
 
 Struct-of-arrays so that the mixer treats all voices at once and stealing is
 a function of arrays. Per voice: envelope stage and level, velocity gain,
@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from . import envelope as env
-from .layers import PitchTable, PreparedLayers
+from ..layers import PitchTable, PreparedLayers
 from .steal import choose_victim
 
 

@@ -12,7 +12,7 @@ from gansynth_live.engine import Engine
 
 def render(engine: Engine, seconds: float, block: int = 256) -> np.ndarray:
     """Run the engine's audio callback in this thread for `seconds` (no device)."""
-    from gansynth_live.engine.callback import make_callback
+    from gansynth_live.engine.rt.callback import make_callback
 
     callback = make_callback(engine)  # the very function PortAudio would call
     frames = int(seconds * engine.sample_rate)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from gansynth_live.engine import envelope as env
+from gansynth_live.engine.rt import envelope as env
 
 SR = 48000
 

@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from gansynth_live.engine.event_queue import EventQueue
+from gansynth_live.engine.rt.event_queue import EventQueue
 from gansynth_live.events import AllSoundOff, NoteOff, NoteOn, SustainPedal
 
 

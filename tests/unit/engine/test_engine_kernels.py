@@ -10,7 +10,7 @@ from gansynth_live.engine.synthetic import synthetic_bank
 from gansynth_live.events import (AllSoundOff, NoteOff, NoteOn, PitchBend, SetEnvelope, SetLayers,
                                   SustainPedal)
 
-kernel_numba = pytest.importorskip("gansynth_live.engine.kernel_numba",
+kernel_numba = pytest.importorskip("gansynth_live.engine.rt.kernel_numba",
                                    reason="numba not installed: the numpy kernels are used")
 
 

@@ -6,7 +6,7 @@ import soundfile as sf
 
 from engine_testing import SR
 from gansynth_live.engine import Engine, EngineConfig, Recorder, RecorderError
-from gansynth_live.engine.callback import make_callback
+from gansynth_live.engine.rt.callback import make_callback
 from gansynth_live.events import NoteOn
 
 

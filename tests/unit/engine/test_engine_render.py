@@ -363,7 +363,7 @@ def test_a_flood_of_events_never_leaves_a_stuck_note(layers):
 
 
 def test_the_callback_never_raises(layers, monkeypatch):
-    from gansynth_live.engine.callback import make_callback
+    from gansynth_live.engine.rt.callback import make_callback
 
     engine = Engine(EngineConfig())
     engine.set_layers(layers)
@@ -371,7 +371,7 @@ def test_the_callback_never_raises(layers, monkeypatch):
     def broken(out):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine, "process", broken)
+    monkeypatch.setattr(engine.renderer, "process", broken)  # what the callback calls
     callback = make_callback(engine)
     out = np.ones((128, 2), dtype=np.float32)
     callback(out, 128, None, None)

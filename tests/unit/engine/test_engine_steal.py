@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from gansynth_live.engine.envelope import ATTACK, DECAY, FADE, RELEASE
-from gansynth_live.engine.steal import choose_victim
+from gansynth_live.engine.rt.envelope import ATTACK, DECAY, FADE, RELEASE
+from gansynth_live.engine.rt.steal import choose_victim
 
 
 def voices(*rows):
@@ -52,7 +52,7 @@ def test_a_chord_does_not_steal_its_own_notes_and_fading_voices_are_skipped():
 
 
 def test_the_compiled_twin_chooses_the_same_voice():
-    kernel_numba = pytest.importorskip("gansynth_live.engine.kernel_numba")
+    kernel_numba = pytest.importorskip("gansynth_live.engine.rt.kernel_numba")
     rng = np.random.default_rng(1)
     for _ in range(300):
         n = int(rng.integers(1, 40))

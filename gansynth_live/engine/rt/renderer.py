@@ -1,0 +1,232 @@
+"""Audio thread only: the block loop that turns queued events and the current banks into audio.
+
+This is the half of the engine the callback runs (`process`): pop events and
+apply them to the voices, adopt a new layer set when `Engine.set_layers` has
+published one, mix, run the output stage, and let go of banks no voice reads.
+It takes no lock and waits for nothing: events arrive through the
+`EventQueue`, layer sets as one immutable `PreparedLayers` reference read once
+per block, and references it is done with leave through the `RetireRing`, so
+big arrays are freed by `Engine.collect` in another thread, never here.
+Everything other threads may call lives in `engine.Engine` (the facade).
+"""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+
+import numpy as np
+
+from ...events import (AllNotesOff, AllSoundOff, NoteOff, NoteOn, PitchBend, SetBendRange,
+                       SetEnvelope, SetMasterGain, SustainPedal)
+from ..config import EngineConfig
+from ..layers import PreparedLayers
+from . import envelope as env
+from .bank_slots import BankSlots, RetireRing
+from .counters import Counters
+from .event_queue import EventQueue
+from .limiter import OutputStage
+from .mixer import Mixer
+from .voices import Voices
+
+
+class Renderer:
+    """Voices, bank slots, mixer and output stage, driven one block at a time by `process`."""
+
+    def __init__(self, config: EngineConfig, kernels: ModuleType, counters: Counters) -> None:
+        self.config = config
+        self.sample_rate = sr = config.sample_rate
+        self.counters = counters
+        self.queue = EventQueue(config.queue_capacity, config.queue_reserve)
+        self.retire = RetireRing()
+        self.slots = BankSlots(config.bank_slots, self.retire)
+        self.voices = Voices(config.voice_count, config.polyphony, config.bank_slots,
+                             min_note_frames=int(round(config.min_note_s * sr)),
+                             steal=kernels.choose_victim)
+        self._fade_frames = config.steal_fade_s * sr
+        self.mixer = Mixer(self.voices, self.slots, kernels, config.max_block_frames,
+                           glide_frames=config.morph_glide_s * sr, fade_frames=self._fade_frames)
+        self.output = OutputStage(sr, config.master_gain, config.limiter_threshold,
+                                  config.limiter_release_s, config.max_block_frames)
+        self._coeffs = env.EnvelopeCoefficients.make(
+            config.attack_s, config.decay_s, config.sustain, config.release_s, sr)
+        self._bend = np.zeros(16, dtype=np.float64)
+        self._bend_range = config.bend_range_semitones
+        self._step = np.ones(16, dtype=np.float64)
+        self._pedal = np.zeros(16, dtype=bool)
+        # layers: `pending` is written by Engine.set_layers (any thread), adopted here
+        self.pending: PreparedLayers | None = None
+        self.applied: PreparedLayers | None = None
+        self._layer_slots = np.zeros(0, dtype=np.int64)
+        self._layer_weights = np.zeros(0, dtype=np.float64)
+        self._frame = 0
+        self.handlers = {
+            NoteOn: self._note_on, NoteOff: self._note_off, PitchBend: self._pitch_bend,
+            SustainPedal: self._sustain, AllNotesOff: self._all_notes_off,
+            AllSoundOff: self._all_sound_off, SetMasterGain: self._master_gain,
+            SetEnvelope: self._envelope, SetBendRange: self._bend_range_event,
+        }
+
+    def process(self, out: np.ndarray) -> None:
+        """Render len(out) frames into `out` (float32, shape (frames, 2)).
+
+        Events queued so far are applied at the start of each block (blocks
+        longer than max_block_frames are split). A zero-length `out` only
+        applies waiting events.
+        """
+        frames = out.shape[0]
+        if frames == 0:
+            self._begin_block()
+            return
+        limit = self.config.max_block_frames
+        pos = 0
+        while pos < frames:
+            n = min(frames - pos, limit)
+            self._begin_block()
+            mix = self.mixer.render(n, self._coeffs, self._step)
+            if not self.output.process(mix, out[pos:pos + n]):
+                self.counters.nonfinite_blocks += 1
+            self._frame += n
+            pos += n
+        self.counters.blocks += 1
+        self.counters.frames += frames
+        self._release_unused_slots()
+
+    def _begin_block(self) -> None:
+        pending = self.pending
+        if pending is not self.applied:
+            self._adopt_layers(pending)
+        queue = self.queue
+        handlers = self.handlers
+        for _ in range(self.config.max_events_per_block):
+            event = queue.pop()
+            if event is None:
+                break
+            handler = handlers.get(type(event))
+            if handler is None:
+                self.counters.unknown_events += 1
+            else:
+                handler(event)
+        if queue.lost_pending and queue.empty():
+            self._apply_lost_events()
+        if self.voices.release_pending.any():
+            self.voices.release_due(self._frame)
+    def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
+        """Map the new layers' banks to slots and start sounding voices gliding to them.
+
+        With follow_morph False sounding voices are left alone: they keep
+        reading (and pinning) the slots of the banks they started with.
+        """
+        slots = self.slots
+        tables = prepared.tables if prepared is not None else ()
+        wanted = {id(t) for t in tables}
+        in_use = self.voices.slots_in_use()  # by voices; the old layers no longer pin theirs
+        reusable = [k for k, t in enumerate(slots.tables)
+                    if t is not None and not in_use[k] and id(t) not in wanted]
+        missing = sum(1 for t in tables if slots.find(t) < 0)
+        if missing > slots.free_count() + len(reusable):
+            self.counters.layer_swaps_waiting += 1  # a glide must end first; retry next block
+            return
+        if self.applied is not None and not self.retire.put(self.applied):
+            return  # housekeeping is behind; keep the old reference one more block
+        for k in reusable:
+            if slots.free_count() >= missing:
+                break
+            slots.release(k)
+        indices = np.array([slots.assign(t) for t in tables], dtype=np.int64)
+        if (indices < 0).any():  # the retire ring was full: keep playing the old layers
+            self.counters.layer_swaps_waiting += 1
+            return
+        weights = np.array(prepared.weights if prepared is not None else (), dtype=np.float64)
+        if self.config.follow_morph:
+            self.voices.retarget(indices, weights, tables)
+        self.applied = prepared
+        self._layer_slots, self._layer_weights = indices, weights
+        self.counters.layer_swaps += 1
+
+    def _release_unused_slots(self) -> None:
+        """Hand banks no voice reads any more (and not in the current layers) to the retire ring."""
+        slots = self.slots
+        idle = slots.occupied & ~self.mixer.slot_used  # slot_used: this block's prepare step
+        if not idle.any():
+            return
+        current = self._layer_slots
+        for k in np.flatnonzero(idle):
+            if k not in current:
+                slots.release(int(k))
+
+    # --- event handlers (audio thread) ----------------------------------------------------
+    def _note_on(self, event: NoteOn) -> None:
+        prepared = self.applied
+        if prepared is None or not prepared.tables:
+            self.counters.notes_silent += 1
+            return
+        voices = self.voices
+        now = self._frame
+        retrigger = voices.voices_on_key(event.channel, event.pitch)
+        if retrigger.size:
+            voices.release(retrigger, now)
+        v, stolen = voices.allocate(now)
+        if stolen >= 0:
+            voices.fade(np.array([stolen]), self._fade_frames)
+            self.counters.voices_stolen += 1
+        if v < 0:
+            self.counters.notes_refused += 1
+            return
+        config = self.config
+        gain = (event.velocity / 127.0) ** config.velocity_curve
+        pan = config.pan_spread * min(max((event.pitch - 60) / 36.0, -1.0), 1.0)
+        angle = (pan + 1.0) * math.pi / 4.0
+        voices.start_note(v, event.pitch, event.channel, gain, math.cos(angle), math.sin(angle),
+                          now, self._layer_slots, prepared)
+        self.counters.notes_started += 1
+
+    def _note_off(self, event: NoteOff) -> None:
+        self.voices.key_up(event.channel, event.pitch, bool(self._pedal[event.channel]),
+                            self._frame)
+
+    def _pitch_bend(self, event: PitchBend) -> None:
+        self._bend[event.channel] = event.value
+        self._step[event.channel] = 2.0 ** (event.value * self._bend_range / 12.0)
+
+    def _bend_range_event(self, event: SetBendRange) -> None:
+        self._bend_range = event.semitones
+        np.power(2.0, self._bend * (self._bend_range / 12.0), out=self._step)
+
+    def _sustain(self, event: SustainPedal) -> None:
+        self._pedal[event.channel] = event.on
+        if not event.on:
+            self.voices.pedal_up(event.channel, self._frame)
+
+    def _all_notes_off(self, event: AllNotesOff) -> None:
+        if event.channel is None:
+            self._pedal[:] = False
+        else:
+            self._pedal[event.channel] = False
+        self.voices.release_all(event.channel, self._frame)
+
+    def _all_sound_off(self, event: AllSoundOff) -> None:
+        self._pedal[:] = False
+        voices = self.voices
+        voices.fade(np.flatnonzero(voices.active & (voices.stage != env.FADE)), self._fade_frames)
+
+    def _master_gain(self, event: SetMasterGain) -> None:
+        self.output.master_target = event.gain
+
+    def _envelope(self, event: SetEnvelope) -> None:
+        self._coeffs = env.EnvelopeCoefficients.make(
+            event.attack_s, event.decay_s, event.sustain, event.release_s, self.sample_rate)
+
+    def _apply_lost_events(self) -> None:
+        """Apply note-offs, pedal-ups and panics that found the queue full (never lost)."""
+        keys, pedal, panic = self.queue.take_lost()
+        now = self._frame
+        for channel, pitch in keys.T:
+            self.voices.key_up(int(channel), int(pitch), bool(self._pedal[channel]), now)
+        for channel in pedal:
+            self._pedal[channel] = False
+            self.voices.pedal_up(int(channel), now)
+        if panic:
+            self._pedal[:] = False
+            self.voices.release_all(None, now)
+        self.counters.lost_events_applied += 1
