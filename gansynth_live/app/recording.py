@@ -5,9 +5,11 @@ writer thread writes the file). The engine feeds one object through
 `engine.recorder`, read once per block; when a session recording and a take
 run at the same time, that object is a `RecorderTee` handing each block to
 both (two ring copies, no allocation). Arming and disarming swap that
-reference; before a recorder that was disarmed is closed, this waits a
-little over one callback period, so a block the callback was copying when
-the reference changed still lands in the file before it is finalised.
+reference; before a recorder that was disarmed is closed, this waits until
+the callback that may still hold it has finished (`Engine.wait_for_callback`:
+the callback counter has moved past the block of the swap, at any block
+size), so a block the callback was copying when the reference changed still
+lands in the file before it is finalised.
 
 Take file names come from the clock, never from a message: OSC can start a
 recording but cannot choose where it goes.
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -39,7 +40,6 @@ from typing import Callable
 from ..engine import Engine, Recorder
 from ..errors import GansynthLiveError
 
-SETTLE_S = 0.05  # > one callback period at any block size we open
 MAX_NUMBERED = 9999  # take-2 .. take-9999, then a clear error
 DEFAULT_MAX_TAKE_S = 3600.0  # a take stops by itself after an hour (serve --max-take-minutes)
 
@@ -209,9 +209,8 @@ class LiveRecording:
         else:
             self.engine.recorder = RecorderTee(recorders)
 
-    @staticmethod
-    def _close(recorder: Recorder) -> None:
-        time.sleep(SETTLE_S)  # a block being copied when the reference moved lands first
+    def _close(self, recorder: Recorder) -> None:
+        self.engine.wait_for_callback()  # a block being copied when the reference moved lands first
         recorder.close()
 
     def _new_name(self) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -32,6 +33,9 @@ from .rt.counters import Counters
 from .rt.renderer import Renderer
 
 __all__ = ["Counters", "Engine", "EngineStats", "load_kernels"]
+
+HAND_OFF_TIMEOUT_S = 2.0  # a callback still in flight after this long: the device stalled
+HAND_OFF_POLL_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,26 @@ class Engine:
             for key in [key for key in self._tables if key not in keep]:
                 del self._tables[key]
         return dropped
+
+    def wait_for_callback(self, timeout_s: float = HAND_OFF_TIMEOUT_S) -> bool:
+        """Return once no audio callback can still hold a reference swapped before this call. Any thread.
+
+        For hand-offs such as `recorder`: the callback reads the reference
+        once per block, so after swapping it, the old object may still be in
+        use by the callback in flight, and by no later one. This waits until
+        that callback has finished (the callback counter has moved past the
+        block in which the swap was published), or returns at once when none
+        is in flight, whatever the block size. False after `timeout_s` (a
+        stalled device): the caller decides what to do with the old object.
+        """
+        counters = self.counters
+        published = counters.callbacks
+        deadline = time.monotonic() + timeout_s
+        while counters.in_callback and counters.callbacks == published:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(HAND_OFF_POLL_S)
+        return True
 
     def needs_collect(self) -> bool:
         """True when the audio thread has handed back references for `collect`. Any thread."""

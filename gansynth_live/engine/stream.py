@@ -230,7 +230,7 @@ class AudioStream:
             return None
         self.engine.recorder = None
         if self._stream is not None and not self.lost:  # a callback may still hold it: let it end
-            time.sleep(2.0 * max(self.blocksize, 1024) / self.engine.sample_rate)
+            self.engine.wait_for_callback()
         recorder.close()
         self.last_recording = recorder
         return recorder

@@ -35,6 +35,7 @@ def make_callback(engine: Engine) -> Callback:
 
     def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         started = clock()
+        counters.in_callback = True
         if status and status.output_underflow:
             counters.xruns += 1
         try:
@@ -48,6 +49,7 @@ def make_callback(engine: Engine) -> Callback:
             recorder.write(outdata)
         cost = clock() - started
         counters.callbacks += 1
+        counters.in_callback = False  # after the bump: Engine.wait_for_callback relies on it
         counters.cost_total_s += cost
         if cost > counters.cost_max_s:
             counters.cost_max_s = cost

@@ -17,7 +17,7 @@ class Counters:
                  "cost_total_s", "cost_max_s", "blocks", "frames", "notes_started",
                  "notes_refused", "notes_silent", "voices_stolen", "layer_swaps",
                  "layer_swaps_waiting", "nonfinite_blocks", "unknown_events",
-                 "lost_events_applied", "cost_hist")
+                 "lost_events_applied", "cost_hist", "in_callback")
 
     COST_BIN_S = 25e-6  # callback cost histogram: 25 us bins up to 10 ms (the last bin: more)
     COST_BINS = 400
@@ -29,6 +29,7 @@ class Counters:
         self.cost_total_s = 0.0
         self.cost_max_s = 0.0
         self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
+        self.in_callback = False  # True from a callback's start until after `callbacks` is bumped
 
     def cost_percentile_s(self, q: float) -> float:
         """The q-th percentile (0..100) of the callback's cost, to the histogram's 25 us. Any thread."""

@@ -30,7 +30,8 @@ PRECIOUS = b"RIFF the take of the performance that died"
 
 
 def fake_engine():
-    return SimpleNamespace(sample_rate=48000, recorder=None)
+    return SimpleNamespace(sample_rate=48000, recorder=None,
+                           wait_for_callback=lambda timeout_s=2.0: True)  # no callback runs
 
 
 def test_session_recording_keeps_an_existing_file(tmp_path):

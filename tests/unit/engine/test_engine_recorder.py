@@ -52,3 +52,49 @@ def test_engine_stats_report_the_recorder(tmp_path):
         stats = engine.stats()
         engine.recorder = None
     assert stats.recorder_overflow_frames == recorder.overflow_frames > 0
+
+
+class _SlowTaker:
+    """A stand-in recorder whose `write` (the callback's copy) takes longer than any period."""
+
+    def __init__(self, threading) -> None:
+        self.entered = threading.Event()
+        self.blocks = 0
+
+    def write(self, block) -> None:
+        import time
+
+        self.entered.set()
+        time.sleep(0.3)  # far longer than the old fixed 50 ms settle time
+        self.blocks += 1
+
+
+def test_the_hand_off_waits_for_the_callback_in_flight_at_any_block_size():
+    import threading
+    import time
+
+    engine = Engine(EngineConfig())
+    callback = make_callback(engine)
+    taker = _SlowTaker(threading)
+    engine.recorder = taker
+    audio = threading.Thread(target=callback, args=(np.zeros((8192, 2), np.float32), 8192,
+                                                    None, None))
+    audio.start()
+    assert taker.entered.wait(5)
+    engine.recorder = None  # the hand-off: the callback in flight still holds `taker`
+    started = time.monotonic()
+    assert engine.wait_for_callback(timeout_s=5.0)
+    assert taker.blocks == 1, "returned before the callback in flight had written its block"
+    assert time.monotonic() - started > 0.2
+    audio.join()
+
+
+def test_the_hand_off_returns_at_once_with_no_callback_in_flight_and_times_out_on_a_stall():
+    import time
+
+    engine = Engine(EngineConfig())
+    started = time.monotonic()
+    assert engine.wait_for_callback()
+    assert time.monotonic() - started < 0.05
+    engine.counters.in_callback = True  # a callback that never finishes: a stalled device
+    assert not engine.wait_for_callback(timeout_s=0.05)
