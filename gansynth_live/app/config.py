@@ -244,6 +244,12 @@ OPTIONS: tuple[Option, ...] = (
            "at this port (TouchOSC's receive port)", "osc", "PORT"),
     Option("feedback_rate", _float, 20.0, "OSC feedback messages per second at most", "osc",
            "HZ"),
+    # web surface
+    Option("web", _bool, True, "serve the browser control surface (config key; flag "
+           "--no-web)", "web", negative="--no-web", off=False, off_help="no web surface"),
+    Option("web_host", _str, "127.0.0.1", "address the web surface listens on (another "
+           "than loopback asks for the token printed on start)", "web", "HOST"),
+    Option("web_port", _int, 8000, "web surface TCP port (0: any free port)", "web", "PORT"),
 )
 OPTION_BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -287,6 +293,9 @@ class ServeConfig:
     osc_allow: list[str] = field(default_factory=list)
     osc_reply_port: int | None = None
     feedback_rate: float = 20.0
+    web: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
 
     def __post_init__(self) -> None:
         def check(key: str, ok: bool, allowed: str) -> None:
@@ -311,6 +320,7 @@ class ServeConfig:
         check("osc_port", 0 <= self.osc_port <= 65535, "0..65535")
         check("osc_reply_port", self.osc_reply_port is None or
               1 <= self.osc_reply_port <= 65535, "1..65535")
+        check("web_port", 0 <= self.web_port <= 65535, "0..65535")
         check("feedback_rate", 0.0 <= self.feedback_rate <= 200.0, "0..200 per second")
         check("preset", not (self.preset and self.corners), "give a preset or corners, not both")
 
@@ -334,7 +344,8 @@ def _is_seconds(text: str) -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags for every option; unspecified flags stay out of the namespace (SUPPRESS)."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    titles = {"sound": "sound", "audio": "audio output", "midi": "MIDI input", "osc": "OSC"}
+    titles = {"sound": "sound", "audio": "audio output", "midi": "MIDI input", "osc": "OSC",
+              "web": "web surface"}
     for option in OPTIONS:
         group = groups.get(option.group)
         if group is None:

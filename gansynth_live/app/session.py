@@ -79,6 +79,7 @@ class Session:
         self.stream: AudioStream | None = None
         self.midi: MidiInputs | None = None
         self.osc: OscServer | None = None
+        self.web = None  # web.server.WebServer while the browser surface is served
         self.status_text = ""
         self.audio_lost = ""  # why the audio device went away while playing ('' if it did not)
         self._stop = threading.Event()
@@ -152,6 +153,8 @@ class Session:
                                  allow=config.osc_allow, report=say).start()
             allowed = f", from {', '.join(config.osc_allow)} only" if config.osc_allow else ""
             say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP){allowed}")
+        if config.web:
+            self._open_web()
 
     def _model_source(self) -> ModelSource:
         from ..model.registry import resolve_model
@@ -238,6 +241,22 @@ class Session:
                              + (f"virtual input '{virtual}'" if virtual else "no virtual input")
                              + f", CC map {self.instrument.cc_map.describe()}")
 
+    def _open_web(self) -> None:
+        """The browser surface; a port that cannot be opened is said, not fatal (the
+        instrument plays from MIDI and OSC without it)."""
+        from ..web.server import WebServerError, web_dispatcher
+        from ..web.session import open_web
+
+        try:
+            self.web, url = open_web(
+                self.config, web_dispatcher(self.instrument, self.osc, self.console.message),
+                self.feedback, self.console.message)
+        except WebServerError as exc:
+            self.console.message(f"{exc}; the web surface is off (--web-port PORT picks "
+                                 "another, --no-web hides this)")
+            return
+        self.console.message(f"web surface: {url}")
+
     # --- running ------------------------------------------------------------------------
     def feedback(self) -> dict:
         """OSC feedback values (the OSC feedback thread)."""
@@ -271,7 +290,8 @@ class Session:
     def close(self) -> None:
         self._stop.set()
         self.console.finish()
-        steps = [("MIDI inputs", self._close_midi), ("OSC server", self._close_osc),
+        steps = [("web surface", self._close_web), ("MIDI inputs", self._close_midi),
+                 ("OSC server", self._close_osc),
                  ("release", self._release_notes), ("audio", self._close_stream),
                  ("instrument", self._close_instrument), ("bank worker", self._close_service)]
         for what, step in steps:
@@ -285,6 +305,11 @@ class Session:
         if self.midi is not None:
             self.midi.close()
             self.midi = None
+
+    def _close_web(self) -> None:
+        if self.web is not None:
+            self.web.close()
+            self.web = None
 
     def _close_osc(self) -> None:
         if self.osc is not None:
