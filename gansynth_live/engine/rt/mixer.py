@@ -44,16 +44,19 @@ class Mixer:
                        v.held, v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
         self._geometry = (v.start, v.end, v.loop_start, v.loop_end, v.rate)
         self._voice_gains = (v.gain, v.pan_l, v.pan_r)
+        # per bank slot, the (voices,) rows accumulate_layer reads: views made once, here
+        self._slot_rows = tuple(
+            (v.note_gain[k], v.start[k], v.end[k], v.loop_start[k], v.loop_end[k], v.rate[k],
+             v.w_cur[k], self.w1[k]) for k in range(k))
+        self._mix_views: dict[int, np.ndarray] = {}  # mix[:frames], made once per block size
 
     def render(self, frames: int, coeffs: env.EnvelopeCoefficients,
                step_by_channel: np.ndarray) -> np.ndarray:
         """Mix `frames` frames of every active voice; returns a view of the stereo buffer."""
-        mix = self.mix[:frames]
+        mix = self._mix_views.get(frames)
+        if mix is None:  # the first block of this size (warm-up, or a new PortAudio size)
+            mix = self._mix_views[frames] = self.mix[:frames]
         v = self.voices
-        if not v.active.any():
-            mix.fill(0.0)
-            self.slot_used[:] = False
-            return mix
         p = self.params
         p[P_FRAMES] = frames
         p[P_GLIDE_INC] = frames / self.glide_frames
@@ -64,15 +67,18 @@ class Mixer:
         k = self.kernels
         k.prepare_block(*self._state, *self._geometry, step_by_channel, p, self.step, self.seg,
                         self.w1, self.slot_used, self.acc)
-        start, end, loop_start, loop_end, rate = self._geometry
-        for slot in np.flatnonzero(self.slot_used):
-            table = self.slots.tables[slot]
+        used = self.slot_used
+        tables = self.slots.tables
+        for slot, rows in enumerate(self._slot_rows):  # no index array: a loop over a dozen
+            if not used[slot]:
+                continue
+            table = tables[slot]
             if table is None:  # cannot happen: a slot is emptied only when no voice reads it
                 continue
-            k.accumulate_layer(table.samples, table.scale, v.note_gain[slot], v.active,
-                               v.elapsed, self.step,
-                               start[slot], end[slot], loop_start[slot], loop_end[slot],
-                               rate[slot], v.w_cur[slot], self.w1[slot], frames, self.acc)
-        k.finish_block(*self._state, *self._voice_gains, p, self.step,
-                                           self.seg, self.w1, self.acc, mix)
+            note_gain, start, end, loop_start, loop_end, rate, w0, w1 = rows
+            k.accumulate_layer(table.samples, table.scale, note_gain, v.active, v.elapsed,
+                               self.step, start, end, loop_start, loop_end, rate, w0, w1,
+                               frames, self.acc)
+        k.finish_block(*self._state, *self._voice_gains, p, self.step, self.seg, self.w1,
+                       self.acc, mix)
         return mix
