@@ -3,7 +3,8 @@
 # and MIDI (the tests run a JACK server with its dummy driver), libsndfile for WAV
 # files, and FluidSynth + the FluidR3 GM SoundFont for `fit` training data and the
 # benchmarks that compare against FluidSynth; python3-venv and python3-pip, which a stock
-# Debian/Ubuntu lacks, for the virtual environment the README's commands make.
+# Debian/Ubuntu lacks, for the virtual environment the README's commands make; Chromium
+# and its WebDriver for the web surface's browser tests (headless, offline).
 set -euo pipefail
 SUDO=()
 if [ "$(id -u)" != "0" ]; then SUDO=(sudo -E); fi
@@ -11,4 +12,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
     python3-venv python3-pip libportaudio2 jackd2 libjack-jackd2-0 libsndfile1 fluidsynth fluid-soundfont-gm \
-    >/dev/null
+    chromium chromium-driver >/dev/null

@@ -1,0 +1,181 @@
+"""The web surface in a real browser (headless Chromium) against a live session on JACK.
+
+The pad, the keyboard and the buttons are used as a performer would (pointer
+and key events through WebDriver); what counts is what the server then holds
+and plays (the instrument's state, the engine's notes), and what the page
+shows of changes made elsewhere (MIDI, another page). With
+GANSYNTH_LIVE_WRITE_SCREENSHOT=1 the pad test writes docs/images/web-surface.png
+(laptop) and web-surface-phone.png (phone portrait) for docs/web.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from browser import chromium, surface, wait_for
+from serve_testing import open_session
+
+pytestmark = pytest.mark.jack
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "images"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def session(jack_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
+    session, out = open_session(tmp_path, preset="duo", morph=[0.0, 0.5], midi=False,
+                                web_port=0)
+    session.console_text = out
+    yield session
+    session.close()
+
+
+def open_page(driver, session, query=""):
+    driver.get(f"http://127.0.0.1:{session.web.port}/{query}")
+    wait_for(lambda: surface(driver, "connected"), 10, "the page to connect")
+    wait_for(lambda: surface(driver, "state['/preset/name']"), 5, "the first feedback")
+
+
+def drag(driver, element, points):
+    """Press at the first (x, y) fraction of `element` (y up), move through the rest, let go."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    size = element.size
+    to = [(round((x - 0.5) * size["width"]), round((0.5 - y) * size["height"]))
+          for x, y in points]
+    actions = ActionBuilder(driver)
+    pointer = actions.pointer_action
+    pointer.move_to(element, *to[0]).pointer_down()
+    for x, y in to[1:]:
+        pointer.move_to(element, x, y)
+    pointer.pointer_up()
+    actions.perform()
+
+
+def test_the_pad_moves_the_morph_and_follows_it(browser, session):
+    from selenium.webdriver.common.by import By
+
+    assert f"web surface: http://127.0.0.1:{session.web.port}/" in \
+        session.console_text.getvalue()
+    open_page(browser, session)
+    assert browser.find_element(By.ID, "corner-1-name").text == "fund"
+    assert browser.find_element(By.ID, "corner-2-name").text == "oct"
+    pad = browser.find_element(By.ID, "pad")
+    drag(browser, pad, [(0.5, 0.5), (0.65, 0.4), (0.8, 0.25)])
+    wait_for(lambda: abs(session.instrument.state().x - 0.8) < 0.02 and
+             abs(session.instrument.state().y - 0.25) < 0.02, 5, "the server's morph to move")
+    session.instrument.set_morph(x=0.1, y=0.9)  # as a MIDI controller would
+    cursor = browser.find_element(By.ID, "cursor")
+    wait_for(lambda: abs(float(cursor.get_attribute("data-x")) - 0.1) < 1e-6 and
+             abs(float(cursor.get_attribute("data-y")) - 0.9) < 1e-6, 5,
+             "the cursor to follow the server")
+    if os.environ.get("GANSYNTH_LIVE_WRITE_SCREENSHOT") == "1":
+        session.instrument.set_morph(x=0.35, y=0.6)
+        session.status_text = session.status_line()  # what `run` shows every 0.25 s
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.set_window_size(1280, 800)
+        wait_for(lambda: abs(float(cursor.get_attribute("data-x")) - 0.35) < 1e-6, 5)
+        browser.save_screenshot(str(SCREENSHOTS / "web-surface.png"))
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {  # a phone, upright
+            "width": 390, "height": 760, "deviceScaleFactor": 1, "mobile": True})
+        try:
+            browser.refresh()
+            wait_for(lambda: surface(browser, "connected"), 10)
+            wait_for(lambda: surface(browser, "state['/preset/name']"), 5)
+            browser.save_screenshot(str(SCREENSHOTS / "web-surface-phone.png"))
+        finally:
+            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert session.web.stats().bad_json == 0 and session.web.stats().bad_messages == 0
+
+
+def test_keys_play_notes_on_screen_and_from_the_computer_keyboard(browser, session):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    engine = session.engine
+    started = engine.stats().notes_started
+    key = browser.find_element(By.CSS_SELECTOR, '.key[data-pitch="69"]')  # A4
+    ActionChains(browser).move_to_element(key).click_and_hold().perform()
+    wait_for(lambda: engine.stats().voices_sounding >= 1, 5, "a voice to sound")
+    assert engine.stats().notes_started == started + 1
+    wait_for(lambda: browser.find_element(By.ID, "voices").text != "0", 5,
+             "the page to show the voice")
+    ActionChains(browser).release().perform()
+    wait_for(lambda: engine.stats().voices_active == 0, 5, "the release")
+    ActionChains(browser).key_down("a").perform()  # A = C4 in the DAW layout
+    wait_for(lambda: engine.stats().notes_started == started + 2, 5, "the typed note")
+    ActionChains(browser).key_up("a").perform()
+    wait_for(lambda: engine.stats().voices_active == 0, 5, "the typed note's release")
+    browser.find_element(By.CSS_SELECTOR, 'button[data-send="/panic"]').click()
+    assert session.web.stats().bad_messages == 0
+
+
+def test_two_pages_see_each_others_changes(browser, session):
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    second = browser.current_window_handle
+    try:
+        open_page(browser, session)
+        preset = session.instrument.state().preset
+        browser.find_element(By.CSS_SELECTOR, '#preset-bar button[data-send="/preset/next"]'
+                             ).click()
+        wait_for(lambda: session.instrument.state().preset != preset, 5, "the preset step")
+        now = session.instrument.state().preset
+        volume = browser.find_element(By.ID, "volume")
+        browser.execute_script("arguments[0].value = '0.3'; arguments[0].dispatchEvent("
+                               "new Event('input'));", volume)
+        wait_for(lambda: abs(session.instrument.state().volume - 0.3) < 1e-6, 5, "the volume")
+        browser.switch_to.window(first)
+        wait_for(lambda: browser.find_element(By.ID, "preset-name").text == now, 5,
+                 "the other page to show the preset")
+        wait_for(lambda: surface(browser, "state['/volume'][0]") == 0.3, 5,
+                 "the other page to show the volume")
+        assert browser.find_element(By.ID, "volume").get_attribute("value") == "0.3"
+    finally:
+        browser.switch_to.window(second)
+        browser.close()
+        browser.switch_to.window(first)
+
+
+@pytest.fixture
+def open_session_lan(jack_server, tmp_path, monkeypatch):
+    """A session whose surface is bound to every interface: the token is required."""
+    monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
+    session, out = open_session(tmp_path, preset="duo", midi=False, osc=False,
+                                web_host="0.0.0.0", web_port=0)
+    session.console_text = out
+    yield session
+    session.close()
+
+
+def test_a_page_without_the_token_is_refused_on_a_network_bind(browser, open_session_lan):
+    from selenium.webdriver.common.by import By
+
+    session = open_session_lan
+    token = session.web.token
+    assert token and f"?token={token}" in session.console_text.getvalue()
+    browser.get(f"http://127.0.0.1:{session.web.port}/")  # connected via loopback: no token
+    banner = browser.find_element(By.ID, "banner")
+    wait_for(lambda: banner.is_displayed(), 10, "the refusal banner")
+    assert "token" in banner.text and not surface(browser, "connected")
+    assert session.web.stats().refused_handshakes >= 1 and session.web.stats().pages == 0
+    open_page(browser, session, f"?token={token}")
+    assert not browser.find_element(By.ID, "banner").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, '.corner[data-corner="2"] button[data-send$="random"]'
+                         ).click()  # and it plays: with osc off, the dispatch is the web's own
+    wait_for(lambda: session.instrument.state().corners[1].startswith("random "), 10,
+             "corner 2 to get a random timbre")
