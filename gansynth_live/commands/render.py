@@ -126,12 +126,14 @@ def run(args: argparse.Namespace) -> int:
         if args.random_every is not None:
             raise GansynthLiveError("use --instrument or --random-every, not both")
         timbre = path_from_specs(args.instrument, model.latent_size, score.duration_s,
-                                 interpolation, args.preset_dir, warnings, model_name)
+                                 interpolation, args.preset_dir, warnings, model_name,
+                                 prior=model.prior)
     else:
         seed = random_seed() if args.seed is None else args.seed
         every = 6.0 if args.random_every is None else args.random_every
         last_end = max(n.end_s for n in score.notes)
-        timbre = random_path(model.latent_size, last_end, every, seed, interpolation)
+        timbre = random_path(model.latent_size, last_end, every, seed, interpolation,
+                             prior=model.prior)
         print(f"random instruments: seed {seed}, {len(timbre.times)} instruments every "
               f"{every:g} s (reproduce with --seed {seed})")
     for text in warnings:

@@ -20,6 +20,7 @@ from .checkpoint import find_checkpoint, num_blocks_for_stage, pitch_count, read
 from .config import ModelConfig, read_config
 from .fastgen import FastSampler
 from .generator import Generator, compute_progress
+from .prior import NORMAL, LatentPrior, read_prior
 from .spectral import MelSpectralCodec, SpecLayout
 
 ProgressFn = Callable[[int, int], None]
@@ -52,6 +53,9 @@ class GanSynth:
         self.config = config
         self.generator = generator
         self.info = info
+        # Where random instruments come from: N(0, 1) unless the folder has a prior.json
+        # (load_model reads it; see prior.py).
+        self.prior: LatentPrior = NORMAL
         can_fast = fast and config.kernel_size == 3 and config.scale_base == 2
         self._network = FastSampler(generator) if can_fast else generator
         height, width = config.spec_shape
@@ -89,9 +93,12 @@ class GanSynth:
         return self.config.batch_size_for_stage(self.info.stage_id)
 
     def random_latents(self, n: int, seed: int | None = None) -> np.ndarray:
-        """n latents from N(0, 1) in float64, as magenta's generate_z draws them."""
-        rng = np.random.RandomState(seed)
-        return rng.normal(size=[n, self.latent_size])
+        """n latents [n, latent_size] in float64 from the model's prior; same seed, same rows.
+
+        N(0, 1) as magenta's generate_z draws them for Google's models; a fitted model's
+        prior.json (model/prior.py) draws blends of its fitted instruments instead.
+        """
+        return self.prior.draw(n, self.latent_size, seed)
 
     def labels(self, pitches: Sequence[int] | np.ndarray) -> np.ndarray:
         pitches = np.asarray(pitches)
@@ -178,4 +185,6 @@ def load_model(path: str | Path, *, jit_compile: bool = False, fast: bool = True
                      num_blocks=num_blocks, progress=progress, num_pitches=num_pitches,
                      fingerprint=_fingerprint(config, weights, config.pitch_min))
     generator = Generator(config, num_pitches, num_blocks, progress, weights=weights)
-    return GanSynth(config, generator, info, jit_compile=jit_compile, fast=fast)
+    model = GanSynth(config, generator, info, jit_compile=jit_compile, fast=fast)
+    model.prior = read_prior(model_dir, config.latent_size)
+    return model

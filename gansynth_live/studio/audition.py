@@ -1,9 +1,11 @@
 """Audition: N random instruments at one pitch, to listen to, look at, and keep.
 
-Instrument i of an audition with seed S is drawn from RandomState(S + i), so
-every instrument has its own seed: `--instrument seed:S+i` in `render`, or a
-preset with that seed, gives exactly the same latent, and the folder's
-latents.npy (read by `audition:DIR:INDEX`) holds them all.
+Instrument i of an audition with seed S is drawn from the model's prior with
+RandomState(S + i) (model/prior.py: N(0, 1) for magenta's models, blends of the
+fitted instruments for the default model), so every instrument has its own seed:
+`--instrument seed:S+i` in `render` gives exactly the same latent, the saved
+presets hold the latent itself, and the folder's latents.npy (read by
+`audition:DIR:INDEX`) holds them all.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def run_audition(model, out_dir: Path, count: int = 8, pitch: int = 60, seed: in
         raise GansynthLiveError("the gap must be >= 0 s")
     model.labels([pitch])  # a clear error for a pitch the model lacks, before any work
     seeds = audition_seeds(seed, count)
-    latents = np.stack([seed_latent(s, model.latent_size) for s in seeds])
+    latents = np.stack([seed_latent(s, model.latent_size, getattr(model, "prior", None))
+                        for s in seeds])
     waves = model.generate(latents, [pitch] * count, batch_size=batch_size, progress=progress)
     rate = int(model.sample_rate)
     gap = np.zeros(int(round(gap_s * rate)), np.float32)

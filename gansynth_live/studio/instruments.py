@@ -3,8 +3,10 @@
 SPEC is one of:
 
 - `NAME`: a preset (user presets first, then shipped ones, see presets.py);
-- `seed:N`: the latent numpy's RandomState(N) draws, as `GanSynth.random_latents(1, N)`
-  and a preset with `seed = N` do;
+- `seed:N`: the latent the model's prior draws with numpy's RandomState(N), as
+  `GanSynth.random_latents(1, N)` does (N(0, 1) for magenta's models, as a preset
+  with `seed = N` does; blends of fitted instruments for a model with a prior.json,
+  model/prior.py);
 - `audition:DIR:INDEX`: instrument INDEX of an earlier `gansynth-live audition`
   whose output folder is DIR (read from its latents.npy).
 
@@ -74,9 +76,12 @@ def parse_spec(text: str) -> InstrumentSpec:
     return InstrumentSpec("preset", body, time_s, text)
 
 
-def seed_latent(seed: int, latent_size: int) -> np.ndarray:
-    """The latent of `seed:N` (same draw as GanSynth.random_latents(1, N)[0])."""
-    return np.random.RandomState(seed).normal(size=[1, latent_size])[0]
+def seed_latent(seed: int, latent_size: int, prior=None) -> np.ndarray:
+    """The latent of `seed:N`: GanSynth.random_latents(1, N)[0] of a model whose prior
+    (model/prior.py) is `prior`; None is N(0, 1)."""
+    if prior is None:
+        return np.random.RandomState(seed).normal(size=[1, latent_size])[0]
+    return prior.draw(1, latent_size, seed)[0]
 
 
 def read_audition_latents(folder: Path, latent_size: int | None = None) -> np.ndarray:
@@ -99,7 +104,8 @@ def read_audition_latents(folder: Path, latent_size: int | None = None) -> np.nd
 
 
 def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = None,
-            warnings: list[str] | None = None, model_name: str = "default") -> Instrument:
+            warnings: list[str] | None = None, model_name: str = "default",
+            prior=None) -> Instrument:
     """The instrument a spec names; `warnings` collects non-fatal remarks.
 
     `model_name` is the model in use as the user named it; a preset made for
@@ -112,7 +118,7 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
             raise InstrumentError(f"{spec.text!r}: seed must be an integer") from None
         if not 0 <= seed < 2**32:
             raise InstrumentError(f"{spec.text!r}: seed must be in 0..2**32-1")
-        return Instrument(f"seed:{seed}", seed_latent(seed, latent_size))
+        return Instrument(f"seed:{seed}", seed_latent(seed, latent_size, prior))
     if spec.kind == "audition":
         folder, colon, index_text = spec.value.rpartition(":")
         if not colon or not folder:
@@ -145,8 +151,8 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
 
 def path_from_specs(texts: Sequence[str], latent_size: int, duration_s: float,
                     interpolation: str = "linear", preset_dir: Path | None = None,
-                    warnings: list[str] | None = None, model_name: str = "default"
-                    ) -> TimbrePath:
+                    warnings: list[str] | None = None, model_name: str = "default",
+                    prior=None) -> TimbrePath:
     """A timbre path from `--instrument` arguments (see the module docstring)."""
     if not texts:
         raise InstrumentError("no instruments given")
@@ -154,7 +160,8 @@ def path_from_specs(texts: Sequence[str], latent_size: int, duration_s: float,
     timed = [s.time_s is not None for s in specs]
     if any(timed) and not all(timed):
         raise InstrumentError("give every --instrument a time (SPEC@SECONDS) or none")
-    instruments = [resolve(s, latent_size, preset_dir, warnings, model_name) for s in specs]
+    instruments = [resolve(s, latent_size, preset_dir, warnings, model_name, prior)
+                   for s in specs]
     if all(timed):
         times = [float(s.time_s) for s in specs]  # type: ignore[arg-type]
     elif len(specs) == 1:
@@ -165,16 +172,18 @@ def path_from_specs(texts: Sequence[str], latent_size: int, duration_s: float,
 
 
 def random_path(latent_size: int, total_time_s: float, secs_per_instrument: float,
-                seed: int, interpolation: str = "linear") -> TimbrePath:
+                seed: int, interpolation: str = "linear", prior=None) -> TimbrePath:
     """magenta's get_random_instruments: int(total/secs) latents evenly spread over the piece.
 
     The latents are drawn at once from one RandomState(seed), as magenta's
-    generate_z draws them; at least two (magenta fails with fewer).
+    generate_z draws them (or the model's `prior`, model/prior.py, when given);
+    at least two (magenta fails with fewer).
     """
     if not secs_per_instrument > 0:
         raise InstrumentError("seconds per instrument must be positive")
     count = max(2, int(total_time_s / secs_per_instrument))
-    latents = np.random.RandomState(seed).normal(size=[count, latent_size])
+    latents = (np.random.RandomState(seed).normal(size=[count, latent_size]) if prior is None
+               else prior.draw(count, latent_size, seed))
     times = np.linspace(MAGENTA_FIRST_TIME_S, max(total_time_s, 1e-3), count)
     points = [TimbrePoint(float(t), Instrument(f"random:{seed}:{i}", z))
               for i, (t, z) in enumerate(zip(times, latents))]
