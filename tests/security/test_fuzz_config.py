@@ -163,6 +163,9 @@ def valid_values(folder: Path) -> dict:
         "osc_host": same(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost"])),
         "osc_port": same(st.integers(0, 65535)), "osc_allow": names_list(),
         "osc_reply_port": optional_int(1, 65535), "feedback_rate": unit_float(200.0),
+        "web": same(st.booleans()),
+        "web_host": same(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost"])),
+        "web_port": same(st.integers(0, 65535)),
     }
 
 
