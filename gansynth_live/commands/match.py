@@ -1,7 +1,8 @@
 """Find the instrument closest to a recorded note and keep it as a preset.
 
-A wide random search over latents (each candidate is a seed), then gradient
-descent through the generator, both scored by a multi-resolution spectral
+A search over the model's own instruments (its fitted voices and the shipped
+presets made for it, when it has them) and random latents drawn from its prior
+(each a seed), then gradient descent through the generator from the nearest, both scored by a multi-resolution spectral
 distance at the note's pitch. Writes TARGET.match.wav (the matched note at the
 target's level) and TARGET.ab.wav (target, pause, match) beside the target,
 and saves the latent as a preset.
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None,
                         help="model folder or name (default: the model shipped with the package)")
     parser.add_argument("--candidates", type=int, default=128,
-                        help="latents tried in the random search (default 128)")
+                        help="random latents from the model's prior, tried after its own "
+                             "instruments (default 128)")
     parser.add_argument("--steps", type=int, default=100,
                         help="gradient descent steps (default 100; 0 = search only)")
     parser.add_argument("--learning-rate", type=float, default=0.01,
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from ..model.registry import resolve_model
     from ..paths import check_name, child_path, data_dir
     from ..presets import Preset, save_preset
-    from ..studio.match import MatchSettings, estimate_pitch, load_target, match_note
+    from ..studio.match import (MatchSettings, estimate_pitch, load_target, match_note,
+                                named_candidates)
     from ..studio.progress import tqdm_progress
 
     if not 1 <= args.candidates <= 100000:
@@ -76,11 +79,17 @@ def run(args: argparse.Namespace) -> int:
                              learning_rate=args.learning_rate, seed=args.seed,
                              batch_size=args.batch_size)
     bars = tqdm_progress(not args.quiet)
+    named = named_candidates(model, model_name)
     result = match_note(model, target, pitch, settings, bars("searching", "latent"),
-                        bars("descending", "step"))
+                        bars("descending", "step"), named=named)
+    if result.named:
+        (label, nearest), rest = result.named[0], result.named[1:3]
+        also = ", ".join(f"{n} {d:.4f}" for n, d in rest)
+        print(f"nearest of the model's {len(result.named)} instruments: {label} (distance "
+              f"{nearest:.4f})" + (f"; then {also}" if also else ""))
     preset = Preset(name=name, model=model_name, latent=tuple(float(v) for v in result.latent),
                     description=f"matched to {args.target.name} at MIDI {pitch} (distance "
-                                f"{result.distance_final:.3f})")
+                                f"{result.distance_final:.3f}, from {result.start})")
     preset_path = save_preset(preset, args.preset_dir, overwrite=args.overwrite)
 
     out_dir = args.out_dir or args.target.parent
@@ -101,8 +110,10 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as exc:
         raise GansynthLiveError(f"cannot write into '{out_dir}': {exc}") from None
     median = float(np.median(result.search_distances))
+    best_random = float(np.min(result.search_distances))
     print(f"distance (lower is closer): random median {median:.4f}, best random (seed:"
-          f"{result.best_seed}) {result.distance_search:.4f}, after {len(result.history) - 1} "
+          f"{result.best_seed}) {best_random:.4f}, start {result.start} "
+          f"{result.distance_search:.4f}, after {len(result.history) - 1} "
           f"descent steps {result.distance_final:.4f}")
     print(f"preset {name!r}: {preset_path}")
     print(f"matched note: {match_path}\nA/B (target, then match): {ab_path}")

@@ -2,8 +2,13 @@
 
 Two stages, both scored by one multi-resolution spectral distance:
 
-1. A wide random search: `candidates` latents, each from its own seed (so the
-   best one is also `seed:N`), generated at the target's pitch in batches.
+1. A search over candidates, generated at the target's pitch in batches: the
+   model's named instruments first (its instruments.json, the fitted voices of
+   a model like the default one, and the shipped presets made for it,
+   `named_candidates`), then `candidates` random latents, each drawn from the
+   model's prior (model/prior.py) with its own seed (so a random best one is
+   also `seed:N`). The named ones ranked by distance say which instrument the
+   recording is nearest to.
 2. Gradient descent from the best candidate, through the TensorFlow generator
    and the mel/IF decoder (both differentiable), with Adam on the latent.
    After every step the latent is put back on the sphere of its starting norm:
@@ -56,10 +61,19 @@ class MatchResult:
     wave: np.ndarray              # its note, float32 [audio_length]
     pitch: int
     best_seed: int                # seed of the best random candidate
-    distance_search: float        # best distance of the random search ("before")
+    distance_search: float        # best distance of the search, named or random ("before")
     distance_final: float         # after gradient descent ("after")
-    search_distances: np.ndarray  # every candidate's distance
+    search_distances: np.ndarray  # every random candidate's distance
     history: tuple[float, ...] = field(default=())  # distance at each descent step
+    # (label, distance) of every named candidate, nearest first: "instrument NAME" or
+    # "preset NAME" (a preset whose latent is also an instrument's is not repeated)
+    named: tuple[tuple[str, float], ...] = field(default=())
+    start: str = ""               # the candidate descent started from (a label or seed:N)
+
+    @property
+    def nearest(self) -> str | None:
+        """The named candidate nearest to the target (None when the model has none)."""
+        return self.named[0][0] if self.named else None
 
 
 def load_target(path: Path, sample_rate: int, max_length: int) -> np.ndarray:
@@ -159,20 +173,65 @@ class SpectralDistance:
         return total / len(self.fft_sizes)
 
 
-def random_search(model, distance: SpectralDistance, pitch: int, settings: MatchSettings,
-                  progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(distances, seeds) of `candidates` latents, seed by seed from settings.seed."""
-    count = int(settings.candidates)
-    seeds = np.array([(settings.seed + i) % 2**32 for i in range(count)], dtype=np.int64)
-    batch = int(settings.batch_size or model.default_batch_size)
+def named_candidates(model, model_name: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """(label, latent) of the model's instruments.json and, when `model_name` (the model
+    as the user named it) is given, of the shipped presets made for it; a preset whose
+    latent is an instrument's is left out. [] for a model without either (Google's)."""
+    from .. import presets
+    from ..fit.instruments import InstrumentsError, read_instruments
+
+    out: list[tuple[str, np.ndarray]] = []
+    path = getattr(getattr(model, "info", None), "path", None)
+    if path is not None:
+        try:
+            table = read_instruments(path, model.latent_size)
+        except InstrumentsError:
+            table = {}
+        out.extend((f"instrument {name}", latent) for name, (_, latent) in table.items())
+    folder = presets.SHIPPED_DIR  # looked up here: tests replace it
+    files = sorted(folder.glob("*.json")) if model_name is not None and folder.is_dir() else []
+    for file in files:
+        try:
+            preset = presets.load_preset_file(file)
+        except presets.PresetError:
+            continue
+        if preset.model != model_name or preset.is_morph or preset.latent is None \
+                or len(preset.latent) != model.latent_size:
+            continue
+        latent = np.asarray(preset.latent, np.float64)
+        if not any(np.allclose(latent, z, atol=1e-6) for _, z in out):
+            out.append((f"preset {preset.name}", latent))
+    return out
+
+
+def score_latents(model, distance: SpectralDistance, pitch: int, latents: np.ndarray,
+                  batch_size: int | None = None, progress: ProgressFn | None = None,
+                  done: int = 0, total: int | None = None) -> np.ndarray:
+    """The distance of each latent's note at `pitch`, in batches."""
+    count = len(latents)
+    total = count if total is None else total
+    batch = int(batch_size or model.default_batch_size)
     distances = np.empty(count)
     for start in range(0, count, batch):
         stop = min(count, start + batch)
-        z = np.stack([seed_latent(int(s), model.latent_size) for s in seeds[start:stop]])
-        waves = model.generate(z, [pitch] * len(z), batch_size=batch)
+        waves = model.generate(latents[start:stop], [pitch] * (stop - start), batch_size=batch)
         distances[start:stop] = distance(waves).numpy()
         if progress is not None:
-            progress(stop, count)
+            progress(done + stop, total)
+    return distances
+
+
+def random_search(model, distance: SpectralDistance, pitch: int, settings: MatchSettings,
+                  progress: ProgressFn | None = None, done: int = 0,
+                  total: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, seeds) of `candidates` latents from the model's prior, seed by seed
+    from settings.seed."""
+    count = int(settings.candidates)
+    seeds = np.array([(settings.seed + i) % 2**32 for i in range(count)], dtype=np.int64)
+    prior = getattr(model, "prior", None)
+    z = np.stack([seed_latent(int(s), model.latent_size, prior) for s in seeds])
+    distances = score_latents(model, distance, pitch, z, settings.batch_size, progress,
+                              done, count + done if total is None else total)
     return distances, seeds
 
 
@@ -249,21 +308,39 @@ def descend(model, distance: SpectralDistance, start: np.ndarray, pitch: int, st
 
 def match_note(model, target: np.ndarray, pitch: int, settings: MatchSettings = MatchSettings(),
                search_progress: ProgressFn | None = None,
-               descent_progress: ProgressFn | None = None) -> MatchResult:
-    """Search, then descend; see the module docstring."""
+               descent_progress: ProgressFn | None = None,
+               named: Sequence[tuple[str, np.ndarray]] | None = None) -> MatchResult:
+    """Search (named candidates, then random ones), then descend; see the module docstring.
+
+    `named` defaults to `named_candidates(model)`; pass [] for a random search only.
+    """
     if settings.candidates < 1:
         raise MatchError("at least one random candidate is needed")
     if settings.steps < 0 or not settings.learning_rate > 0:
         raise MatchError("steps must be >= 0 and the learning rate > 0")
     model.labels([pitch])
     distance = SpectralDistance(target[:model.config.audio_length], settings.fft_sizes)
-    distances, seeds = random_search(model, distance, pitch, settings, search_progress)
+    named = named_candidates(model) if named is None else list(named)
+    total = len(named) + int(settings.candidates)
+    named_d = (score_latents(model, distance, pitch, np.stack([z for _, z in named]),
+                             settings.batch_size, search_progress, 0, total)
+               if named else np.empty(0))
+    distances, seeds = random_search(model, distance, pitch, settings, search_progress,
+                                     len(named), total)
     best_index = int(np.argmin(distances))
-    start = seed_latent(int(seeds[best_index]), model.latent_size)
+    prior = getattr(model, "prior", None)
+    start = seed_latent(int(seeds[best_index]), model.latent_size, prior)
+    start_label, before = f"seed:{int(seeds[best_index])}", float(distances[best_index])
+    ranking = sorted(zip((label for label, _ in named), named_d.tolist()), key=lambda r: r[1])
+    if named and ranking[0][1] <= before:
+        start_label, before = ranking[0]
+        start = np.asarray(dict(named)[start_label], np.float64)
     latent, final, history = descend(model, distance, start, pitch, settings.steps,
                                      settings.learning_rate, descent_progress)
     wave = model.generate(latent[None, :], [pitch])[0]
     return MatchResult(latent=latent, wave=wave, pitch=int(pitch),
                        best_seed=int(seeds[best_index]),
-                       distance_search=float(distances[best_index]), distance_final=final,
-                       search_distances=distances, history=tuple(history))
+                       distance_search=before, distance_final=final,
+                       search_distances=distances, history=tuple(history),
+                       named=tuple((label, float(d)) for label, d in ranking),
+                       start=start_label)

@@ -148,3 +148,37 @@ def test_match_prints_no_tensorflow_errors(tiny_model_dir, tmp_path):
     assert not [line for line in result.stderr.splitlines() if is_chatter(line)]
     assert result.stderr == b"", result.stderr[-2000:]
     assert (tmp_path / "note.match.wav").is_file()
+
+
+@pytest.mark.shipped_presets
+def test_match_starts_from_the_default_model_s_instruments(tmp_path, capsys):
+    """A note rendered from a fitted instrument of the default model: `match` finds that
+    instrument among its three nearest candidates and says so."""
+    from gansynth_live.fit.instruments import read_instruments
+    from gansynth_live.model import load_model
+    from gansynth_live.model.registry import resolve_model
+    from gansynth_live.studio.match import named_candidates
+
+    path = resolve_model(None)
+    model = load_model(path)
+    table = read_instruments(path)
+    named = named_candidates(model, "default")
+    labels = [label for label, _ in named]
+    assert len(labels) == len(set(labels)) >= len(table)
+    assert [x for x in labels if x.startswith("instrument ")] == [f"instrument {n}" for n in table]
+    # the shipped presets of the default model are its instruments' latents: not repeated
+    assert not any(x.startswith("preset ") for x in labels)
+    note = model.generate(table["cello"][1][None], [55])[0][:int(2.5 * RATE)]
+    note = note + 0.01 * np.max(np.abs(note)) * np.random.RandomState(0).normal(size=len(note))
+    result = match_note(model, note.astype(np.float32), 55,
+                        MatchSettings(candidates=4, steps=0), named=named)
+    top3 = [label for label, _ in result.named[:3]]
+    assert "instrument cello" in top3
+    assert result.start == result.nearest == top3[0]
+    assert result.distance_search == pytest.approx(result.named[0][1])
+    sf.write(tmp_path / "cello.wav", 0.5 * note / np.max(np.abs(note)), RATE)
+    assert main(["match", str(tmp_path / "cello.wav"), "--pitch", "55", "--candidates", "2",
+                 "--steps", "0", "--preset-dir", str(tmp_path / "presets"), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert f"nearest of the model's {len(named)} instruments: instrument " in text
+    assert "start instrument " in text
