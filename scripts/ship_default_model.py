@@ -44,6 +44,8 @@ def main() -> int:
     try:
         shutil.copy2(src / "experiment.json", tmp / "experiment.json")
         shutil.copy2(src / "fit.json", tmp / "fit.json")
+        if (src / "prior.json").is_file():  # the model's prior (model/prior.py)
+            shutil.copy2(src / "prior.json", tmp / "prior.json")
         shutil.copytree(stages[-1], tmp / stages[-1].name)
         (tmp / "instruments.json").write_text(json.dumps(table, indent=1))
         if DEST.exists():

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model.export import write_model_dir
-from .instruments import FILE_NAME, instruments_json
+from .instruments import FILE_NAME, PRIOR_NAME, instruments_json, prior_json
 from .trainer import FitModel
 
 
@@ -20,7 +20,9 @@ def export_model(model: FitModel, dest: Path, voices: list[str], programs: list[
     """
     fit_info = {"steps": int(model.step.numpy()), "settings": model.settings.to_json(),
                 **provenance}
-    files = {FILE_NAME: instruments_json(voices, programs, model.ema_latents()),
+    latents = model.ema_latents()
+    files = {FILE_NAME: instruments_json(voices, programs, latents),
+             PRIOR_NAME: prior_json(latents),
              "fit.json": json.dumps(fit_info, indent=1).encode()}
     return write_model_dir(dest, model.config, model.ema_weights(),
                            extra_json={"gansynth_live_fit": {"steps": fit_info["steps"]}},

@@ -15,6 +15,7 @@ from ..errors import GansynthLiveError
 from .quality import PITCH_BAR
 
 FILE_NAME = "instruments.json"
+PRIOR_NAME = "prior.json"  # model/prior.py reads it
 
 
 class InstrumentsError(GansynthLiveError):
@@ -26,6 +27,18 @@ def instruments_json(voices: list[str], programs: list[int | None],
     table = {name: {"program": program, "latent": [round(float(x), 7) for x in latent]}
              for name, program, latent in zip(voices, programs, latents)}
     return json.dumps(table, indent=1).encode()
+
+
+def prior_json(latents: np.ndarray) -> bytes:
+    """The prior.json a fitted model ships with: random instruments are blends of its
+    fitted instruments (model/prior.py; docs/models.md "Random instruments")."""
+    radius = round(float(np.mean(np.linalg.norm(np.asarray(latents), axis=1))), 4)
+    table = {"prior": "blend", "instruments": "pitched", "mix": [2, 3], "alpha": 0.5,
+             "noise": 0.1, "radius": radius,
+             "description": "random instruments: convex blends of 2-3 fitted instruments "
+                            "(those held to the pitch bar), scaled to the fitted latents' "
+                            "norm; docs/models.md"}
+    return (json.dumps(table, indent=1) + "\n").encode()
 
 
 def read_instruments(model_dir: Path, latent_size: int | None = None

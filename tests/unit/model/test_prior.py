@@ -102,3 +102,14 @@ def test_sample_help_shows_the_prior(tiny_model_dir, capsys):
         build_parser().parse_args(["sample", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "prior of the default model: blends of 2-3 of the pitched fitted instruments" in text
+
+
+def test_fit_export_writes_the_prior_the_default_model_ships(tmp_path):
+    from gansynth_live.fit.instruments import prior_json
+
+    path = resolve_model(None)
+    latents = np.stack([z for _, z in read_instruments(path).values()])
+    assert json.loads(prior_json(latents)) == json.loads((path / PRIOR_FILE).read_text())
+    folder = _folder(tmp_path, prior_json(np.ones((3, 4))).decode())
+    prior = read_prior(folder, 4)  # "pitched": no data_in_tune recorded counts as in tune
+    assert prior.names == ("a", "b", "c") and prior.radius == 2.0
