@@ -10,8 +10,14 @@ configuration) and prints a table. References measured in the same run:
   by ../shared/tools/magenta-ref/setup.sh): it times `generate_samples_from_z`
   on a full-size magenta-written checkpoint (made once by make_fixture.py).
 
+With `--rounds N` every configuration (magenta included) runs N times, interleaved
+(A, B, A, B, ...), and the table shows medians: on a shared machine a neighbour's job
+then hits all configurations alike. Each row shows CPU seconds beside wall seconds
+and the load average / steal time during its runs, and `1 note` is one note at
+batch 1 (what the first playable note after a new latent costs in the generator).
+
 Usage:
-    python bench/generate.py [--batches 1,4,8,16] [--banks 2] [--magenta-venv DIR]
+    python bench/generate.py [--batches 1,4,8,16] [--banks 2] [--rounds 3] [--magenta-venv DIR]
 """
 
 from __future__ import annotations
@@ -61,19 +67,47 @@ def measure(which: str, path: str, batch: int, banks: int) -> dict:
         model.generate(z, pitches, batch_size=batch)
     wall = (time.perf_counter() - t0) / banks
     cpu = (time.process_time() - cpu0) / banks
+    one = []
+    for i in range(3):  # one new note at batch 1: the first playable note's generator time
+        t1 = time.perf_counter()
+        model.generate(model.random_latents(1, seed=100 + i), [60], batch_size=1)
+        one.append(time.perf_counter() - t1)
     import tensorflow as tf
 
     return {"model": which, "path": path, "batch": batch, "s_per_bank": wall,
             "notes_per_s": len(pitches) / wall, "cpu_s_per_bank": cpu,
+            "one_note_s": sorted(one)[1],
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "gpu": bool(tf.config.list_physical_devices("GPU"))}
+
+
+def _machine() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole machine so far (bench/soaklib/machine.py)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from soaklib.machine import cpu_times
+
+    steal, _, total = cpu_times()
+    return steal, total
+
+
+def _with_machine(run) -> dict:
+    """Run `run()` (returns a row) and add the machine's load and steal during it."""
+    steal0, total0 = _machine()
+    row = run()
+    steal1, total1 = _machine()
+    row["load1"] = os.getloadavg()[0]
+    row["steal_pct"] = 100.0 * (steal1 - steal0) / max(1, total1 - total0)
+    return row
 
 
 def run_child(which: str, path: str, batch: int, banks: int) -> dict:
     cmd = [sys.executable, __file__, "--child", which, path, str(batch), str(banks)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+
+    def run() -> dict:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    return _with_machine(run)
 
 
 def magenta_reference(venv: Path, banks: int) -> dict | None:
@@ -88,16 +122,32 @@ def magenta_reference(venv: Path, banks: int) -> dict | None:
         subprocess.run([str(python), str(tools / "make_fixture.py"), str(ckpt),
                         "--fmap-base", "4096", "--fmap-max", "256"], check=True,
                        capture_output=True)
-    out = subprocess.run([str(python), str(tools / "time_magenta.py"), str(ckpt), "--batch", "8",
-                          "--banks", str(banks)], check=True, capture_output=True,
-                         text=True).stdout
+    out = _with_machine(lambda: {"stdout": subprocess.run(
+        [str(python), str(tools / "time_magenta.py"), str(ckpt), "--batch", "8",
+         "--banks", str(banks)], check=True, capture_output=True, text=True).stdout})
+    load1, steal_pct, out = out["load1"], out["steal_pct"], out["stdout"]
     line = next(l for l in out.splitlines() if l.startswith("RESULT"))
     fields = dict(kv.split("=") for kv in line.split()[3:])
-    return {"model": "full", "path": "magenta 2.1.4", "batch": 8,
+    return {"model": "full", "path": "magenta-2.1.4", "batch": 8,
             "s_per_bank": float(fields["seconds_per_bank"]),
             "notes_per_s": float(fields["notes_per_s"]),
             "cpu_s_per_bank": float(fields["cpu_s_per_bank"]), "peak_rss_mb": float("nan"),
-            "gpu": False}
+            "one_note_s": float("nan"), "gpu": False, "load1": load1, "steal_pct": steal_pct}
+
+
+def _median_row(runs: list[dict]) -> dict:
+    """One row from a configuration's interleaved runs: medians, and the worst load seen."""
+    def med(key: str) -> float:
+        values = sorted(r[key] for r in runs)
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else 0.5 * (values[mid - 1] + values[mid])
+    row = dict(runs[0])
+    for key in ("s_per_bank", "notes_per_s", "cpu_s_per_bank", "one_note_s", "peak_rss_mb",
+                "steal_pct"):
+        row[key] = med(key)
+    row["load1"] = max(r["load1"] for r in runs)
+    row["runs"] = len(runs)
+    return row
 
 
 def main() -> None:
@@ -112,24 +162,35 @@ def main() -> None:
     parser.add_argument("--paths", default="faithful,fast,fast+xla")
     parser.add_argument("--models", default="full,tiny")
     parser.add_argument("--magenta-venv", type=Path, default=None)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every configuration this many times, interleaved; medians")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
-    rows = []
-    if args.magenta_venv:
-        ref = magenta_reference(args.magenta_venv, args.banks)
-        if ref:
-            rows.append(ref)
-    for which in args.models.split(","):
-        for batch in batches:
-            for path in args.paths.split(","):
-                row = run_child(which, path, batch, args.banks)
-                rows.append(row)
-                print(f"  measured {which:5s} {path:9s} batch {batch:3d}: "
-                      f"{row['s_per_bank']:.2f} s/bank", flush=True)
+    configs = [(which, path, batch) for which in args.models.split(",") for batch in batches
+               for path in args.paths.split(",")]
+    measured: dict[tuple, list[dict]] = {}
+    for rnd in range(args.rounds):
+        if args.magenta_venv:
+            ref = magenta_reference(args.magenta_venv, args.banks)
+            if ref:
+                measured.setdefault(("magenta",), []).append(ref)
+                print(f"  round {rnd + 1}: magenta-2.1.4    batch   8: "
+                      f"{ref['s_per_bank']:.2f} s/bank, {ref['cpu_s_per_bank']:.1f} CPU s, "
+                      f"load {ref['load1']:.1f}", flush=True)
+        for which, path, batch in configs:
+            row = run_child(which, path, batch, args.banks)
+            measured.setdefault((which, path, batch), []).append(row)
+            print(f"  round {rnd + 1}: {which:5s} {path:9s} batch {batch:3d}: "
+                  f"{row['s_per_bank']:.2f} s/bank, {row['cpu_s_per_bank']:.1f} CPU s, "
+                  f"load {row['load1']:.1f}", flush=True)
+    rows = [_median_row(runs) for runs in measured.values()]
     print()
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end; "
+          f"{args.rounds} interleaved round(s), medians; load: the highest 1-minute load "
+          "average seen after a run; steal: % of machine CPU time stolen by the hypervisor")
     header = (f"{'model':6s} {'path':14s} {'batch':>5s} {'s/bank61':>9s} {'notes/s':>8s} "
-              f"{'cpu s':>7s} {'peak MB':>8s} {'vs faithful':>11s} {'vs magenta':>10s}")
+              f"{'cpu s':>7s} {'1 note':>7s} {'load':>5s} {'steal':>5s} {'peak MB':>8s} "
+              f"{'vs faithful':>11s} {'vs magenta':>10s}")
     print(header)
     print("-" * len(header))
     magenta = next((r for r in rows if r["path"].startswith("magenta")), None)
@@ -140,11 +201,12 @@ def main() -> None:
         vs_m = (f"{magenta['s_per_bank'] / row['s_per_bank']:.2f}x"
                 if magenta and row["model"] == "full" else "-")
         print(f"{row['model']:6s} {row['path']:14s} {row['batch']:5d} {row['s_per_bank']:9.2f} "
-              f"{row['notes_per_s']:8.2f} {row['cpu_s_per_bank']:7.1f} {row['peak_rss_mb']:8.0f} "
+              f"{row['notes_per_s']:8.2f} {row['cpu_s_per_bank']:7.1f} {row['one_note_s']:7.3f} "
+              f"{row['load1']:5.1f} {row['steal_pct']:4.1f}% {row['peak_rss_mb']:8.0f} "
               f"{vs_f:>11s} {vs_m:>10s}" + ("  (GPU)" if row["gpu"] else ""))
-    print("\nReference without a venv: magenta 2.1.4 took 17.98 s per 61-note bank of the "
-          "full-size model at batch 8, timed side by side with this script on a quiet 2-core "
-          "machine (docs/models.md, Generation speed); target: at least 2x faster.")
+    if magenta is None:
+        print("\nvs magenta: not measured (give --magenta-venv; target: at least 2x faster "
+              "than magenta 2.1.4 in the same run)")
 
 
 if __name__ == "__main__":

@@ -37,14 +37,19 @@ def number(cell: str | None) -> float | None:
 
 
 def generate_rows(text: str) -> list[dict]:
-    """bench/generate.py's whitespace table: model, path, batch, s/bank, notes/s, CPU s."""
+    """bench/generate.py's whitespace table: model, path, batch, s/bank, notes/s, CPU s,
+    and (when printed) one note's seconds at batch 1 and the load average. magenta's row
+    is `full magenta-2.1.4 8 ...` (one word for the path, so it parses like the others)."""
     out = []
     for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 6 and parts[0] in ("full", "tiny") and parts[2].isdigit():
-            out.append({"model": parts[0], "path": parts[1], "batch": int(parts[2]),
-                        "s_per_bank": float(parts[3]), "notes_per_s": float(parts[4]),
-                        "cpu_s": float(parts[5])})
+            row = {"model": parts[0], "path": parts[1], "batch": int(parts[2]),
+                   "s_per_bank": float(parts[3]), "notes_per_s": float(parts[4]),
+                   "cpu_s": float(parts[5])}
+            if len(parts) >= 8:
+                row["one_note_s"], row["load1"] = number(parts[6]), number(parts[7])
+            out.append(row)
     return out
 
 

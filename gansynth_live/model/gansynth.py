@@ -25,6 +25,28 @@ from .spectral import MelSpectralCodec, SpecLayout
 
 ProgressFn = Callable[[int, int], None]
 
+# With a GPU a whole bank (61 notes and the few above) goes in one or two batches.
+GPU_BATCH_SIZE = 32
+
+
+def gpus() -> list:
+    """The GPUs TensorFlow sees, each set to allocate memory as it goes (memory growth:
+    TensorFlow would otherwise take nearly all of it at the first op) and to full float32
+    (TensorFloat-32 convolutions round to 10 mantissa bits: far outside the parity bounds).
+    Both must be set before the first op; afterwards they stay as they were."""
+    found = tf.config.list_physical_devices("GPU")
+    for gpu in found:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised by an earlier op
+            pass
+    if found:
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    return found
+
+
+_GPUS = gpus()
+
 
 class PitchError(GansynthLiveError, ValueError):
     """A pitch the model has no one-hot class for."""
@@ -90,7 +112,9 @@ class GanSynth:
 
     @property
     def default_batch_size(self) -> int:
-        return self.config.batch_size_for_stage(self.info.stage_id)
+        """magenta's sampling batch; on a GPU at least GPU_BATCH_SIZE (a bank in two)."""
+        batch = self.config.batch_size_for_stage(self.info.stage_id)
+        return max(batch, GPU_BATCH_SIZE) if _GPUS else batch
 
     def random_latents(self, n: int, seed: int | None = None) -> np.ndarray:
         """n latents [n, latent_size] in float64 from the model's prior; same seed, same rows.
