@@ -35,6 +35,7 @@ from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 from gansynth_live.inputs.cc_map import CCMap  # noqa: E402
 from gansynth_live.inputs.midi import MidiTranslator  # noqa: E402
 from gansynth_live.inputs.osc import OscServer  # noqa: E402
+from gansynth_live.inputs.osc_limits import ACTION_RATES, ActionLimits  # noqa: E402
 from gansynth_live.presets import SHIPPED_DIR  # noqa: E402
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -105,7 +106,10 @@ def rig(tmp_path, monkeypatch, tone_service):
                             library=PresetLibrary(presets), recordings=recordings,
                             report=lambda text: None)
     instrument.start(preset="duo")
-    server = OscServer(instrument, "127.0.0.1", 0, report=lambda text: None).start()
+    server = OscServer(instrument, "127.0.0.1", 0, report=lambda text: None)
+    # this test is about where names lead, not about rates (tests/security/test_osc_limits.py)
+    server.limits = ActionLimits({name: (1e6, 1e6) for name in ACTION_RATES}, max_saves=10**6)
+    server.start()
     midi = MidiTranslator(instrument, CCMap(), name="fuzz")
     WATCH.allowed = (presets.resolve(), (data / "presets").resolve(), SHIPPED_DIR.resolve(),
                      recordings.resolve(), (tmp_path / "cache").resolve())
