@@ -46,6 +46,10 @@ def _build_model(which: str, fast: bool, jit: bool):
 
     if which == "tiny":
         return load_model(ROOT / "tests" / "fixtures" / "gansynth-tiny", fast=fast, jit_compile=jit)
+    if which == "default":  # the model shipped in the package (what `serve` plays by default)
+        from gansynth_live.model.registry import resolve_model
+
+        return load_model(resolve_model("default"), fast=fast, jit_compile=jit)
     config = parse_config(FULL_SIZE, Path("full-size"))
     generator = Generator(config, 61, 7, 6.0, seed=0)
     info = ModelInfo(Path("full-size"), 12, 0, 7, 6.0, 61, "random")
@@ -160,7 +164,9 @@ def main() -> None:
     parser.add_argument("--batches", default="1,4,8,16")
     parser.add_argument("--banks", type=int, default=1, help="timed banks per configuration")
     parser.add_argument("--paths", default="faithful,fast,fast+xla")
-    parser.add_argument("--models", default="full,tiny")
+    parser.add_argument("--models", default="full,tiny",
+                        help="full (released channel counts, random weights), tiny (the test "
+                        "fixture), default (the packaged model)")
     parser.add_argument("--magenta-venv", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=1,
                         help="run every configuration this many times, interleaved; medians")

@@ -43,7 +43,7 @@ def generate_rows(text: str) -> list[dict]:
     out = []
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) >= 6 and parts[0] in ("full", "tiny") and parts[2].isdigit():
+        if len(parts) >= 6 and parts[0] in ("full", "tiny", "default") and parts[2].isdigit():
             row = {"model": parts[0], "path": parts[1], "batch": int(parts[2]),
                    "s_per_bank": float(parts[3]), "notes_per_s": float(parts[4]),
                    "cpu_s": float(parts[5])}

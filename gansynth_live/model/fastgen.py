@@ -25,7 +25,8 @@ from .generator import Generator, he_scale, pixel_norm, upscale
 
 
 def _phase_kernels(kernel: np.ndarray) -> np.ndarray:
-    """3x3 kernel [3,3,Cin,Cout] -> 2x2 kernels for the 4 output phases [2,2,Cin,4*Cout].
+    """3x3 kernel [3,3,Cin,Cout] -> 2x2 kernels for the 4 output phases [2,2,Cin,4*Cout],
+    phase (a, b) in channel block 2(1-a)+(1-b).
 
     For output row 2i+a of the upscaled map the 3 taps read low-res rows
     (i-1, i, i) when a=0 and (i, i, i+1) when a=1; the same holds for columns.
@@ -35,8 +36,10 @@ def _phase_kernels(kernel: np.ndarray) -> np.ndarray:
     """
     rows = {0: (kernel[0], kernel[1] + kernel[2]), 1: (kernel[0] + kernel[1], kernel[2])}
     phases = []
-    for a in (0, 1):
-        for b in (0, 1):
+    # Channel block 2a'+b' holds phase (a, b) = (1-a', 1-b'): that order lets one
+    # depth_to_space interleave the phases (see FastSampler._up_conv).
+    for a in (1, 0):
+        for b in (1, 0):
             r = rows[a]
             taps = np.empty((2, 2) + kernel.shape[2:], dtype=np.float64)
             for u in (0, 1):
@@ -73,22 +76,20 @@ class FastSampler(tf.Module):
         return pixel_norm(tf.nn.leaky_relu(y, 0.2))
 
     def _up_conv(self, x: tf.Tensor, block: int) -> tf.Tensor:
-        """upscale(x) then 3x3 SAME conv0, computed at low resolution."""
+        """upscale(x) then 3x3 SAME conv0, computed at low resolution.
+
+        y = conv(pad(x)) is [B, H+1, W+1, 4C]; output pixel (2i+a, 2j+b) is phase (a, b)
+        read at window (i+a, j+b). depth_to_space(y, 2)[2p+a', 2q+b'] is channel block
+        2a'+b' of y[p, q], which holds phase (1-a', 1-b'); with p = i+a and a' = 1-a
+        that is row 2i+a+1: the output is depth_to_space(y) cropped by one pixel. One
+        data-movement op instead of four slices, three stacks and a reshape; the
+        arithmetic, hence the result, is unchanged."""
         key = f"{block}/conv0"
         shape = tf.shape(x)
-        b, h, w = shape[0], shape[1], shape[2]
-        c = self.biases[key].shape[0]
+        h, w = shape[1], shape[2]
         padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
         y = tf.nn.conv2d(padded, self.kernels[key], strides=1, padding="VALID")
-        # y: [B, H+1, W+1, 4C]; phase (a, b) is window offset (a, b), channels block 2a+b.
-        p00 = y[:, :h, :w, 0 * c:1 * c]
-        p01 = y[:, :h, 1:, 1 * c:2 * c]
-        p10 = y[:, 1:, :w, 2 * c:3 * c]
-        p11 = y[:, 1:, 1:, 3 * c:4 * c]
-        top = tf.stack([p00, p01], axis=3)      # [B,H,W,2(b),C]
-        bottom = tf.stack([p10, p11], axis=3)
-        full = tf.stack([top, bottom], axis=2)  # [B,H,2(a),W,2(b),C]
-        full = tf.reshape(full, [b, 2 * h, 2 * w, c])
+        full = tf.nn.depth_to_space(y, 2)[:, 1:2 * h + 1, 1:2 * w + 1, :]
         return full + self.biases[key]
 
     def __call__(self, z: tf.Tensor, one_hot: tf.Tensor) -> tf.Tensor:
