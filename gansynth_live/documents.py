@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import reprlib
-from typing import Any
+from typing import Any, Callable
 
 MAX_DEPTH = 32
 MAX_KEY_PARTS = 32
@@ -54,14 +54,7 @@ def shown(value: Any) -> str:
 
 def parse_json(text: str) -> Any:
     """`json.loads` that raises only DocumentError (NaN and Infinity are the callers' to refuse)."""
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise DocumentError("malformed JSON (nested too deeply)") from None
-    except ValueError as exc:  # JSONDecodeError, the int digit limit
-        raise DocumentError(f"malformed JSON ({exc})") from None
-    check_depth(value)
-    return value
+    return _parse(json.loads, text, "JSON")
 
 
 def parse_toml(text: str) -> Any:
@@ -71,12 +64,18 @@ def parse_toml(text: str) -> Any:
     if _LONG_KEY.search(text):
         raise DocumentError(f"malformed TOML (a dotted key of more than {MAX_KEY_PARTS} "
                             "parts)")
+    return _parse(tomllib.loads, text, "TOML")
+
+
+def _parse(loads: Callable[[str], Any], text: str, kind: str) -> Any:
+    """`loads(text)`, its errors (deep nesting, the int digit limit, syntax) as one
+    DocumentError line, and the result's depth checked."""
     try:
-        value = tomllib.loads(text)
+        value = loads(text)
     except RecursionError:
-        raise DocumentError("malformed TOML (nested too deeply)") from None
-    except ValueError as exc:  # TOMLDecodeError, the int digit limit
-        raise DocumentError(f"malformed TOML ({exc})") from None
+        raise DocumentError(f"malformed {kind} (nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError / TOMLDecodeError, the int digit limit
+        raise DocumentError(f"malformed {kind} ({exc})") from None
     check_depth(value)
     return value
 

@@ -16,21 +16,10 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from osc_peer import OscPeer as Client
 from osc_peer import message
+from recording_instrument import RecordingInstrument
 
 from gansynth_live.errors import GansynthLiveError
 from gansynth_live.inputs.osc import OscServer
-
-
-class RecordingInstrument:
-    def __init__(self) -> None:
-        self.calls = []
-
-    def __getattr__(self, name):
-        def call(**kwargs):
-            if kwargs.get("name") == "missing":
-                raise GansynthLiveError("no preset named 'missing'")
-            self.calls.append((name, kwargs))
-        return call
 
 
 def settle(server, packets, timeout=5.0):

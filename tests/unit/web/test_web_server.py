@@ -16,24 +16,12 @@ import urllib.request
 
 import pytest
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from recording_instrument import RecordingInstrument
 from websockets.sync.client import connect
 
-from gansynth_live.errors import GansynthLiveError
 from gansynth_live.web.protocol import MAX_MESSAGE_BYTES
 from gansynth_live.web.server import (PAGE_BURST, PAGE_RATE, WebServer, WebServerError,
                                        web_dispatcher)
-
-
-class RecordingInstrument:
-    def __init__(self) -> None:
-        self.calls = []
-
-    def __getattr__(self, name):
-        def call(**kwargs):
-            if kwargs.get("name") == "missing":
-                raise GansynthLiveError("no preset named 'missing'")
-            self.calls.append((name, kwargs))
-        return call
 
 
 def wait_for(predicate, timeout=5.0, what=""):
