@@ -1,6 +1,7 @@
 """Quality bars of a fitted model's presets, printed as tables.
 
     python bench/quality.py [--model default|PATH] [--presets a,b] [--pitch-step 1]
+    python bench/quality.py --prior [--prior-count 16] [--prior-seed 1234]
 
 1. Pitch: librosa pYIN median f0 of the sustained part of every note, MIDI 36..84;
    a note is in tune within +-50 cents. Bar: >= 90 % per preset, no NaN or silent note.
@@ -15,6 +16,13 @@
    broadband sound is ~1 dB, and a 1-2 dB tilt is the spread between renders of
    one FluidR3 instrument at velocities 100 and 127 (printed as a reference with
    --soundfont); 3 dB on average over all bands is clearly above both.
+
+4. Prior (--prior, alone): random instruments from N(0, 1), from the model's own
+   prior (model/prior.py) and the fitted instruments it draws on, at MIDI 60:
+   mean pairwise and nearest-pair envelope distance (3. above, sustained part
+   0.2..1.4 s, and the same over the first 2 s), and the share in tune over
+   MIDI 36..84 step 12. Bar: the prior's mean distance within 20 % of the fitted
+   instruments', >= 90 % in tune.
 
 Presets are the instruments of the model's instruments.json. Expect ~1 s of
 pYIN per note on one core: the full table for 38 presets takes ~40 minutes.
@@ -62,6 +70,88 @@ def band_envelope(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     levels = np.array([10 * np.log10(power[(freqs >= lo) & (freqs < hi)].mean() + 1e-12)
                        for lo, hi in zip(edges[:-1], edges[1:])])
     return levels - levels.mean()
+
+
+def band_envelope_first(wave: np.ndarray, sample_rate: int, seconds: float = 2.0) -> np.ndarray:
+    """band_envelope over the first `seconds` (attack included) instead of the sustain."""
+    import librosa
+
+    seg = np.asarray(wave[:int(seconds * sample_rate)], np.float32)
+    power = (np.abs(librosa.stft(seg, n_fft=2048, hop_length=512)) ** 2).mean(axis=1)
+    freqs = np.linspace(0, sample_rate / 2, len(power))
+    edges = 100.0 * 2 ** (np.arange(0, 19) / 3)
+    levels = np.array([10 * np.log10(power[(freqs >= lo) & (freqs < hi)].mean() + 1e-12)
+                       for lo, hi in zip(edges[:-1], edges[1:])])
+    return levels - levels.mean()
+
+
+def pairwise_db(envelopes: np.ndarray) -> tuple[float, float]:
+    """(mean, min) over pairs of the mean absolute band-level difference (dB)."""
+    e = np.asarray(envelopes)
+    d = np.mean(np.abs(e[:, None] - e[None]), axis=2)[np.triu_indices(len(e), 1)]
+    return float(d.mean()), float(d.min())
+
+
+PRIOR_PITCHES = (36, 48, 60, 72, 84)
+
+
+def prior_rows(model, table, count: int, seed: int):
+    """Variety and tuning of N(0, 1) draws, the model's prior and the fitted instruments."""
+    from gansynth_live.model.prior import NORMAL
+
+    prior = model.prior
+    sets = [("N(0, 1)", NORMAL.draw(count, model.latent_size, seed))]
+    if not prior.is_normal:
+        sets.append(("model prior", prior.draw(count, model.latent_size, seed)))
+        sets.append((f"fitted ({len(prior.names)}, the prior's)",
+                     np.stack([table[n][1] for n in prior.names])))
+    sets.append((f"fitted (all {len(table)})", np.stack([z for _, z in table.values()])))
+    rows = []
+    for label, z in sets:
+        waves = model.generate(z, [60] * len(z))
+        mean, nearest = pairwise_db([band_envelope(w, model.sample_rate) for w in waves])
+        mean2, nearest2 = pairwise_db([band_envelope_first(w, model.sample_rate)
+                                       for w in waves])
+        pz = list(PRIOR_PITCHES) * len(z)
+        notes = model.generate(np.repeat(z, len(PRIOR_PITCHES), axis=0), pz)
+        cents = np.array([pitch_error_cents(w, p, model.sample_rate) for w, p in zip(notes, pz)])
+        rows.append({"set": label, "count": len(z), "mean_db": mean, "nearest_db": nearest,
+                     "mean_db_2s": mean2, "nearest_db_2s": nearest2,
+                     "in_tune": float(in_tune(cents).mean()),
+                     "bad": int(sum(is_bad(w) for w in notes))})
+        print(f"  {label}: {mean:.2f} dB, {rows[-1]['in_tune']*100:.1f} % in tune",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+def prior_table(args) -> int:
+    tic = time.perf_counter()
+    model_dir = resolve_model(args.model)
+    model = load_model(model_dir)
+    table = read_instruments(model_dir, model.latent_size)
+    rows = prior_rows(model, table, args.prior_count, args.prior_seed)
+    print(f"\nPrior: {model.prior.describe()}")
+    print(f"Random draws: {args.prior_count}, seed {args.prior_seed}. Envelope distance at MIDI 60 "
+          "(third-octave, mean |dB|; sustain 0.2..1.4 s and first 2 s), pairs mean / nearest; "
+          f"in tune: pYIN +-50 cents at MIDI {list(PRIOR_PITCHES)}")
+    print(f"{'set':26s} {'n':>3s} {'mean':>6s} {'nearest':>8s} {'mean 2s':>8s} {'near 2s':>8s} "
+          f"{'in tune':>8s} {'bad':>4s}")
+    for r in rows:
+        print(f"{r['set']:26s} {r['count']:3d} {r['mean_db']:6.2f} {r['nearest_db']:8.2f} "
+              f"{r['mean_db_2s']:8.2f} {r['nearest_db_2s']:8.2f} {r['in_tune']*100:7.1f}% "
+              f"{r['bad']:4d}")
+    by = {r["set"]: r for r in rows}
+    if "model prior" in by:
+        ref = rows[2]
+        ratio = by["model prior"]["mean_db"] / ref["mean_db"]
+        ok = abs(ratio - 1) <= 0.20 and by["model prior"]["in_tune"] >= PITCH_BAR
+        print(f"model prior / {ref['set']}: {ratio*100:.0f} % of their variety "
+              f"(bar 80..120 %), {by['model prior']['in_tune']*100:.1f} % in tune "
+              f"(bar {PITCH_BAR:.0%}): {'pass' if ok else 'FAIL'}")
+    print(f"\n{time.perf_counter() - tic:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"model": str(model_dir), "prior": rows}, indent=1))
+    return 0
 
 
 def pitch_table(model, table, names, pitches):
@@ -187,7 +277,15 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=None,
                         help="measure the rendered training notes in this folder instead "
                              "(velocity 100): the ceiling a model of them can reach")
+    parser.add_argument("--prior", action="store_true",
+                        help="only the prior table: N(0, 1) vs the model's prior vs its "
+                             "fitted instruments")
+    parser.add_argument("--prior-count", type=int, default=16,
+                        help="random draws per prior (default 16)")
+    parser.add_argument("--prior-seed", type=int, default=1234)
     args = parser.parse_args()
+    if args.prior:
+        return prior_table(args)
     if args.data is not None:
         return data_pitch_table(args)
 
