@@ -29,6 +29,7 @@ from ..events import SetLayers
 from .config import EngineConfig
 from .layers import PitchTable, prepare_layers
 from .rt import envelope as env
+from .rt import jit
 from .rt.counters import Counters
 from .rt.renderer import Renderer
 
@@ -93,6 +94,7 @@ class Engine:
         self.config = config = config or EngineConfig()
         self.sample_rate = config.sample_rate
         self.kernels = load_kernels(config.kernel)
+        jit.warm_up()  # the allocation-free helpers the callback calls, compiled now
         self.kernel_name = self.kernels.__name__.rsplit("_", 1)[-1]
         self.counters = Counters()
         self.recorder = None  # a Recorder the callback feeds, swapped by reference

@@ -1,7 +1,8 @@
 """Recording the live output: the callback copies into a ring, a writer thread writes the file.
 
 The callback side (`write`) is a bounded copy into a preallocated ring and
-two integer updates: it never waits for the disk. The writer thread drains
+two integer updates, one compiled loop that allocates nothing (`ring_write`):
+it never waits for the disk. The writer thread drains
 the ring every 20 ms with soundfile (libsndfile releases the GIL while
 writing). The ring holds `buffer_s` seconds (default 20), so a disk that
 stalls for less than that loses nothing; beyond it the blocks that do not fit
@@ -35,11 +36,42 @@ from typing import Callable
 import numpy as np
 
 from ..errors import GansynthLiveError
+from .rt.jit import njit, on_warm_up
 
 RESERVE_BYTES = 256 * 1024  # kept free to finalise the file
 MIN_START_S = 1.0  # a recording needs room for at least this much audio to start
 _BYTES_PER_SAMPLE = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
                      "FLOAT": 4, "DOUBLE": 8}
+
+
+W_WRITTEN, W_OVERFLOW = 0, 1  # Recorder._counts: frames into the ring, frames refused
+
+
+@njit
+def ring_write(ring, block, counts, read, refuse):
+    """The audio thread's side of Recorder.write as one loop: no views, no int objects."""
+    frames = block.shape[0]
+    if frames == 0:
+        return
+    capacity = ring.shape[0]
+    written = counts[W_WRITTEN]
+    if refuse or capacity - (written - read) < frames:
+        counts[W_OVERFLOW] += frames
+        return
+    i = written % capacity
+    for f in range(frames):
+        for c in range(block.shape[1]):
+            ring[i, c] = block[f, c]
+        i += 1
+        if i == capacity:
+            i = 0
+    counts[W_WRITTEN] = written + frames
+
+
+@on_warm_up
+def _warm_up() -> None:
+    ring_write(np.zeros((8, 2), dtype=np.float32), np.zeros((2, 2), dtype=np.float32),
+               np.zeros(2, dtype=np.int64), 0, False)
 
 
 class RecorderError(GansynthLiveError):
@@ -124,13 +156,13 @@ class Recorder:
         self._frame_bytes = channels * _BYTES_PER_SAMPLE.get(self._file.subtype, 4)
         self.reserve_bytes = int(reserve_bytes)
         self.on_error = on_error
+        _warm_up()  # compiled here, not in the first callback
         capacity = max(int(buffer_s * sample_rate), 4096)
         self._ring = np.zeros((capacity, channels), dtype=np.float32)
         self._ring.fill(0.0)  # touch every page now, not in the audio callback
         self._capacity = capacity
-        self._written = 0  # audio thread
+        self._counts = np.zeros(2, dtype=np.int64)  # audio thread: W_WRITTEN, W_OVERFLOW
         self._read = 0  # writer thread
-        self._overflow = 0  # audio thread: blocks refused
         self._finished = False  # writer thread: the file is closed
         self.frames_written = 0
         self.error = ""
@@ -140,22 +172,19 @@ class Recorder:
                                         daemon=True)
         self._thread.start()
 
+    @property
+    def _written(self) -> int:
+        """Frames the audio thread has put into the ring (the writer reads it)."""
+        return int(self._counts[W_WRITTEN])
+
+    @property
+    def _overflow(self) -> int:
+        return int(self._counts[W_OVERFLOW])
+
     # --- audio thread -------------------------------------------------------------------
     def write(self, block: np.ndarray) -> None:
         """Copy a block into the ring; drop and count it if the ring is full. Never blocks."""
-        frames = block.shape[0]
-        written = self._written
-        if frames == 0:
-            return
-        if self._capacity - (written - self._read) < frames or self.error:
-            self._overflow += frames
-            return
-        i = written % self._capacity
-        first = min(frames, self._capacity - i)
-        self._ring[i:i + first] = block[:first]
-        if first < frames:
-            self._ring[:frames - first] = block[first:]
-        self._written = written + frames
+        ring_write(self._ring, block, self._counts, self._read, bool(self.error))
 
     @property
     def overflow_frames(self) -> int:

@@ -3,9 +3,13 @@
 Per call: note an xrun if PortAudio flagged one, let the engine render into
 `outdata` (it pops events, reads the bank reference once, mixes into
 preallocated buffers), hand the block to the recorder if one is armed, and
-time itself (total, worst, and a preallocated histogram for percentiles). It never raises: on an internal error it writes silence and
-counts. No locks, no allocation beyond small per-block arrays, no TensorFlow,
-disk, network or logging here or in anything it calls.
+time itself (total, worst, and a preallocated histogram for percentiles). It
+never raises: on an internal error it writes silence and counts. No locks, no
+TensorFlow, disk, network or logging here or in anything it calls, and no
+allocation in a block without events: counters are int64 arrays bumped by
+compiled code (rt/jit.py), the output stage and the recorder's ring copy are
+compiled loops (test_engine_allocations.py measures it; what event blocks
+still allocate is listed in docs/engine.md).
 
 The offline renderer calls the very same function with `status=None`.
 """
@@ -17,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from .counters import CALLBACK_ERRORS, XRUNS, bump, close_callback
+
 if TYPE_CHECKING:
     from ..engine import Engine
 
@@ -26,35 +32,29 @@ Callback = Callable[[np.ndarray, int, Any, Any], None]
 def make_callback(engine: Engine) -> Callback:
     """A sounddevice OutputStream callback that plays `engine` (float32, 2 channels)."""
     counters = engine.counters
-    process = engine.renderer.process
+    renderer = engine.renderer
+    process = renderer.process
     clock = time.perf_counter
     sample_rate = float(engine.sample_rate)
-    hist = counters.cost_hist
+    ints, costs, hist = counters.ints, counters.costs, counters.cost_hist
     per_bin = 1.0 / counters.COST_BIN_S
-    last_bin = counters.COST_BINS - 1
 
     def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         started = clock()
         counters.in_callback = True
         if status and status.output_underflow:
-            counters.xruns += 1
+            bump(ints, XRUNS, 1)
         try:
+            renderer.next_frames = frames  # len(outdata): spares process an int from shape
             process(outdata)
         except Exception as exc:  # noqa: BLE001 - a gig must not stop; the error is counted
             outdata.fill(0.0)
-            counters.callback_errors += 1
+            bump(ints, CALLBACK_ERRORS, 1)
             counters.last_error = f"{type(exc).__name__}: {exc}"
         recorder = engine.recorder
         if recorder is not None:
             recorder.write(outdata)
-        cost = clock() - started
-        counters.callbacks += 1
-        counters.in_callback = False  # after the bump: Engine.wait_for_callback relies on it
-        counters.cost_total_s += cost
-        if cost > counters.cost_max_s:
-            counters.cost_max_s = cost
-        hist[min(int(cost * per_bin), last_bin)] += 1
-        if frames and cost * sample_rate > frames:
-            counters.overruns += 1
+        close_callback(ints, costs, hist, clock() - started, frames, sample_rate, per_bin)
+        counters.in_callback = False  # after `callbacks` is bumped: Engine.wait_for_callback
 
     return callback

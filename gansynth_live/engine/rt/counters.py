@@ -1,35 +1,93 @@
 """Audio thread only (it writes them): the counters the callback and the renderer bump.
 
-Other threads only read them (`Engine.stats`), so plain attributes suffice:
-a store of a Python int is atomic under the GIL and a reader sees the old or
-the new value, never half of one.
+Other threads only read them (`Engine.stats`). The integer counters live in
+one preallocated int64 array (`ints`) written in place by compiled code
+(`bump`, `close_callback`): a Python int past 256 is a new object, so `+= 1`
+on an attribute would allocate in the callback. Each counter is still read
+(and, for tests, written) as an attribute; a reader sees the old or the new
+value of an aligned 8-byte word, never half of one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .jit import njit, on_warm_up
+
+INT_NAMES = ("callbacks", "xruns", "callback_errors", "overruns", "blocks", "frames",
+             "notes_started", "notes_refused", "notes_silent", "voices_stolen", "layer_swaps",
+             "layer_swaps_waiting", "nonfinite_blocks", "unknown_events", "lost_events_applied",
+             "clock")  # clock: the renderer's frame counter (`now` of the event handlers)
+(CALLBACKS, XRUNS, CALLBACK_ERRORS, OVERRUNS, BLOCKS, FRAMES, NOTES_STARTED, NOTES_REFUSED,
+ NOTES_SILENT, VOICES_STOLEN, LAYER_SWAPS, LAYER_SWAPS_WAITING, NONFINITE_BLOCKS, UNKNOWN_EVENTS,
+ LOST_EVENTS_APPLIED, CLOCK) = range(len(INT_NAMES))
+COST_TOTAL, COST_MAX = 0, 1
+
+
+@njit
+def bump(ints, index, n):
+    """ints[index] += n, in place."""
+    ints[index] += n
+
+
+@njit
+def close_callback(ints, costs, hist, cost, frames, sample_rate, per_bin):
+    """A callback's accounting: callbacks, cost total and worst, histogram bin, overrun."""
+    ints[CALLBACKS] += 1
+    costs[COST_TOTAL] += cost
+    if cost > costs[COST_MAX]:
+        costs[COST_MAX] = cost
+    last = hist.shape[0] - 1
+    b = cost * per_bin
+    hist[last if b >= last else int(b)] += 1
+    if frames and cost * sample_rate > frames:
+        ints[OVERRUNS] += 1
+
+
+@on_warm_up
+def _warm_up() -> None:
+    ints = np.zeros(len(INT_NAMES), dtype=np.int64)
+    bump(ints, 0, 1)
+    close_callback(ints, np.zeros(2), np.zeros(4, dtype=np.int64), 1e-5, 256, 48000.0, 4e4)
+
+
+def _int_counter(index: int) -> property:
+    def get(self: "Counters") -> int:
+        return int(self.ints[index])
+
+    def set_(self: "Counters", value: int) -> None:
+        self.ints[index] = value
+
+    return property(get, set_)
+
+
+def _cost(index: int) -> property:
+    def get(self: "Counters") -> float:
+        return float(self.costs[index])
+
+    def set_(self: "Counters", value: float) -> None:
+        self.costs[index] = value
+
+    return property(get, set_)
+
 
 class Counters:
-    """Plain counters the audio thread bumps and `Engine.stats` reads (GIL-atomic ints)."""
+    """Counters the audio thread bumps in place and `Engine.stats` reads."""
 
-    __slots__ = ("callbacks", "xruns", "callback_errors", "last_error", "overruns",
-                 "cost_total_s", "cost_max_s", "blocks", "frames", "notes_started",
-                 "notes_refused", "notes_silent", "voices_stolen", "layer_swaps",
-                 "layer_swaps_waiting", "nonfinite_blocks", "unknown_events",
-                 "lost_events_applied", "cost_hist", "in_callback")
+    __slots__ = ("ints", "costs", "last_error", "cost_hist", "in_callback")
 
     COST_BIN_S = 25e-6  # callback cost histogram: 25 us bins up to 10 ms (the last bin: more)
     COST_BINS = 400
 
     def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
+        self.ints = np.zeros(len(INT_NAMES), dtype=np.int64)
+        self.costs = np.zeros(2, dtype=np.float64)  # seconds: total, worst
         self.last_error = ""
-        self.cost_total_s = 0.0
-        self.cost_max_s = 0.0
         self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
         self.in_callback = False  # True from a callback's start until after `callbacks` is bumped
+
+    cost_total_s = _cost(COST_TOTAL)
+    cost_max_s = _cost(COST_MAX)
 
     def cost_percentile_s(self, q: float) -> float:
         """The q-th percentile (0..100) of the callback's cost, to the histogram's 25 us. Any thread."""
@@ -39,3 +97,8 @@ class Counters:
             return 0.0
         index = int(np.searchsorted(np.cumsum(hist), q / 100.0 * total))
         return (min(index, self.COST_BINS - 1) + 1) * self.COST_BIN_S
+
+
+for _index, _name in enumerate(INT_NAMES):
+    setattr(Counters, _name, _int_counter(_index))
+del _index, _name

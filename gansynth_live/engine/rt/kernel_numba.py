@@ -30,10 +30,11 @@ from .envelope import ATTACK, DECAY, FADE, FLOOR, FREE, RELEASE
 from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
                            P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
 
-_JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False)
+_JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False,
+            _nrt=False)
 
-__all__ = ["PARAMS", "accumulate_layer", "choose_victim", "finish_block", "prepare_block",
-           "signature_count", "warm_up"]
+__all__ = ["PARAMS", "accumulate_layer", "choose_victim", "finish_block", "finish_packed",
+           "prepare_block", "prepare_packed", "signature_count", "warm_up"]
 
 
 @numba.njit(**_JIT)
@@ -266,7 +267,30 @@ def choose_victim(active, stage, level, gain, key_down, started_at, released_at,
     return best
 
 
-_KERNELS = (prepare_block, _accumulate_layer, finish_block, choose_victim)
+@numba.njit(**_JIT)
+def prepare_packed(state, geometry, step_by_channel, params, step, seg, w1, slot_used, acc):
+    """prepare_block with the voice arrays in two tuples (see kernel_numpy.prepare_packed)."""
+    (active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide, w_from,
+     w_to, w_cur) = state
+    start, end, loop_start, loop_end, rate = geometry
+    prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
+                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, step_by_channel,
+                  params, step, seg, w1, slot_used, acc)
+
+
+@numba.njit(**_JIT)
+def finish_packed(state, voice_gains, params, step, seg, w1, acc, out):
+    """finish_block with the voice arrays in two tuples (see kernel_numpy.finish_packed)."""
+    (active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide, w_from,
+     w_to, w_cur) = state
+    gain, pan_l, pan_r = voice_gains
+    return finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed,
+                        glide, w_from, w_to, w_cur, gain, pan_l, pan_r, params, step, seg, w1,
+                        acc, out)
+
+
+_KERNELS = (prepare_block, _accumulate_layer, finish_block, choose_victim, prepare_packed,
+            finish_packed)
 
 
 def signature_count() -> int:
@@ -300,3 +324,8 @@ def warm_up() -> None:
                  v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur, v.gain, v.pan_l, v.pan_r, params,
                  step, seg, w1, acc, out)
     choose_victim(v.active, v.stage, v.level, v.gain, v.key_down, v.started_at, v.released_at, 0)
+    state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
+             v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
+    prepare_packed(state, (v.start, v.end, v.loop_start, v.loop_end, v.rate), np.ones(16),
+                   params, step, seg, w1, slot_used, acc)
+    finish_packed(state, (v.gain, v.pan_l, v.pan_r), params, step, seg, w1, acc, out)

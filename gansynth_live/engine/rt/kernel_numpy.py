@@ -18,6 +18,10 @@ Three steps, each a function of the voice-state arrays (see voices.py) that
 default; tests compare the two). This one is the fallback without numba:
 about 3x slower at 64 voices.
 
+`prepare_packed` and `finish_packed` take the voice arrays as the tuples the
+mixer builds once (a call with more than 20 arguments makes a new tuple, and
+the compiled twins then allocate nothing).
+
 `params` carries the block's scalars, indexed by the P_* constants.
 `choose_victim` (voice stealing, steal.py) is part of the interface too: it
 runs once per note-on when polyphony is full.
@@ -163,3 +167,13 @@ def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held
         w_to[:, done] = 0.0
         w_cur[:, done] = 0.0
     return act.size - done.size
+
+
+def prepare_packed(state, geometry, step_by_channel, params, step, seg, w1, slot_used, acc):
+    """prepare_block(*state, *geometry, ...): state as Mixer._state, geometry as Mixer._geometry."""
+    prepare_block(*state, *geometry, step_by_channel, params, step, seg, w1, slot_used, acc)
+
+
+def finish_packed(state, voice_gains, params, step, seg, w1, acc, out):
+    """finish_block(*state, *voice_gains, ...): voice_gains = (gain, pan_l, pan_r)."""
+    return finish_block(*state, *voice_gains, params, step, seg, w1, acc, out)

@@ -14,6 +14,11 @@ Two stages, both per block and vectorised:
    no flat top).
 
 Master-gain changes ramp over one block too. Audio thread only.
+
+`output_block` does all of it in one compiled loop that allocates nothing
+(rt/jit.py), with the same float32 arithmetic as the numpy version
+(`OutputStage.process_numpy`, kept as the reference and the path without
+numba; a test compares the two sample for sample).
 """
 
 from __future__ import annotations
@@ -22,8 +27,86 @@ import math
 
 import numpy as np
 
+from .jit import AVAILABLE, njit, on_warm_up
+
 KNEE = 0.9  # soft clipper starts here (linear peak); never reaches 1.0
 ATTACK_FRAMES = 32  # a falling gain ramps over this many frames (0.7 ms at 48 kHz)
+# OutputStage.state: gain at the end of the last block, its target, limiter gain, deepest
+# reduction of the last block (dB), and the constants threshold, release frames, knee
+S_MASTER, S_TARGET, S_LIMIT, S_REDUCTION_DB, S_THRESHOLD, S_RELEASE_FRAMES, S_KNEE = range(7)
+
+
+@njit
+def output_block(mix, out, state):
+    """OutputStage.process_numpy as one loop over the block: False if the mix was not finite."""
+    frames = mix.shape[0]
+    if frames == 0:
+        return True
+    peak = 0.0
+    for f in range(frames):
+        for c in range(mix.shape[1]):
+            x = mix[f, c]
+            if not math.isfinite(x):
+                for g in range(frames):
+                    for d in range(out.shape[1]):
+                        out[g, d] = 0.0
+                return False
+            a = abs(x)
+            if a > peak:
+                peak = a
+    peak = float(peak)
+    threshold = state[S_THRESHOLD]
+    old_limit = state[S_LIMIT]
+    master = state[S_TARGET]
+    wanted = master * peak
+    target = threshold / wanted if wanted > threshold else 1.0
+    if target < old_limit:
+        limit = target
+    else:
+        recovered = old_limit + (1.0 - old_limit) * -math.expm1(-frames / state[S_RELEASE_FRAMES])
+        limit = min(target, recovered)
+    g0 = state[S_MASTER] * old_limit
+    g1 = master * limit
+    if g0 == g1:
+        g = np.float32(g1)
+        for f in range(frames):
+            for c in range(mix.shape[1]):
+                out[f, c] = mix[f, c] * g
+    else:
+        span = min(ATTACK_FRAMES, frames) if g1 < g0 else frames
+        slope = np.float32((g1 - g0) / span)
+        start = np.float32(g0)
+        end = np.float32(g1)
+        for f in range(frames):
+            if f < span:
+                r = np.float32(np.float32(np.float32(f + 1) * slope) + start)
+            else:
+                r = end
+            for c in range(mix.shape[1]):
+                out[f, c] = mix[f, c] * r
+    state[S_MASTER] = master
+    state[S_LIMIT] = limit
+    state[S_REDUCTION_DB] = 20.0 * math.log10(limit) if limit < 1.0 else 0.0
+    knee = state[S_KNEE]
+    if peak * max(g0, g1) > knee:
+        room = 1.0 - knee
+        knee32 = np.float32(knee)
+        for f in range(frames):
+            for c in range(out.shape[1]):
+                y = out[f, c]
+                m = abs(y)
+                if m > knee32:
+                    d = (float(m) - knee) / room
+                    out[f, c] = math.copysign(knee + room * d / (1.0 + d), y)
+    return True
+
+
+@on_warm_up
+def _warm_up() -> None:
+    state = np.zeros(7, dtype=np.float64)
+    state[S_RELEASE_FRAMES] = 1.0
+    block = np.zeros((4, 2), dtype=np.float32)
+    output_block(block, block.copy(), state)
 
 
 class OutputStage:
@@ -31,6 +114,7 @@ class OutputStage:
 
     def __init__(self, sample_rate: int, master_gain: float, threshold: float,
                  release_s: float, max_block_frames: int) -> None:
+        self.state = np.zeros(7, dtype=np.float64)  # S_*: what the compiled loop reads
         self.master = float(master_gain)  # gain at the end of the last block
         self.master_target = float(master_gain)
         self.threshold = float(threshold)
@@ -40,9 +124,31 @@ class OutputStage:
         self._ramp = np.zeros(max_block_frames, dtype=np.float32)
         self._steps = np.arange(1, max_block_frames + 1, dtype=np.float32)
         self.reduction_db = 0.0  # deepest gain reduction in the last block (for status)
+        self.compiled = AVAILABLE
+
+    master = property(lambda self: float(self.state[S_MASTER]),
+                      lambda self, v: self.state.__setitem__(S_MASTER, v))
+    master_target = property(lambda self: float(self.state[S_TARGET]),
+                             lambda self, v: self.state.__setitem__(S_TARGET, v))
+    limit = property(lambda self: float(self.state[S_LIMIT]),
+                     lambda self, v: self.state.__setitem__(S_LIMIT, v))
+    reduction_db = property(lambda self: float(self.state[S_REDUCTION_DB]),
+                            lambda self, v: self.state.__setitem__(S_REDUCTION_DB, v))
+    threshold = property(lambda self: float(self.state[S_THRESHOLD]),
+                         lambda self, v: self.state.__setitem__(S_THRESHOLD, v))
+    release_frames = property(lambda self: float(self.state[S_RELEASE_FRAMES]),
+                              lambda self, v: self.state.__setitem__(S_RELEASE_FRAMES, v))
+    knee = property(lambda self: float(self.state[S_KNEE]),
+                    lambda self, v: self.state.__setitem__(S_KNEE, v))
 
     def process(self, mix: np.ndarray, out: np.ndarray) -> bool:
         """Write mix * gain, limited, into out (same shape). False if the mix was not finite."""
+        if self.compiled:
+            return output_block(mix, out, self.state)
+        return self.process_numpy(mix, out)
+
+    def process_numpy(self, mix: np.ndarray, out: np.ndarray) -> bool:
+        """`process` in numpy (the reference for output_block, and the path without numba)."""
         frames = mix.shape[0]
         if frames == 0:
             return True

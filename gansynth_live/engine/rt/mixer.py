@@ -65,20 +65,25 @@ class Mixer:
         p[P_LOG_K_DECAY] = coeffs.log_k_decay
         p[P_LOG_K_RELEASE] = coeffs.log_k_release
         k = self.kernels
-        k.prepare_block(*self._state, *self._geometry, step_by_channel, p, self.step, self.seg,
-                        self.w1, self.slot_used, self.acc)
+        k.prepare_packed(self._state, self._geometry, step_by_channel, p, self.step, self.seg,
+                         self.w1, self.slot_used, self.acc)
         used = self.slot_used
         tables = self.slots.tables
-        for slot, rows in enumerate(self._slot_rows):  # no index array: a loop over a dozen
+        slot_rows = self._slot_rows
+        slot = -1
+        last = len(slot_rows) - 1
+        while slot < last:  # not `for`: no enumerate or iterator object per block
+            slot += 1
             if not used[slot]:
                 continue
             table = tables[slot]
             if table is None:  # cannot happen: a slot is emptied only when no voice reads it
                 continue
+            rows = slot_rows[slot]
             note_gain, start, end, loop_start, loop_end, rate, w0, w1 = rows
             k.accumulate_layer(table.samples, table.scale, note_gain, v.active, v.elapsed,
                                self.step, start, end, loop_start, loop_end, rate, w0, w1,
                                frames, self.acc)
-        k.finish_block(*self._state, *self._voice_gains, p, self.step, self.seg, self.w1,
-                       self.acc, mix)
+        k.finish_packed(self._state, self._voice_gains, p, self.step, self.seg, self.w1,
+                        self.acc, mix)
         return mix

@@ -23,11 +23,44 @@ from ..config import EngineConfig
 from ..layers import PreparedLayers
 from . import envelope as env
 from .bank_slots import BankSlots, RetireRing
-from .counters import Counters
+from .counters import (BLOCKS, CLOCK, FRAMES, LAYER_SWAPS, LAYER_SWAPS_WAITING,
+                       LOST_EVENTS_APPLIED, NONFINITE_BLOCKS, NOTES_REFUSED, NOTES_SILENT,
+                       NOTES_STARTED, UNKNOWN_EVENTS, VOICES_STOLEN, Counters, bump)
 from .event_queue import EventQueue
+from .jit import njit, on_warm_up
 from .limiter import OutputStage
 from .mixer import Mixer
 from .voices import Voices
+
+
+@njit
+def any_true(flags):
+    """flags.any() without a numpy scalar."""
+    for k in range(flags.shape[0]):
+        if flags[k]:
+            return True
+    return False
+
+
+@njit
+def next_idle_slot(occupied, slot_used, current, start):
+    """The first slot >= start that holds a bank no voice read last block and the layers do not use."""
+    for k in range(start, occupied.shape[0]):
+        if occupied[k] and not slot_used[k]:
+            wanted = False
+            for j in range(current.shape[0]):
+                if current[j] == k:
+                    wanted = True
+            if not wanted:
+                return k
+    return -1
+
+
+@on_warm_up
+def _warm_up() -> None:
+    flags = np.zeros(2, dtype=bool)
+    any_true(flags)
+    next_idle_slot(flags, flags, np.zeros(0, dtype=np.int64), 0)
 
 
 class Renderer:
@@ -59,7 +92,8 @@ class Renderer:
         self.applied: PreparedLayers | None = None
         self._layer_slots = np.zeros(0, dtype=np.int64)
         self._layer_weights = np.zeros(0, dtype=np.float64)
-        self._frame = 0
+        self._ints = counters.ints
+        self.next_frames: int | None = None  # the callback's `frames` for the next process
         self.handlers = {
             NoteOn: self._note_on, NoteOff: self._note_off, PitchBend: self._pitch_bend,
             SustainPedal: self._sustain, AllNotesOff: self._all_notes_off,
@@ -67,30 +101,48 @@ class Renderer:
             SetEnvelope: self._envelope, SetBendRange: self._bend_range_event,
         }
 
-    def process(self, out: np.ndarray) -> None:
+    @property
+    def _frame(self) -> int:
+        """The frame counter at the current block (`now` for the event handlers)."""
+        return int(self._ints[CLOCK])
+
+    def process(self, out: np.ndarray, frames: int | None = None) -> None:
         """Render len(out) frames into `out` (float32, shape (frames, 2)).
 
         Events queued so far are applied at the start of each block (blocks
         longer than max_block_frames are split). A zero-length `out` only
-        applies waiting events.
+        applies waiting events. `frames` (or `next_frames`, which the callback
+        sets to its `frames` argument) must be len(out) when given: an int from
+        out.shape past 256 would be a new object in every block.
         """
-        frames = out.shape[0]
+        if frames is None:
+            frames = self.next_frames
+            self.next_frames = None
+            if frames is None:
+                frames = out.shape[0]
         if frames == 0:
             self._begin_block()
             return
         limit = self.config.max_block_frames
-        pos = 0
-        while pos < frames:
-            n = min(frames - pos, limit)
-            self._begin_block()
-            mix = self.mixer.render(n, self._coeffs, self._step)
-            if not self.output.process(mix, out[pos:pos + n]):
-                self.counters.nonfinite_blocks += 1
-            self._frame += n
-            pos += n
-        self.counters.blocks += 1
-        self.counters.frames += frames
+        if frames <= limit:  # the usual case: no view, no int arithmetic
+            self._render_block(out, frames)
+        else:
+            pos = 0
+            while pos < frames:
+                n = min(frames - pos, limit)
+                self._render_block(out[pos:pos + n], n)
+                pos += n
+        ints = self._ints
+        bump(ints, BLOCKS, 1)
+        bump(ints, FRAMES, frames)
         self._release_unused_slots()
+
+    def _render_block(self, out: np.ndarray, n: int) -> None:
+        self._begin_block()
+        mix = self.mixer.render(n, self._coeffs, self._step)
+        if not self.output.process(mix, out):
+            bump(self._ints, NONFINITE_BLOCKS, 1)
+        bump(self._ints, CLOCK, n)
 
     def _begin_block(self) -> None:
         pending = self.pending
@@ -98,18 +150,21 @@ class Renderer:
             self._adopt_layers(pending)
         queue = self.queue
         handlers = self.handlers
-        for _ in range(self.config.max_events_per_block):
+        limit = self.config.max_events_per_block
+        count = 0  # a while loop: `for` would make a range and an iterator object per block
+        while count < limit:
             event = queue.pop()
             if event is None:
                 break
+            count += 1
             handler = handlers.get(type(event))
             if handler is None:
-                self.counters.unknown_events += 1
+                bump(self._ints, UNKNOWN_EVENTS, 1)
             else:
                 handler(event)
         if queue.lost_pending and queue.empty():
             self._apply_lost_events()
-        if self.voices.release_pending.any():
+        if any_true(self.voices.release_pending):
             self.voices.release_due(self._frame)
     def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
         """Map the new layers' banks to slots and start sounding voices gliding to them.
@@ -125,7 +180,7 @@ class Renderer:
                     if t is not None and not in_use[k] and id(t) not in wanted]
         missing = sum(1 for t in tables if slots.find(t) < 0)
         if missing > slots.free_count() + len(reusable):
-            self.counters.layer_swaps_waiting += 1  # a glide must end first; retry next block
+            bump(self._ints, LAYER_SWAPS_WAITING, 1)  # a glide must end first; retry next block
             return
         if self.applied is not None and not self.retire.put(self.applied):
             return  # housekeeping is behind; keep the old reference one more block
@@ -135,31 +190,29 @@ class Renderer:
             slots.release(k)
         indices = np.array([slots.assign(t) for t in tables], dtype=np.int64)
         if (indices < 0).any():  # the retire ring was full: keep playing the old layers
-            self.counters.layer_swaps_waiting += 1
+            bump(self._ints, LAYER_SWAPS_WAITING, 1)
             return
         weights = np.array(prepared.weights if prepared is not None else (), dtype=np.float64)
         if self.config.follow_morph:
             self.voices.retarget(indices, weights, tables)
         self.applied = prepared
         self._layer_slots, self._layer_weights = indices, weights
-        self.counters.layer_swaps += 1
+        bump(self._ints, LAYER_SWAPS, 1)
 
     def _release_unused_slots(self) -> None:
         """Hand banks no voice reads any more (and not in the current layers) to the retire ring."""
         slots = self.slots
-        idle = slots.occupied & ~self.mixer.slot_used  # slot_used: this block's prepare step
-        if not idle.any():
-            return
-        current = self._layer_slots
-        for k in np.flatnonzero(idle):
-            if k not in current:
-                slots.release(int(k))
+        occupied, used, current = slots.occupied, self.mixer.slot_used, self._layer_slots
+        k = next_idle_slot(occupied, used, current, 0)  # slot_used: this block's prepare step
+        while k >= 0:
+            slots.release(k)
+            k = next_idle_slot(occupied, used, current, k + 1)
 
     # --- event handlers (audio thread) ----------------------------------------------------
     def _note_on(self, event: NoteOn) -> None:
         prepared = self.applied
         if prepared is None or not prepared.tables:
-            self.counters.notes_silent += 1
+            bump(self._ints, NOTES_SILENT, 1)
             return
         voices = self.voices
         now = self._frame
@@ -169,9 +222,9 @@ class Renderer:
         v, stolen = voices.allocate(now)
         if stolen >= 0:
             voices.fade(np.array([stolen]), self._fade_frames)
-            self.counters.voices_stolen += 1
+            bump(self._ints, VOICES_STOLEN, 1)
         if v < 0:
-            self.counters.notes_refused += 1
+            bump(self._ints, NOTES_REFUSED, 1)
             return
         config = self.config
         gain = (event.velocity / 127.0) ** config.velocity_curve
@@ -179,7 +232,7 @@ class Renderer:
         angle = (pan + 1.0) * math.pi / 4.0
         voices.start_note(v, event.pitch, event.channel, gain, math.cos(angle), math.sin(angle),
                           now, self._layer_slots, prepared)
-        self.counters.notes_started += 1
+        bump(self._ints, NOTES_STARTED, 1)
 
     def _note_off(self, event: NoteOff) -> None:
         self.voices.key_up(event.channel, event.pitch, bool(self._pedal[event.channel]),
@@ -229,4 +282,4 @@ class Renderer:
         if panic:
             self._pedal[:] = False
             self.voices.release_all(None, now)
-        self.counters.lost_events_applied += 1
+        bump(self._ints, LOST_EVENTS_APPLIED, 1)
