@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model.prior import NORMAL, LatentPrior
 from ..presets import Preset, PresetError, find_preset, list_presets
 
 LIST_TTL_S = 2.0
@@ -33,9 +34,10 @@ class Corner:
     model: str = ""
 
 
-def seeded_corner(latent_size: int, seed: int) -> Corner:
-    """The latent `GanSynth.random_latents(1, seed)` draws (magenta's N(0, 1))."""
-    latent = np.random.RandomState(seed).normal(size=[1, latent_size])[0]
+def seeded_corner(latent_size: int, seed: int, prior: LatentPrior = NORMAL) -> Corner:
+    """The latent `GanSynth.random_latents(1, seed)` draws: from the model's prior
+    (model/prior.py; magenta's N(0, 1) for magenta's models)."""
+    latent = prior.draw(1, latent_size, seed)[0]
     return Corner(f"random {seed}", latent, seed=seed)
 
 

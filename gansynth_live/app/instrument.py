@@ -28,6 +28,7 @@ from ..errors import GansynthLiveError
 from ..events import (AllNotesOff, AllSoundOff, NoteOff, NoteOn, PitchBend, SetBendRange,
                       SetEnvelope, SetMasterGain, SustainPedal)
 from ..inputs.cc_map import CCMap
+from ..model.prior import NORMAL, LatentPrior
 from ..presets import Envelope, Preset, PresetError, save_preset
 from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
 from .follower import LayerFollower, SpaceFactory
@@ -72,10 +73,11 @@ class Instrument:
                  model_name: str, library: PresetLibrary, recordings: Path,
                  cc_map: CCMap | None = None, volume: float = 0.5, resolution: int | None = None,
                  report: Callable[[str], None] = print,
-                 max_take_s: float = DEFAULT_MAX_TAKE_S) -> None:
+                 max_take_s: float = DEFAULT_MAX_TAKE_S, prior: LatentPrior = NORMAL) -> None:
         self.engine = engine
         self.latent_size = int(latent_size)
         self.model_name = model_name
+        self.prior = prior  # where /corner/N/random draws from: the model's own (model/prior.py)
         self.library = library
         library.latent_size = self.latent_size
         library.model_name = model_name
@@ -181,7 +183,7 @@ class Instrument:
 
     def corner_random(self, n: int) -> None:
         seed = int(self._seeds.integers(0, 2**31 - 1))
-        self._set_corner(n, seeded_corner(self.latent_size, seed))
+        self._set_corner(n, seeded_corner(self.latent_size, seed, self.prior))
 
     def corner_preset(self, n: int, name: str) -> None:
         preset = self.library.find(name)

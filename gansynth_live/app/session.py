@@ -38,6 +38,7 @@ from ..inputs.cc_map import CCMap
 from ..inputs.midi_ports import MidiInputs, MidiUnavailable
 from ..inputs.osc import OscServer
 from ..inputs.osc_feedback import feedback_values
+from ..model.prior import NORMAL, LatentPrior
 from ..paths import data_dir
 from ..presets import PresetError
 from .config import ServeConfig
@@ -81,6 +82,7 @@ class Session:
         self.osc: OscServer | None = None
         self.web = None  # web.server.WebServer while the browser surface is served
         self.status_text = ""
+        self.prior: LatentPrior = NORMAL  # the model's, once open
         self.audio_lost = ""  # why the audio device went away while playing ('' if it did not)
         self._stop = threading.Event()
 
@@ -114,6 +116,7 @@ class Session:
                 raise GansynthLiveError(f"cannot load the model: {error}")
         stamp = source.stamp
         assert stamp is not None
+        self.prior = source.prior(stamp.latent_size)  # random corners draw the model's own
         self.engine = Engine(EngineConfig(
             sample_rate=config.sample_rate, polyphony=config.polyphony,
             bend_range_semitones=config.bend_range, kernel=config.kernel,
@@ -130,7 +133,7 @@ class Session:
             recordings=config.record_dir or data_dir() / "recordings",
             cc_map=CCMap(config.cc_x, config.cc_y, on_change=say), volume=config.volume,
             resolution=config.resolution, report=say,
-            max_take_s=config.max_take_minutes * 60.0)
+            max_take_s=config.max_take_minutes * 60.0, prior=self.prior)
         library.model_name = self.model_name or stamp.name
         corners, preset = self._initial_setup(library, stamp.latent_size, say)
         self.instrument.start(corners=corners, preset=preset,
@@ -183,10 +186,9 @@ class Session:
             say(f"the preset 'default' belongs to model {default.model!r}, not "
                 f"{library.model_name!r}: starting on seeds {', '.join(map(str, DEFAULT_SEEDS))} "
                 "(save this model's own presets with `gansynth-live preset save`)")
-        return [seeded_corner(latent_size, s) for s in DEFAULT_SEEDS], None
+        return [seeded_corner(latent_size, s, self.prior) for s in DEFAULT_SEEDS], None
 
-    @staticmethod
-    def _corner(spec: str, library: PresetLibrary, latent_size: int) -> Corner:
+    def _corner(self, spec: str, library: PresetLibrary, latent_size: int) -> Corner:
         if spec.startswith("seed:"):
             try:
                 seed = int(spec[5:])
@@ -194,7 +196,7 @@ class Session:
                 raise GansynthLiveError(f"corner {spec!r}: seed:N needs a whole number") from None
             if not 0 <= seed < 2**32:
                 raise GansynthLiveError(f"corner {spec!r}: seeds are 0..2**32-1")
-            return seeded_corner(latent_size, seed)
+            return seeded_corner(latent_size, seed, self.prior)
         return preset_corner(library.find(spec), latent_size)
 
     def _wait_for_banks(self) -> None:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..model.prior import NORMAL, LatentPrior, read_prior
+
 if TYPE_CHECKING:
     from ..model.gansynth import GanSynth
 
@@ -49,7 +51,8 @@ class ModelStamp:
         return range(self.pitch_min, self.pitch_min + self.num_pitches)
 
     def random_latents(self, n: int, seed: int | None = None) -> np.ndarray:
-        """Exactly GanSynth.random_latents (magenta's N(0, 1) draw), without TensorFlow."""
+        """magenta's N(0, 1) draw, without TensorFlow (a model's own prior:
+        ModelSource.prior)."""
         return np.random.RandomState(seed).normal(size=[n, self.latent_size])
 
     @classmethod
@@ -159,6 +162,15 @@ class ModelSource:
     @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    def prior(self, latent_size: int) -> LatentPrior:
+        """Where this model's random instruments come from, without loading TensorFlow: the
+        loaded model's, else its folder's prior.json (model/prior.py), else N(0, 1)."""
+        if self._model is not None:
+            return self._model.prior
+        if self.path is not None:
+            return read_prior(self.path, latent_size)
+        return NORMAL
 
     def adopt_stamp(self, stamp: ModelStamp) -> None:
         """The stamp of this folder's model as another process loaded it (remembered too)."""

@@ -61,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     with BankService(source, settings, cache, batch_size=args.batch_size, preload=False) as svc:
         stamp = svc.stamp
         assert stamp is not None
-        latent = stamp.random_latents(args.index + 1, seed=args.seed)[args.index]
+        # the model's own prior, as `sample --seed S` draws it (model/prior.py)
+        prior = source.prior(stamp.latent_size)
+        latent = prior.draw(args.index + 1, stamp.latent_size, seed=args.seed)[args.index]
         handle = svc.request(latent)
         with tqdm(total=len(stamp.pitch_range), unit="note", desc="bank") as bar:
             def update(h):

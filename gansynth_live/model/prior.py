@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..documents import DocumentError, parse_json
 from ..errors import GansynthLiveError
 
 PRIOR_FILE = "prior.json"
@@ -165,9 +166,9 @@ def read_prior(model_dir: str | Path, latent_size: int | None = None) -> LatentP
     except (OSError, UnicodeDecodeError) as exc:
         raise PriorError(f"cannot read '{path}': {exc}") from None
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PriorError(f"'{path}' is not valid JSON ({exc})") from None
+        raw = parse_json(text)
+    except DocumentError as exc:
+        raise PriorError(f"'{path}': {exc}") from None
     return prior_from_dict(raw, Path(model_dir), latent_size, where=f"'{path}'")
 
 

@@ -38,3 +38,27 @@ def test_another_models_default_gives_way_to_seeds_and_says_so(tmp_path):
     assert preset is None and [c.seed for c in corners] == list(DEFAULT_SEEDS)
     assert len(messages) == 1 and "belongs to model 'default'" in messages[0]
     assert "acoustic_only" in messages[0]
+
+
+def test_seeded_corners_draw_from_the_models_prior(tmp_path):
+    """serve's first corners, seed:N corners and /corner/N/random use the model's prior
+    (model/prior.py), as `sample` and `audition` do; magenta's models keep N(0, 1)."""
+    import numpy as np
+
+    from gansynth_live.app.corners import seeded_corner
+    from gansynth_live.banks.source import ModelSource
+    from gansynth_live.model.prior import NORMAL, LatentPrior
+    from gansynth_live.model.registry import resolve_model
+
+    prior = LatentPrior(kind="blend", latents=3.0 * np.eye(4), names=tuple("abcd"),
+                        mix=(2, 2))
+    assert np.array_equal(seeded_corner(4, 7, prior).latent, prior.draw(1, 4, 7)[0])
+    assert np.array_equal(seeded_corner(4, 7).latent, NORMAL.draw(1, 4, 7)[0])
+    library = PresetLibrary(tmp_path)
+    library.latent_size, library.model_name = 4, "mine"
+    session = Session(ServeConfig(presets_dir=tmp_path, corners=["seed:9", "seed:10"]))
+    session.prior = prior
+    corners, _ = session._initial_setup(library, 4, print)
+    assert [c.latent.tolist() for c in corners] == prior.draw(1, 4, 9).tolist() + \
+        prior.draw(1, 4, 10).tolist()
+    assert not ModelSource(path=resolve_model("default")).prior(256).is_normal
