@@ -42,6 +42,7 @@ def feedback_values(state, stats=None, status_text: str = "") -> Values:
         "/envelope/release": (float(env.release_s),),
         "/bend/range": (float(state.bend_range),),
         "/record": (1 if state.recording else 0,),
+        "/record/time": (round(float(state.record_seconds), 1) if state.recording else 0.0,),
         "/preset/name": (state.preset,),
         "/bank/progress": (float(state.progress.fraction),),
         "/bank/text": (state.progress.describe(),),

@@ -211,6 +211,8 @@ FEEDBACK: tuple[Feedback, ...] = (
              "controller, '' otherwise"),
     Feedback("/midi/map", (Arg("text", "string"),), "which controllers drive x and y, "
              "e.g. 'x: CC1  y: CC2'"),
+    Feedback("/record/time", (Arg("seconds", "float", 0.0, 1e9, unit="s"),), "the take's "
+             "running time while recording (to 0.1 s), 0 otherwise"),
     Feedback("/status/text", (Arg("text", "string"),), "the status line"),
     Feedback("/status/voices", (Arg("voices", "int", 0, 1024),), "voices sounding"),
     Feedback("/status/xruns", (Arg("xruns", "int", 0, 2**31 - 1),), "audio dropouts so far"),

@@ -2,7 +2,9 @@
 
 One thread with its own asyncio loop runs the `websockets` server; it serves
 the static page (`process_request` answers plain GETs), `/state.json` (the
-feedback values, for scripts and tests) and the socket `/ws`. Nothing here
+feedback values, for scripts and tests), the catalog documents
+(`/presets.json`, `/controls.json`, `/timbre-map.json`: catalog.py) and the
+socket `/ws`. Nothing here
 runs on the audio or MIDI threads, and the loop never waits for them: a
 message is dispatched by calling the instrument, as the OSC receive thread
 does.
@@ -135,8 +137,10 @@ class WebServer:
 
     def __init__(self, dispatcher: OscServer, values: Callable[[], Values],
                  host: str = "127.0.0.1", port: int = 8000, *, token: str | None = None,
-                 feedback_hz: float = 20.0, report: Callable[[str], None] = print) -> None:
+                 feedback_hz: float = 20.0, report: Callable[[str], None] = print,
+                 documents: dict[str, Callable[[], Any]] | None = None) -> None:
         self.dispatcher = dispatcher
+        self.documents = dict(documents or {})  # path -> JSON-able producer (catalog)
         self.clients = dispatcher.clients  # the pages; dispatch marks who set what there
         self.values = values
         self.host = host
@@ -236,7 +240,7 @@ class WebServer:
             await server.wait_closed()
 
     def _request(self, connection: Any, request: Any) -> Any:
-        """HTTP: the assets and /state.json; for /ws, the access checks (None: go on)."""
+        """HTTP: the assets, /state.json and the documents; for /ws, the access checks (None: go on)."""
         path = urlsplit(request.path).path
         host = request.headers.get("Host")
         if path == "/ws":
@@ -249,12 +253,20 @@ class WebServer:
                 self.last_problem = f"web: refused a connection: {printable(why)}"
                 return connection.respond(403, why + "\n")
             return None
-        if path == "/state.json":
+        if path == "/state.json" or path in self.documents:
             why = refusal(request.path, host, None, self.token, websocket=False)
             if why:
                 self.refused_handshakes += 1
                 return connection.respond(403, why + "\n")
-            body = json.dumps({a: list(v) for a, v in self.values().items()})
+            if path == "/state.json":
+                body = json.dumps({a: list(v) for a, v in self.values().items()})
+            else:
+                try:
+                    body = json.dumps(self.documents[path](), allow_nan=False)
+                except Exception as exc:  # noqa: BLE001 - say it, keep serving
+                    self.handler_errors += 1
+                    self.last_problem = f"web {path}: {type(exc).__name__}: {printable(exc)}"
+                    return connection.respond(500, "cannot list that now\n")
             return _response(connection, body, "application/json")
         asset = self.assets.get(path)
         if asset is None:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ..inputs.osc import OscServer, is_loopback
 from ..inputs.osc_feedback import Values
 from .access import new_token
+from .catalog import instrument_documents
 from .server import WebServer
 
 
@@ -25,7 +26,8 @@ def open_web(config: Any, dispatcher: OscServer, values: Callable[[], Values],
         report(f"web surface open to the network on {host}: only the link with its token "
                "gets in; keep it to yourself")
     server = WebServer(dispatcher, values, host, config.web_port, token=token,
-                       feedback_hz=config.feedback_rate or 20.0, report=report).start()
+                       feedback_hz=config.feedback_rate or 20.0, report=report,
+                       documents=instrument_documents(dispatcher.instrument)).start()
     return server, surface_url(host, server.port, token)
 
 
