@@ -146,12 +146,67 @@ class SetEnvelope:
 
 @dataclass(frozen=True, slots=True)
 class SetBendRange:
-    """Pitch-bend range in semitones (the bend at PitchBend value 1)."""
+    """Pitch-bend range in semitones (the bend at PitchBend value 1): of one channel, or all.
+
+    `channel` None sets every channel (the engine-wide setting); a channel's
+    own range is what MIDI's RPN 0 sets (MPE member channels default to 48).
+    """
 
     semitones: float
+    channel: int | None = None
 
     def __post_init__(self) -> None:
         _check_float("semitones", self.semitones, 0.0, 48.0)
+        if self.channel is not None:
+            _check_int("channel", self.channel, 0, 15)
+
+
+@dataclass(frozen=True, slots=True)
+class SetMpeZone:
+    """An MPE zone: `master` (0 = lower zone, 15 = upper) and its `members` member channels.
+
+    The lower zone's members are channels 1..members, the upper zone's
+    14-members+1..14 (0-based). A member channel's note bends by its own
+    channel's bend plus the master's (the zone-wide bend). members 0 ends the
+    zone. Bend ranges are left alone: send SetBendRange per channel.
+    """
+
+    master: int
+    members: int
+
+    def __post_init__(self) -> None:
+        if self.master not in (0, 15) or isinstance(self.master, bool):
+            raise ValueError(f"master must be 0 (lower zone) or 15 (upper zone), got {self.master!r}")
+        _check_int("members", self.members, 0, 15)
+
+    @property
+    def member_channels(self) -> range:
+        if self.master == 0:
+            return range(1, 1 + self.members)
+        return range(15 - self.members, 15)
+
+
+@dataclass(frozen=True, slots=True)
+class SetExpression:
+    """A note's own morph offset (dx, dy in morph units, -1..1) around the global position.
+
+    `pitch` None: every note of the channel, and notes started on it later
+    (MPE: one note per member channel); a pitch: the sounding notes of that
+    key only (polyphonic aftertouch). (0, 0) is no expression: the note plays
+    the shared layer weights exactly.
+    """
+
+    channel: int
+    pitch: int | None
+    dx: float = 0.0
+    dy: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_int("channel", self.channel, 0, 15)
+        if self.pitch is not None:
+            _check_int("pitch", self.pitch, 0, 127)
+        _check_float("dx", self.dx, -1.0, 1.0)
+        _check_float("dy", self.dy, -1.0, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +222,7 @@ class SetLayers:
 
 
 Event = Union[NoteOn, NoteOff, PitchBend, SustainPedal, AllNotesOff, AllSoundOff,
-              SetMasterGain, SetEnvelope, SetBendRange, SetLayers]
+              SetMasterGain, SetEnvelope, SetBendRange, SetMpeZone, SetExpression, SetLayers]
 
 
 

@@ -17,22 +17,90 @@ What it understands (channel messages pass the channel filter first):
 - CC121 reset controllers: pitch bend centred, sustain and sostenuto up (the
   morph position is left alone: a reset must not change the timbre);
 - pitch bend; program change (selects a preset); any other controller goes to
-  the `CCMap` (morph axes, MIDI learn). Everything else (aftertouch, clock,
-  SysEx) is counted as ignored.
+  the `CCMap` (morph axes, MIDI learn);
+- RPN 0 (pitch-bend sensitivity, CC101=0 CC100=0 CC6 [CC38]) sets that
+  channel's bend range; RPN 6 on channel 1 or 16 (the MPE Configuration
+  Message) sets up the lower or upper MPE zone (`MpeZone`, or `zones=`);
+- MPE (issue 19): on a zone's member channels, pitch bend, CC74 (slide) and
+  channel pressure belong to that channel's note: bend is per note (default
+  +-48 semitones, the master's +-2 moves the whole zone), slide and pressure
+  move the note's own morph position (`Expression`: which axis, how far);
+  polyphonic aftertouch moves one key's morph on any channel.
+Everything else (channel pressure outside a zone, clock, SysEx) is counted as ignored.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from ..events import AllNotesOff, AllSoundOff, PitchBend, SustainPedal
+from ..events import (AllNotesOff, AllSoundOff, PitchBend, SetBendRange, SetExpression,
+                      SetMpeZone, SustainPedal)
 from .cc_map import CCMap
 
 SUSTAIN, SOSTENUTO = 64, 66
 ALL_SOUND_OFF, RESET_CONTROLLERS, ALL_NOTES_OFF = 120, 121, 123
 MODE_MESSAGES = (124, 125, 126, 127)  # omni off/on, mono, poly: each implies all notes off
+DATA_ENTRY, DATA_ENTRY_LSB, NRPN_LSB, NRPN_MSB, RPN_LSB, RPN_MSB = 6, 38, 98, 99, 100, 101
+SLIDE = 74  # MPE's third dimension (timbre) on member channels
+RPN_NULL = 127
+MPE_MEMBER_BEND, MPE_MASTER_BEND = 48.0, 2.0  # the MPE spec's default ranges
+AXES = ("x", "y", "none")
+
+
+@dataclass(frozen=True)
+class MpeZone:
+    """A zone: master channel 0 (lower zone) or 15 (upper), and how many member channels."""
+
+    master: int
+    members: int
+
+    def __post_init__(self) -> None:
+        SetMpeZone(self.master, self.members)  # the same checks
+
+    @classmethod
+    def parse(cls, text: str) -> "MpeZone":
+        """'lower', 'upper', 'lower:N' or 'upper:N' (N member channels, default 15)."""
+        name, _, count = text.strip().lower().partition(":")
+        if name not in ("lower", "upper"):
+            raise ValueError(f"MPE zone {text!r}: 'lower[:N]' or 'upper[:N]'")
+        try:
+            members = int(count) if count else 15
+        except ValueError:
+            raise ValueError(f"MPE zone {text!r}: N must be a number 1..15") from None
+        if not 1 <= members <= 15:
+            raise ValueError(f"MPE zone {text!r}: N must be 1..15")
+        return cls(0 if name == "lower" else 15, members)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """How per-note controls move a note's morph: slide (CC74) and pressure, each on an axis.
+
+    Slide is bipolar (64 = the global position, 0 and 127 = -depth and
+    +depth); pressure (channel pressure on a member channel, polyphonic
+    aftertouch anywhere) is unipolar (0 = global, 127 = +depth). Axis 'none'
+    ignores that control. `depth` is in morph units (the grid is 0..1).
+    """
+
+    slide_axis: str = "y"
+    pressure_axis: str = "x"
+    depth: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.slide_axis not in AXES or self.pressure_axis not in AXES:
+            raise ValueError(f"expression axes must be one of {AXES}")
+        if not 0.0 <= self.depth <= 1.0:
+            raise ValueError(f"expression depth must be 0..1, got {self.depth!r}")
+
+    def offset(self, slide: float, pressure: float) -> tuple[float, float]:
+        """(dx, dy) for slide -1..1 and pressure 0..1."""
+        d = {"x": 0.0, "y": 0.0, "none": 0.0}
+        d[self.slide_axis] += slide * self.depth
+        d[self.pressure_axis] += pressure * self.depth
+        return (min(max(d["x"], -1.0), 1.0), min(max(d["y"], -1.0), 1.0))
 
 
 class MidiSink(Protocol):
@@ -49,7 +117,8 @@ class MidiTranslator:
     """One port's messages -> sink calls. Call `handle` and `release_all` from one thread."""
 
     def __init__(self, sink: MidiSink, cc_map: CCMap, channels: frozenset[int] | None = None,
-                 name: str = "") -> None:
+                 name: str = "", zones: tuple[MpeZone, ...] = (),
+                 expression: Expression | None = None) -> None:
         self.sink = sink
         self.cc_map = cc_map
         self.channels = channels  # None: omni; else 0-based channels to accept
@@ -62,11 +131,20 @@ class MidiTranslator:
         self.handled = 0
         self.filtered = 0
         self.ignored = 0
+        self.expression = expression or Expression()
+        self.master = np.full(16, -1, dtype=np.int64)  # MPE: a member channel's zone master
+        self.rpn = np.full((16, 2), RPN_NULL, dtype=np.int64)  # selected RPN (msb, lsb)
+        self.bend_semitones = np.zeros(16)  # RPN 0's coarse value, for a following CC38
+        self.slide = np.zeros(16)  # -1..1 per member channel
+        self.pressure = np.zeros(16)  # 0..1 per member channel
         self._by_type = {
             "note_on": self._note_on, "note_off": self._note_off,
             "control_change": self._control_change, "pitchwheel": self._pitchwheel,
-            "program_change": self._program_change,
+            "program_change": self._program_change, "aftertouch": self._channel_pressure,
+            "polytouch": self._poly_aftertouch,
         }
+        for zone in zones:
+            self.set_zone(zone.master, zone.members)
 
     def handle(self, msg) -> None:
         """Apply one mido Message."""
@@ -105,7 +183,16 @@ class MidiTranslator:
     # --- controllers --------------------------------------------------------------------
     def _control_change(self, msg) -> None:
         ch, control, value = msg.channel, msg.control, msg.value
-        if control == SUSTAIN:
+        if control in (RPN_MSB, RPN_LSB):
+            self.rpn[ch, 0 if control == RPN_MSB else 1] = value
+        elif control in (NRPN_MSB, NRPN_LSB):
+            self.rpn[ch] = RPN_NULL  # data entry now belongs to an NRPN: not ours
+        elif control in (DATA_ENTRY, DATA_ENTRY_LSB) and self.rpn[ch, 0] != RPN_NULL:
+            self._data_entry(ch, control, value)
+        elif control == SLIDE and self.master[ch] >= 0:
+            self.slide[ch] = max(-1.0, (value - 64) / 63.0 if value > 64 else (value - 64) / 64.0)
+            self._send_expression(ch)
+        elif control == SUSTAIN:
             down = value >= 64
             self.pedal[ch] = down
             self.sink.push(SustainPedal(down, ch))
@@ -149,6 +236,50 @@ class MidiTranslator:
         self.latched[rows] = False
         self.pedal[rows] = False
         self.sostenuto[rows] = False
+
+    # --- RPNs and MPE ---------------------------------------------------------------------
+    def _data_entry(self, ch: int, control: int, value: int) -> None:
+        msb, lsb = int(self.rpn[ch, 0]), int(self.rpn[ch, 1])
+        if (msb, lsb) == (0, 0):  # pitch-bend sensitivity: CC6 semitones, CC38 cents
+            if control == DATA_ENTRY:
+                self.bend_semitones[ch] = min(value, 48)
+                semitones = float(self.bend_semitones[ch])
+            else:
+                semitones = min(float(self.bend_semitones[ch]) + min(value, 99) / 100.0, 48.0)
+            self.sink.push(SetBendRange(semitones, ch))
+        elif (msb, lsb) == (0, 6) and control == DATA_ENTRY and ch in (0, 15):
+            self.set_zone(ch, min(value, 15))  # the MPE Configuration Message
+
+    def set_zone(self, master: int, members: int) -> None:
+        """Set up (members > 0) or end an MPE zone, with the MPE default bend ranges."""
+        event = SetMpeZone(master, members)
+        self.master[self.master == master] = -1
+        if (15 - master) in event.member_channels:
+            self.master[self.master == 15 - master] = -1
+        self.sink.push(event)
+        for ch in event.member_channels:
+            self.master[ch] = master
+            self.slide[ch] = self.pressure[ch] = 0.0
+            self.sink.push(SetBendRange(MPE_MEMBER_BEND, ch))
+        if members:
+            self.sink.push(SetBendRange(MPE_MASTER_BEND, master))
+
+    def _send_expression(self, ch: int) -> None:
+        dx, dy = self.expression.offset(float(self.slide[ch]), float(self.pressure[ch]))
+        self.sink.push(SetExpression(ch, None, dx, dy))
+
+    def _channel_pressure(self, msg) -> None:
+        ch = msg.channel
+        if self.master[ch] < 0:
+            self.ignored += 1
+            self.handled -= 1
+            return
+        self.pressure[ch] = msg.value / 127.0
+        self._send_expression(ch)
+
+    def _poly_aftertouch(self, msg) -> None:
+        dx, dy = self.expression.offset(0.0, msg.value / 127.0)
+        self.sink.push(SetExpression(msg.channel, msg.note, dx, dy))
 
     def _pitchwheel(self, msg) -> None:
         self.sink.push(PitchBend.from_midi(msg.pitch + 8192, msg.channel))

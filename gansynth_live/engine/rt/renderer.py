@@ -18,7 +18,7 @@ from types import ModuleType
 import numpy as np
 
 from ...events import (AllNotesOff, AllSoundOff, NoteOff, NoteOn, PitchBend, SetBendRange,
-                       SetEnvelope, SetMasterGain, SustainPedal)
+                       SetEnvelope, SetExpression, SetMasterGain, SetMpeZone, SustainPedal)
 from ..config import EngineConfig
 from ..layers import PreparedLayers
 from . import envelope as env
@@ -84,7 +84,8 @@ class Renderer:
         self._coeffs = env.EnvelopeCoefficients.make(
             config.attack_s, config.decay_s, config.sustain, config.release_s, sr)
         self._bend = np.zeros(16, dtype=np.float64)
-        self._bend_range = config.bend_range_semitones
+        self._bend_range = np.full(16, float(config.bend_range_semitones))  # per channel
+        self._master = np.full(16, -1, dtype=np.int64)  # MPE: the zone master of a member channel
         self._step = np.ones(16, dtype=np.float64)
         self._pedal = np.zeros(16, dtype=bool)
         # layers: `pending` is written by Engine.set_layers (any thread), adopted here
@@ -99,6 +100,7 @@ class Renderer:
             SustainPedal: self._sustain, AllNotesOff: self._all_notes_off,
             AllSoundOff: self._all_sound_off, SetMasterGain: self._master_gain,
             SetEnvelope: self._envelope, SetBendRange: self._bend_range_event,
+            SetMpeZone: self._mpe_zone,
         }
 
     @property
@@ -238,13 +240,42 @@ class Renderer:
         self.voices.key_up(event.channel, event.pitch, bool(self._pedal[event.channel]),
                             self._frame)
 
+    def _refresh_step(self, ch: int) -> None:
+        """The channel's read-rate factor: its bend, plus its MPE master's (zone-wide) bend."""
+        semitones = float(self._bend[ch]) * float(self._bend_range[ch])
+        master = int(self._master[ch])
+        if master >= 0:
+            semitones += float(self._bend[master]) * float(self._bend_range[master])
+        self._step[ch] = 2.0 ** (semitones / 12.0)
+
+    def _refresh_channel_and_members(self, ch: int) -> None:
+        self._refresh_step(ch)
+        for member in np.flatnonzero(self._master == ch):
+            self._refresh_step(int(member))
+
     def _pitch_bend(self, event: PitchBend) -> None:
         self._bend[event.channel] = event.value
-        self._step[event.channel] = 2.0 ** (event.value * self._bend_range / 12.0)
+        self._refresh_channel_and_members(event.channel)
 
     def _bend_range_event(self, event: SetBendRange) -> None:
-        self._bend_range = event.semitones
-        np.power(2.0, self._bend * (self._bend_range / 12.0), out=self._step)
+        if event.channel is None:
+            self._bend_range[:] = event.semitones
+            for ch in range(16):
+                self._refresh_step(ch)
+        else:
+            self._bend_range[event.channel] = event.semitones
+            self._refresh_channel_and_members(event.channel)
+
+    def _mpe_zone(self, event: SetMpeZone) -> None:
+        master = self._master
+        master[master == event.master] = -1
+        members = event.member_channels
+        if (15 - event.master) in members:  # the zone swallows the other zone's master
+            master[master == 15 - event.master] = -1
+        for ch in members:
+            master[ch] = event.master
+        for ch in range(16):
+            self._refresh_step(ch)
 
     def _sustain(self, event: SustainPedal) -> None:
         self._pedal[event.channel] = event.on
