@@ -114,10 +114,17 @@ class BankLayers:
 
     banks: tuple[NoteBank, ...]
     weights: tuple[float, ...]
+    # optional, for per-note expression (issue 19): each bank's (x, y) in the morph space
+    # (the corners of the bilinear cell the weights come from) and the morph position
+    corners: tuple[tuple[float, float], ...] | None = None
+    position: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if len(self.banks) != len(self.weights) or not 1 <= len(self.banks) <= 4:
             raise ValueError("BankLayers needs 1..4 banks with one weight each")
+        if (self.corners is None) != (self.position is None) or \
+                (self.corners is not None and len(self.corners) != len(self.banks)):
+            raise ValueError("BankLayers corners: one (x, y) per bank, with a position")
         if any(w < 0 for w in self.weights) or abs(sum(self.weights) - 1.0) > 1e-6:
             raise ValueError("BankLayers weights must be >= 0 and sum to 1")
 

@@ -265,7 +265,10 @@ class MorphGrid:
             else:
                 weights = np.array([w for _, w in corners])
                 weights = weights / weights.sum()
-                return BankLayers(tuple(banks), tuple(float(w) for w in weights))
+                if self.shape == "triangle":  # barycentric weights: no bilinear cell
+                    return BankLayers(tuple(banks), tuple(float(w) for w in weights))
+                return BankLayers(tuple(banks), tuple(float(w) for w in weights),
+                                  tuple(self.position_of(idx) for idx, _ in corners), (x, y))
         ready = [p for p in self.points.values() if p.bank is not None]
         if not ready:
             return None

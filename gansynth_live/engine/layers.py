@@ -111,6 +111,29 @@ class PreparedLayers:
     rate: np.ndarray
     weight_array: np.ndarray
     gain: np.ndarray  # (layers, 128) NoteSlot.gain per pitch
+    corners: np.ndarray | None = None  # (layers, 2): each bank's morph (x, y), if known
+    position: np.ndarray | None = None  # (2,) the morph position the weights are for
+
+    def weights_at(self, dx: float, dy: float) -> np.ndarray | None:
+        """A note's own weights, at the position moved by (dx, dy) (issue 19), or None.
+
+        Bilinear weights of the moved position, clamped into the box the
+        layers' banks span (the grid cell; an edge or a point when the
+        position sits on one and banks of weight 0 were left out). None when
+        the layers carry no corners (one bank, or a triangle grid).
+        """
+        corners = self.corners
+        if corners is None or corners.shape[0] < 2:
+            return None
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
+        p = np.clip(self.position + np.array([dx, dy]), lo, hi)
+        w = np.ones(corners.shape[0])
+        for axis in (0, 1):
+            size = hi[axis] - lo[axis]
+            if size > 0.0:
+                w *= np.maximum(1.0 - np.abs(p[axis] - corners[:, axis]) / size, 0.0)
+        total = w.sum()
+        return w / total if total > 0.0 else None
 
 
 def prepare_layers(layers: BankLayers, output_rate: int,
@@ -121,10 +144,12 @@ def prepare_layers(layers: BankLayers, output_rate: int,
     """
     if not isinstance(layers, BankLayers):
         raise TypeError(f"expected BankLayers, got {type(layers).__name__}")
-    tables, weights = [], []
-    for bank, weight in zip(layers.banks, layers.weights):
+    tables, weights, corners = [], [], []
+    for i, (bank, weight) in enumerate(zip(layers.banks, layers.weights)):
         if weight <= 0.0:
             continue
+        if layers.corners is not None:
+            corners.append(layers.corners[i])
         table = cache.get(id(bank)) if cache is not None else None
         if table is None or table.bank is not bank:
             table = PitchTable.build(bank, output_rate)
@@ -138,5 +163,9 @@ def prepare_layers(layers: BankLayers, output_rate: int,
                         axis=1)
     rate = np.stack([t.rate for t in tables])
     gain = np.stack([t.gain for t in tables])
+    corner_array = position = None
+    if layers.corners is not None:
+        corner_array = np.array(corners, dtype=np.float64).reshape(-1, 2)
+        position = np.array(layers.position, dtype=np.float64)
     return PreparedLayers(layers, tuple(tables), tuple(weights), geometry, rate,
-                          np.array(weights, dtype=np.float64), gain)
+                          np.array(weights, dtype=np.float64), gain, corner_array, position)

@@ -88,6 +88,7 @@ class Renderer:
         self._master = np.full(16, -1, dtype=np.int64)  # MPE: the zone master of a member channel
         self._step = np.ones(16, dtype=np.float64)
         self._pedal = np.zeros(16, dtype=bool)
+        self._chan_expr = np.zeros((16, 2), dtype=np.float64)  # SetExpression(pitch=None)
         # layers: `pending` is written by Engine.set_layers (any thread), adopted here
         self.pending: PreparedLayers | None = None
         self.applied: PreparedLayers | None = None
@@ -100,7 +101,7 @@ class Renderer:
             SustainPedal: self._sustain, AllNotesOff: self._all_notes_off,
             AllSoundOff: self._all_sound_off, SetMasterGain: self._master_gain,
             SetEnvelope: self._envelope, SetBendRange: self._bend_range_event,
-            SetMpeZone: self._mpe_zone,
+            SetMpeZone: self._mpe_zone, SetExpression: self._expression,
         }
 
     @property
@@ -199,6 +200,8 @@ class Renderer:
             self.voices.retarget(indices, weights, tables)
         self.applied = prepared
         self._layer_slots, self._layer_weights = indices, weights
+        if self.config.follow_morph and any_true(self.voices.expressive):
+            self._express(np.flatnonzero(self.voices.active & self.voices.expressive))
         bump(self._ints, LAYER_SWAPS, 1)
 
     def _release_unused_slots(self) -> None:
@@ -234,6 +237,13 @@ class Renderer:
         angle = (pan + 1.0) * math.pi / 4.0
         voices.start_note(v, event.pitch, event.channel, gain, math.cos(angle), math.sin(angle),
                           now, self._layer_slots, prepared)
+        dx, dy = self._chan_expr[event.channel]
+        if dx != 0.0 or dy != 0.0:  # the channel's expression (MPE: sent before the note)
+            own = prepared.weights_at(float(dx), float(dy))
+            voices.expressive[v] = True
+            voices.expr_dx[v], voices.expr_dy[v] = dx, dy
+            if own is not None:
+                voices.set_weights(v, self._layer_slots, own)
         bump(self._ints, NOTES_STARTED, 1)
 
     def _note_off(self, event: NoteOff) -> None:
@@ -276,6 +286,36 @@ class Renderer:
             master[ch] = event.master
         for ch in range(16):
             self._refresh_step(ch)
+
+    def _expression(self, event: SetExpression) -> None:
+        """A note's (or a channel's notes') own morph offset: they glide to their own weights."""
+        voices = self.voices
+        mask = voices.active & (voices.channel == event.channel)
+        if event.pitch is None:
+            self._chan_expr[event.channel] = (event.dx, event.dy)
+        else:
+            mask &= voices.pitch == event.pitch
+        chosen = np.flatnonzero(mask)
+        voices.expr_dx[chosen] = event.dx
+        voices.expr_dy[chosen] = event.dy
+        voices.expressive[chosen] = event.dx != 0.0 or event.dy != 0.0
+        if self.config.follow_morph:  # else a note keeps the banks it started with
+            self._express(chosen)
+
+    def _express(self, chosen: np.ndarray) -> None:
+        """Retarget these voices to their own weights (shared ones where there is no offset)."""
+        prepared = self.applied
+        if chosen.size == 0 or prepared is None or not prepared.tables:
+            return
+        voices = self.voices
+        shared = prepared.weight_array
+        columns = []
+        for v in chosen:
+            own = None
+            if voices.expressive[v]:
+                own = prepared.weights_at(float(voices.expr_dx[v]), float(voices.expr_dy[v]))
+            columns.append(shared if own is None else own)
+        voices.retarget(self._layer_slots, np.stack(columns, axis=1), prepared.tables, chosen)
 
     def _sustain(self, event: SustainPedal) -> None:
         self._pedal[event.channel] = event.on

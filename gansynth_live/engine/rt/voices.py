@@ -59,6 +59,10 @@ class Voices:
         self.rate = np.zeros((k, n), dtype=np.float64)
         self.note_gain = np.zeros((k, n), dtype=np.float64)  # NoteSlot.gain of each layer
         self.held = np.zeros((16, 128), dtype=np.int64)  # voices whose key is down, per key
+        # per-note expression (issue 19): the note's own morph offset; False: shared weights
+        self.expressive = np.zeros(n, dtype=bool)
+        self.expr_dx = np.zeros(n, dtype=np.float64)
+        self.expr_dy = np.zeros(n, dtype=np.float64)
 
     # --- queries ----------------------------------------------------------------------
     def sounding_count(self) -> int:
@@ -100,6 +104,8 @@ class Voices:
         self.released_at[v] = 0
         self.elapsed[v] = 0.0
         self.glide[v] = 1.0
+        self.expressive[v] = False
+        self.expr_dx[v] = self.expr_dy[v] = 0.0
         geometry = prepared.geometry[:, :, pitch]
         self.start[slots, v] = geometry[0]
         self.end[slots, v] = geometry[1]
@@ -182,10 +188,20 @@ class Voices:
         self.release(np.flatnonzero(mask), now)
 
     # --- morph ------------------------------------------------------------------------
+    def set_weights(self, v: int, slots: np.ndarray, weights: np.ndarray) -> None:
+        """Voice v (just started) reads these slots with these weights, no glide."""
+        self.w_from[:, v] = 0.0
+        self.w_from[slots, v] = weights
+        self.w_to[:, v] = self.w_from[:, v]
+        self.w_cur[:, v] = self.w_from[:, v]
+
     def retarget(self, slots: np.ndarray, weights: np.ndarray,
-                 tables: tuple[PitchTable, ...]) -> None:
-        """Sounding voices start gliding from their current weights to these."""
-        act = np.flatnonzero(self.active)
+                 tables: tuple[PitchTable, ...], voices: np.ndarray | None = None) -> None:
+        """Sounding voices (or these) start gliding from their current weights to these.
+
+        `weights` is (layers,) for all of them, or (layers, len(voices)): each its own.
+        """
+        act = np.flatnonzero(self.active) if voices is None else voices
         if act.size == 0:
             return
         self.w_from[:, act] = self.w_cur[:, act]

@@ -53,3 +53,81 @@ def test_an_upper_zone_uses_the_channels_below_its_master(layers):
     assert list(SetMpeZone(15, 2).member_channels) == [13, 14]
     with pytest.raises(ValueError):
         SetMpeZone(3, 2)
+
+
+# --- per-note timbre -------------------------------------------------------------------------
+from gansynth_live.banks.bank import BankLayers  # noqa: E402
+from gansynth_live.engine import Engine, EngineConfig, render_with_engine  # noqa: E402
+from gansynth_live.events import NoteOff, SetExpression, SetLayers  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cell(fundamental_bank, octave_bank):
+    """A 1-D cell: fundamental at x=0, octave at x=1, the morph at x=0.5 (half each)."""
+    return BankLayers((fundamental_bank, octave_bank), (0.5, 0.5), ((0.0, 0.0), (1.0, 0.0)),
+                      (0.5, 0.0))
+
+
+def test_weights_at_are_bilinear_in_the_cell_and_clamped(fundamental_bank, octave_bank):
+    from gansynth_live.engine.layers import prepare_layers
+    b = (fundamental_bank, octave_bank, fundamental_bank, octave_bank)
+    layers = BankLayers(b, (0.1875, 0.5625, 0.0625, 0.1875),
+                        ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5)), (0.375, 0.125))
+    prepared = prepare_layers(layers, SR)
+    assert prepared.weights_at(0.0, 0.0) == pytest.approx(prepared.weight_array)
+    assert prepared.weights_at(-0.125, 0.125) == pytest.approx([0.25, 0.25, 0.25, 0.25])
+    assert prepared.weights_at(1.0, 1.0) == pytest.approx([0.0, 0.0, 0.0, 1.0])
+    assert prepare_layers(BankLayers.single(fundamental_bank), SR).weights_at(0.5, 0.0) is None
+
+
+def test_expression_moves_only_its_own_note(cell):
+    plain = [(0.0, NoteOn(60, 100, 1)), (0.0, NoteOn(64, 100, 2))]
+    expressive = plain + [(0.2, SetExpression(1, None, 0.5, 0.0))]
+    outs = {}
+    for name, events in (("plain", plain), ("expr", expressive)):
+        engine = Engine(EngineConfig(morph_glide_s=0.05))
+        engine.set_layers(cell)
+        outs[name] = render_with_engine(engine, events, 0.6)
+        v = engine.renderer.voices
+        outs[name + "_w"] = v.w_cur[:2, v.channel == 2].copy(), v.w_cur[:2, v.channel == 1].copy()
+    assert np.abs(outs["expr"] - outs["plain"]).max() > 0.01
+    assert np.array_equal(outs["expr_w"][0], outs["plain_w"][0])  # note 64: shared weights
+    assert outs["expr_w"][1][:, 0] == pytest.approx([0.0, 1.0])  # note 60 moved to x = 1
+
+
+def test_no_expression_and_a_zero_or_elsewhere_expression_render_bit_identical(cell):
+    base = [(0.0, NoteOn(60, 100, 1)), (0.1, NoteOn(64, 90, 2)), (0.4, NoteOff(60, 1))]
+    quiet = base + [(0.2, SetExpression(1, None, 0.0, 0.0)), (0.2, SetExpression(5, 61, 0.3)),
+                    (0.3, SetLayers(cell))]
+    ref = render_offline(None, cell, base + [(0.3, SetLayers(cell))], 0.7)
+    assert np.array_equal(render_offline(None, cell, quiet, 0.7), ref)
+
+
+def test_an_mpe_channels_expression_applies_to_the_note_it_starts_next(cell):
+    later = [(0.0, SetExpression(1, None, -0.5, 0.0)), (0.0, NoteOn(60, 100, 1))]
+    engine = Engine(EngineConfig())
+    engine.set_layers(cell)
+    render_with_engine(engine, later, 0.2)
+    v = engine.renderer.voices
+    assert v.w_cur[:2, v.active][:, 0] == pytest.approx([1.0, 0.0])
+
+
+def test_poly_aftertouch_expression_moves_one_key(cell):
+    events = [(0.0, NoteOn(60, 100)), (0.0, NoteOn(64, 100)), (0.1, SetExpression(0, 64, 0.25))]
+    engine = Engine(EngineConfig(morph_glide_s=0.01))
+    engine.set_layers(cell)
+    render_with_engine(engine, events, 0.3)
+    v = engine.renderer.voices
+    assert v.w_cur[:2, v.active & (v.pitch == 60)][:, 0] == pytest.approx([0.5, 0.5])
+    assert v.w_cur[:2, v.active & (v.pitch == 64)][:, 0] == pytest.approx([0.25, 0.75])
+
+
+def test_kernels_agree_with_expression(cell):
+    pytest.importorskip("numba")
+    events = [(0.0, NoteOn(60, 100, 1)), (0.0, NoteOn(64, 100, 2)),
+              (0.1, SetExpression(1, None, 0.4, 0.0)), (0.2, SetExpression(2, 64, -0.3, 0.0)),
+              (0.3, SetLayers(cell))]
+    outs = [render_offline(EngineConfig(kernel=k, morph_glide_s=0.05), cell, events, 0.6,
+                           block_frames=200) for k in ("numba", "numpy")]
+    assert np.abs(outs[0]).max() > 0.05
+    assert np.abs(outs[0] - outs[1]).max() < 1e-5
