@@ -16,6 +16,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from gansynth_live.model.prior import NORMAL
+
 FUNDAMENTAL = np.ones(8)  # latent of a pure fundamental
 OCTAVE = -np.ones(8)  # latent of a pure second harmonic
 
@@ -25,6 +27,7 @@ class ToneModel:
     latent_size = 8
     default_batch_size = 8
     fingerprint = "tone-model-v1"
+    prior = NORMAL  # magenta's N(0, 1): what random_latents draws (ModelSource.prior asks)
 
     def __init__(self, pitches: range = range(57, 73)) -> None:
         self.pitch_range = pitches

@@ -5,7 +5,9 @@ and key events through WebDriver); what counts is what the server then holds
 and plays (the instrument's state, the engine's notes), and what the page
 shows of changes made elsewhere (MIDI, another page). With
 GANSYNTH_LIVE_WRITE_SCREENSHOT=1 the pad test writes docs/images/web-surface.png
-(laptop) and web-surface-phone.png (phone portrait) for docs/web.md.
+(laptop), web-surface-phone.png and web-surface-phone-library.png (phone portrait,
+scrolled to the presets and the map) for docs/web.md; the map there is the default
+model's (the tone model has no quality measurements).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def drag(driver, element, points):
     actions.perform()
 
 
-def test_the_pad_moves_the_morph_and_follows_it(browser, session):
+def test_the_pad_moves_the_morph_and_follows_it(browser, session, monkeypatch):
     from selenium.webdriver.common.by import By
 
     assert f"web surface: http://127.0.0.1:{session.web.port}/" in \
@@ -83,8 +85,18 @@ def test_the_pad_moves_the_morph_and_follows_it(browser, session):
         session.instrument.set_morph(x=0.35, y=0.6)
         session.status_text = session.status_line()  # what `run` shows every 0.25 s
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        from gansynth_live.web import timbre_map
+        default_map = timbre_map.shipped_maps()[0]  # the default model's map, as the tones'
+        monkeypatch.setattr(timbre_map, "shipped_maps", lambda: [{**default_map,
+                                                                  "model": "tones"}])
+        session.instrument.set_recording(True)  # REC lit, with its running time
         browser.set_window_size(1280, 800)
-        wait_for(lambda: abs(float(cursor.get_attribute("data-x")) - 0.35) < 1e-6, 5)
+        browser.refresh()
+        wait_for(lambda: surface(browser, "connected"), 10)
+        wait_for(lambda: browser.find_elements("css selector", "#map .point"), 5)
+        wait_for(lambda: browser.find_element("id", "rec-time").text, 5)
+        wait_for(lambda: abs(float(browser.find_element(By.ID, "cursor").get_attribute(
+            "data-x")) - 0.35) < 1e-6, 5)
         browser.save_screenshot(str(SCREENSHOTS / "web-surface.png"))
         browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {  # a phone, upright
             "width": 390, "height": 760, "deviceScaleFactor": 1, "mobile": True})
@@ -93,8 +105,13 @@ def test_the_pad_moves_the_morph_and_follows_it(browser, session):
             wait_for(lambda: surface(browser, "connected"), 10)
             wait_for(lambda: surface(browser, "state['/preset/name']"), 5)
             browser.save_screenshot(str(SCREENSHOTS / "web-surface-phone.png"))
+            wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#map .point"), 5)
+            browser.execute_script("document.getElementById('surface').scrollTop = "
+                                   "document.getElementById('library').offsetTop - 8")
+            browser.save_screenshot(str(SCREENSHOTS / "web-surface-phone-library.png"))
         finally:
             browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            session.instrument.set_recording(False)
     assert session.web.stats().bad_json == 0 and session.web.stats().bad_messages == 0
 
 
@@ -179,3 +196,109 @@ def test_a_page_without_the_token_is_refused_on_a_network_bind(browser, open_ses
                          ).click()  # and it plays: with osc off, the dispatch is the web's own
     wait_for(lambda: session.instrument.state().corners[1].startswith("random "), 10,
              "corner 2 to get a random timbre")
+
+
+def test_the_preset_browser_lists_presets_with_program_numbers_and_loads_one(browser, session):
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    library = session.instrument.library
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#preset-list .preset")) ==
+             len(library.names()), 5, "the preset list")
+    rows = {item.get_attribute("data-preset"):
+            item.find_element(By.CSS_SELECTOR, ".program").text
+            for item in browser.find_elements(By.CSS_SELECTOR, "#preset-list .preset")}
+    assert set(rows) == set(library.names()) == {"duo", "fund", "oct"}
+    for name, programs in rows.items():
+        assert library.program(int(programs.split()[0])) == name  # what a program change loads
+    browser.find_element(By.CSS_SELECTOR, '#preset-list .preset[data-preset="oct"]').click()
+    wait_for(lambda: session.instrument.state().preset == "oct", 5, "the tapped preset to load")
+    wait_for(lambda: "current" in browser.find_element(
+        By.CSS_SELECTOR, '#preset-list .preset[data-preset="oct"]').get_attribute("class"), 5)
+    picker = browser.find_element(By.CSS_SELECTOR, 'select.pick[data-corner="1"]')
+    from selenium.webdriver.support.ui import Select
+    Select(picker).select_by_value("fund")  # a corner's own preset list
+    wait_for(lambda: session.instrument.state().corners[0] == "fund", 5, "corner 1's preset")
+    browser.find_element(By.ID, "save-name").send_keys("from the page")
+    browser.find_element(By.ID, "save").click()
+    saved = Path(os.environ["GANSYNTH_LIVE_DATA_DIR"]) / "presets" / "from the page.json"
+    wait_for(saved.exists, 5, "the saved preset")
+    wait_for(lambda: browser.find_elements(
+        By.CSS_SELECTOR, '#preset-list .preset[data-preset="from the page"]'), 8,
+        "the browser to list the saved preset")
+
+
+def tones_map(monkeypatch):
+    """The tone model has no quality measurements: give it a map of its own presets."""
+    monkeypatch.setattr("gansynth_live.web.timbre_map.shipped_maps", lambda: [
+        {"model": "tones", "measure": "test", "points": [
+            {"name": "fund", "x": 0.2, "y": 0.3}, {"name": "oct", "x": 0.8, "y": 0.7},
+            {"name": "not a preset", "x": 0.5, "y": 0.5}]}])
+
+
+def test_a_map_point_dragged_onto_a_corner_sets_it_and_a_tap_loads_it(browser, session,
+                                                                       monkeypatch):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.by import By
+
+    tones_map(monkeypatch)
+    open_page(browser, session)
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#map .point[data-name="oct"]'), 5,
+             "the map")
+    assert not browser.find_elements(By.CSS_SELECTOR, '#map .point.preset[data-name="not a preset"]')
+    assert session.instrument.state().corners[0] == "fund"
+    point = browser.find_element(By.CSS_SELECTOR, '#map .point[data-name="oct"]')
+    pad = browser.find_element(By.ID, "pad")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
+    actions = ActionBuilder(browser)
+    pointer = actions.pointer_action
+    pointer.move_to(point).pointer_down()
+    pointer.move_to(point, 20, 0)
+    size = pad.size  # corner 1 is the pad's bottom-left quadrant
+    pointer.move_to(pad, -size["width"] // 4, size["height"] // 4)
+    pointer.pointer_up()
+    actions.perform()
+    wait_for(lambda: session.instrument.state().corners[0] == "oct", 5,
+             "corner 1 to take the dragged preset")
+    ActionChains(browser).click(
+        browser.find_element(By.CSS_SELECTOR, '#map .point[data-name="fund"]')).perform()
+    wait_for(lambda: session.instrument.state().preset == "fund", 5, "the tapped point to load")
+
+
+def test_the_map_says_when_the_model_has_no_measurements(browser, session):
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)  # the tone model: no quality report
+    text = browser.find_element(By.ID, "map-text")
+    wait_for(lambda: "no timbre measurements" in text.text, 5, "the map's explanation")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#map .point")
+
+
+def test_rec_learn_and_the_envelope_faders_reach_the_server(browser, session):
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    rec = browser.find_element(By.ID, "rec")
+    rec.click()
+    wait_for(lambda: session.instrument.state().recording, 5, "a take to start")
+    wait_for(lambda: browser.find_element(By.ID, "rec-time").text.startswith("0:0") and
+             "on" in rec.get_attribute("class"), 5, "the page to show the take's time")
+    rec.click()
+    wait_for(lambda: not session.instrument.state().recording, 5, "the take to stop")
+    browser.find_element(By.ID, "learn-x").click()
+    wait_for(lambda: session.instrument.state().learning == "x", 5, "MIDI learn for x")
+    wait_for(lambda: "controller for x" in browser.find_element(By.ID, "learn-text").text, 5)
+    browser.find_element(By.ID, "learn-cancel").click()
+    wait_for(lambda: session.instrument.state().learning == "", 5, "MIDI learn cancelled")
+    attack = browser.find_element(By.CSS_SELECTOR, 'input[data-address="/envelope/attack"]')
+    browser.execute_script("arguments[0].value = '0.5'; arguments[0].dispatchEvent("
+                           "new Event('input'));", attack)
+    expected = 0.001 + (10.0 - 0.001) * 0.5 ** 3  # the TouchOSC layout's cubic time curve
+    wait_for(lambda: abs(session.instrument.state().envelope.attack_s - expected) < 1e-3, 5,
+             "the server's attack")
+    session.instrument.set_envelope(release_s=0.4)  # as TouchOSC would: the fader follows
+    release = browser.find_element(By.CSS_SELECTOR, 'input[data-address="/envelope/release"]')
+    wait_for(lambda: abs(float(release.get_attribute("value")) - (0.399 / 29.999) ** (1 / 3))
+             < 2e-3, 5, "the release fader to follow")
+    assert session.web.stats().bad_messages == 0

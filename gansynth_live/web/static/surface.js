@@ -23,6 +23,9 @@
       surface.refused = "";
       showConnection("online", "connected");
       $("banner").hidden = true;
+      loadFaders();  // (again after a reconnect: serve may have restarted with other presets)
+      loadPresets();
+      loadMap();
     };
     socket.onmessage = (event) => {
       let messages;
@@ -83,6 +86,7 @@
       showCorner(Number(match[1]), args[0]);
     } else if (address === "/preset/name") {
       $("preset-name").textContent = args[0] || "\u2014";
+      markCurrentPreset();
     } else if (address === "/volume") {
       if (Date.now() - volumeTouched > 600) showVolume(args[0]);
     } else if (address === "/bank/progress") {
@@ -95,12 +99,224 @@
       $("voices").textContent = String(args[0]);
     } else if (address === "/status/xruns") {
       $("xruns").textContent = String(args[0]);
+    } else if (address.startsWith("/envelope/")) {
+      showFader(address, args[0]);
+    } else if (address === "/record") {
+      const rec = $("rec");
+      rec.classList.toggle("on", Boolean(args[0]));
+      rec.setAttribute("aria-pressed", args[0] ? "true" : "false");
+      if (!args[0]) $("rec-time").textContent = "";
+    } else if (address === "/record/time") {
+      if ((state["/record"] || [0])[0]) $("rec-time").textContent = clock(args[0]);
+    } else if (address === "/midi/learn" || address === "/midi/map") {
+      const learning = (state["/midi/learn"] || [""])[0];
+      for (const axis of ["x", "y"]) $(`learn-${axis}`).classList.toggle("on", learning === axis);
+      $("learn-text").textContent = learning ? `move a MIDI controller for ${learning}…`
+        : ((state["/midi/map"] || [""])[0] || "");
     } else if (address === "/error") {
       $("error-text").textContent = args[0];
       clearTimeout(receive.errorTimer);
       receive.errorTimer = setTimeout(() => { $("error-text").textContent = ""; }, 4000);
     }
   }
+
+  // --- documents (presets, faders, the timbre map) -------------------------------------------
+  async function fetchJSON(path) {
+    const query = token ? `?token=${encodeURIComponent(token)}` : "";
+    const answer = await fetch(`${path}${query}`, { cache: "no-store" });
+    if (!answer.ok) throw new Error(`${path}: ${answer.status}`);
+    return answer.json();
+  }
+  const clock = (seconds) => {
+    const s = Math.max(0, Number(seconds) || 0);
+    return `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
+  };
+  surface.presets = [];
+  surface.map = null;
+
+  // --- the preset browser and the corner pickers ---------------------------------------------
+  async function loadPresets() {
+    let answer;
+    try { answer = await fetchJSON("/presets.json"); } catch (_) { return; }
+    surface.presets = answer.presets;
+    const list = $("preset-list");
+    list.innerHTML = "";
+    for (const preset of answer.presets) {
+      const item = document.createElement("button");
+      item.type = "button";
+      item.className = "preset" + (preset.morph ? " morph" : "");
+      item.dataset.preset = preset.name;
+      item.setAttribute("role", "listitem");
+      item.title = preset.description || (preset.morph ? `morph: ${preset.corners.join(", ")}` : "");
+      const number = document.createElement("span");
+      number.className = "program";
+      number.textContent = preset.programs.length ? preset.programs.join(" ") : "–";
+      const name = document.createElement("span");
+      name.className = "pname";
+      name.textContent = preset.name + (preset.morph ? " ▦" : "");
+      item.append(number, name);
+      list.appendChild(item);
+    }
+    markCurrentPreset();
+    for (const picker of document.querySelectorAll("select.pick")) {
+      const n = picker.dataset.corner;
+      picker.innerHTML = "";
+      const none = document.createElement("option");
+      none.value = ""; none.textContent = "preset…";
+      picker.appendChild(none);
+      for (const preset of answer.presets) {
+        if (preset.morph) continue;
+        const option = document.createElement("option");
+        option.value = preset.name; option.textContent = preset.name;
+        picker.appendChild(option);
+      }
+      picker.value = "";
+      picker.title = `corner ${n}: choose a preset`;
+    }
+  }
+  function markCurrentPreset() {
+    const current = (state["/preset/name"] || [""])[0];
+    for (const item of document.querySelectorAll("#preset-list .preset")) {
+      item.classList.toggle("current", item.dataset.preset === current);
+    }
+  }
+  $("preset-list").addEventListener("click", (event) => {
+    const item = event.target.closest(".preset");
+    if (item) send("/preset", item.dataset.preset);
+  });
+  $("save-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("save-name").value.trim();
+    if (!name) return;
+    if (send("/preset/save", name)) {
+      $("save-name").value = "";
+      setTimeout(loadPresets, 2500);  // the library rereads its folders every 2 s
+    }
+  });
+
+  // --- envelope faders (ranges and curves: the TouchOSC layout's, /controls.json) ---------
+  const faders = new Map();    // address -> {spec, input, output, touched}
+  async function loadFaders() {
+    let answer;
+    try { answer = await fetchJSON("/controls.json"); } catch (_) { return; }
+    const box = $("envelope");
+    box.innerHTML = "";
+    for (const spec of answer.faders) {
+      const label = document.createElement("label");
+      label.className = "fader";
+      const input = document.createElement("input");
+      Object.assign(input, { type: "range", min: "0", max: "1", step: "0.001" });
+      input.dataset.address = spec.address;
+      const output = document.createElement("output");
+      label.append(spec.name, input, output);
+      box.appendChild(label);
+      const fader = { spec, input, output, touched: 0 };
+      faders.set(spec.address, fader);
+      input.addEventListener("input", () => {
+        fader.touched = Date.now();
+        const value = valueAt(spec, Number(input.value));
+        output.textContent = faderText(spec, value);
+        send(spec.address, Number(value.toPrecision(6)));
+      });
+      const known = state[spec.address];
+      showFader(spec.address, known ? known[0] : spec.default, true);
+    }
+  }
+  const valueAt = (spec, p) => spec.low + (spec.high - spec.low) * Math.pow(clamp(p), spec.curve);
+  function positionOf(spec, value) {
+    if (spec.high === spec.low) return 0;
+    return Math.pow(clamp((value - spec.low) / (spec.high - spec.low)), 1 / spec.curve);
+  }
+  const faderText = (spec, v) => (spec.address.endsWith("sustain") ? v.toFixed(2)
+    : v < 1 ? `${Math.round(v * 1000)} ms` : `${v.toFixed(2)} s`);
+  function showFader(address, value, force = false) {
+    const fader = faders.get(address);
+    if (!fader || (!force && Date.now() - fader.touched < 600)) return;
+    fader.input.value = String(positionOf(fader.spec, value));
+    fader.output.textContent = faderText(fader.spec, value);
+  }
+  $("rec").addEventListener("click", () => {
+    send("/record", (state["/record"] || [0])[0] ? 0 : 1);
+  });
+
+  // --- the timbre map: tap a point to load it, drag it onto a pad corner -------------------
+  async function loadMap() {
+    let answer;
+    try { answer = await fetchJSON("/timbre-map.json"); } catch (_) { return; }
+    surface.map = answer;
+    const map = $("map");
+    map.innerHTML = "";
+    $("map-text").textContent = answer.available ? "" : answer.why;
+    map.hidden = !answer.available;
+    // each axis stretched to fill the box (the shipped coordinates keep MDS's aspect)
+    const span = (key) => {
+      const values = answer.points.map((p) => p[key]);
+      const low = Math.min(...values), high = Math.max(...values);
+      return (v) => 0.06 + 0.88 * (high > low ? (v - low) / (high - low) : 0.5);
+    };
+    const sx = span("x"), sy = span("y");
+    for (const point of answer.points) {
+      const dot = document.createElement("div");
+      dot.className = "point" + (point.preset ? " preset" : "") + (sx(point.x) > 0.6 ? " west" : "");
+      dot.dataset.name = point.name;
+      dot.style.left = `${(sx(point.x) * 100).toFixed(2)}%`;
+      dot.style.top = `${((1 - sy(point.y)) * 100).toFixed(2)}%`;
+      dot.title = point.preset ? `${point.name}: tap to load, drag onto a corner`
+        : `${point.name} (fitted instrument, no preset)`;
+      const label = document.createElement("span");
+      label.textContent = point.name.replace(/_/g, " ");
+      dot.appendChild(label);
+      map.appendChild(dot);
+    }
+  }
+  let mapDrag = null;          // {pointerId, name, x0, y0, moved, ghost}
+  $("map").addEventListener("pointerdown", (event) => {
+    const dot = event.target.closest(".point.preset");
+    if (!dot || mapDrag !== null) return;
+    mapDrag = { pointerId: event.pointerId, name: dot.dataset.name, x0: event.clientX,
+                y0: event.clientY, moved: false, ghost: null };
+    $("map").setPointerCapture(event.pointerId);
+    event.preventDefault();
+  });
+  $("map").addEventListener("pointermove", (event) => {
+    if (!mapDrag || event.pointerId !== mapDrag.pointerId) return;
+    if (!mapDrag.moved && Math.hypot(event.clientX - mapDrag.x0, event.clientY - mapDrag.y0) < 8) return;
+    mapDrag.moved = true;
+    if (!mapDrag.ghost) {
+      mapDrag.ghost = document.createElement("div");
+      mapDrag.ghost.className = "ghost";
+      mapDrag.ghost.textContent = mapDrag.name;
+      document.body.appendChild(mapDrag.ghost);
+    }
+    mapDrag.ghost.style.left = `${event.clientX}px`;
+    mapDrag.ghost.style.top = `${event.clientY}px`;
+    const target = cornerAt(event.clientX, event.clientY);
+    for (const box of document.querySelectorAll(".corner")) {
+      box.classList.toggle("target", target !== null && box.dataset.corner === String(target));
+    }
+  });
+  function cornerAt(x, y) {  // the pad's quadrant under (x, y): 1 bottom left .. 4 top right
+    const box = pad.getBoundingClientRect();
+    if (x < box.left || x > box.right || y < box.top || y > box.bottom) return null;
+    const right = x > box.left + box.width / 2;
+    const top = y < box.top + box.height / 2;
+    return (top ? 3 : 1) + (right ? 1 : 0);
+  }
+  const mapUp = (event) => {
+    if (!mapDrag || event.pointerId !== mapDrag.pointerId) return;
+    const drag = mapDrag;
+    mapDrag = null;
+    if (drag.ghost) drag.ghost.remove();
+    for (const box of document.querySelectorAll(".corner.target")) box.classList.remove("target");
+    if (event.type !== "pointerup") return;
+    if (!drag.moved) {
+      send("/preset", drag.name);  // audition: load it
+      return;
+    }
+    const corner = cornerAt(event.clientX, event.clientY);
+    if (corner !== null) send(`/corner/${corner}/preset`, drag.name);
+  };
+  for (const kind of ["pointerup", "pointercancel"]) $("map").addEventListener(kind, mapUp);
 
   // --- buttons -----------------------------------------------------------------------------
   document.addEventListener("click", (event) => {
@@ -116,8 +332,15 @@
         <button type="button" data-send="/corner/${n}/prev" aria-label="corner ${n}: previous preset">&#9664;</button>
         <button type="button" data-send="/corner/${n}/random" aria-label="corner ${n}: random">&#9860;</button>
         <button type="button" data-send="/corner/${n}/next" aria-label="corner ${n}: next preset">&#9654;</button>
-      </span>`;
+      </span>
+      <select class="pick" data-corner="${n}" aria-label="corner ${n}: preset"></select>`;
   }
+  document.addEventListener("change", (event) => {
+    const picker = event.target.closest("select.pick");
+    if (!picker || !picker.value) return;
+    send(`/corner/${picker.dataset.corner}/preset`, picker.value);
+    picker.value = "";
+  });
   function showCorner(n, label) {
     const box = document.querySelector(`.corner[data-corner="${n}"]`);
     box.classList.toggle("unused", !label);
@@ -158,7 +381,7 @@
     }
   }
   pad.addEventListener("pointerdown", (event) => {
-    if (event.target.closest("button") || padPointer !== null) return;
+    if (event.target.closest("button, select") || padPointer !== null) return;
     padPointer = event.pointerId;
     pad.setPointerCapture(event.pointerId);
     padMove(event);
