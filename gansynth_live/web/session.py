@@ -2,11 +2,13 @@
 
 Kept out of app/session.py so the session only wires: which bind needs a
 token, and what address a phone should open for a wildcard bind, are the
-web surface's business.
+web surface's business. On a network bind it also prints the link as a QR code
+(segno), so a phone's camera opens it, token and all.
 """
 
 from __future__ import annotations
 
+import io
 import socket
 from typing import Any, Callable
 
@@ -28,7 +30,24 @@ def open_web(config: Any, dispatcher: OscServer, values: Callable[[], Values],
     server = WebServer(dispatcher, values, host, config.web_port, token=token,
                        feedback_hz=config.feedback_rate or 20.0, report=report,
                        documents=instrument_documents(dispatcher.instrument)).start()
-    return server, surface_url(host, server.port, token)
+    url = surface_url(host, server.port, token)
+    if token is not None:  # a phone is what opens it: scan rather than type the token
+        code = qr_text(url)
+        if code:
+            report(f"scan to open the web surface on a phone or tablet:\n{code}")
+    return server, url
+
+
+def qr_text(url: str) -> str:
+    """`url` as a QR code drawn with Unicode half blocks (two modules a character row),
+    for a terminal; '' if segno is missing. Dark on light, with a quiet zone."""
+    try:
+        import segno
+    except ImportError:  # a dependency; an odd install still plays
+        return ""
+    out = io.StringIO()
+    segno.make(url, error="l").terminal(out=out, compact=True, border=2)
+    return out.getvalue().rstrip("\n")
 
 
 def surface_url(host: str, port: int, token: str | None) -> str:
