@@ -99,16 +99,16 @@ def run_soak(options: SoakOptions, say=print) -> SoakResult:
     try:
         return _soak(options, folder, say)
     finally:
-        if server is not None:
-            import sounddevice as sd
+        import sounddevice as sd
 
-            sd._terminate()  # PortAudio lets go of JACK before the server goes
+        sd._terminate()  # PortAudio lets go of JACK before the server goes
+        if server is not None:
             server.stop()
-            sd._initialize()
         if old_server is None:
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = old_server
+        sd._initialize()  # and sees the JACK server it saw before the soak, not a dead one
 
 
 class Sampler:

@@ -33,7 +33,9 @@ def prior_json(latents: np.ndarray) -> bytes:
     """The prior.json a fitted model ships with: random instruments are blends of its
     fitted instruments (model/prior.py; docs/models.md "Random instruments")."""
     radius = round(float(np.mean(np.linalg.norm(np.asarray(latents), axis=1))), 4)
-    table = {"prior": "blend", "instruments": "pitched", "mix": [2, 3], "alpha": 0.5,
+    n = len(latents)  # a fit of fewer than 3 instruments blends all it has
+    table = {"prior": "blend", "instruments": "pitched", "mix": [min(2, n), min(3, n)],
+             "alpha": 0.5,
              "noise": 0.1, "radius": radius,
              "description": "random instruments: convex blends of 2-3 fitted instruments "
                             "(those held to the pitch bar), scaled to the fitted latents' "
