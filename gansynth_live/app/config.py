@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from ..documents import DocumentError, parse_toml, shown
 from ..errors import GansynthLiveError
+from ..inputs.midi import MpeZone
 
 MAX_CONFIG_BYTES = 1 << 20
 INT_LIMIT = 2**31  # no option takes an integer beyond this; bigger ones are refused as such
@@ -48,6 +49,14 @@ def _words(value: Any, where: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value if v.strip()]
     raise ConfigError(f"{where}: expected a list of names (or one comma-separated string)")
+
+
+def _is_zone(text: str) -> bool:
+    try:
+        MpeZone.parse(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _int(value: Any, where: str) -> int:
@@ -231,6 +240,9 @@ OPTIONS: tuple[Option, ...] = (
            "CC"),
     Option("programs", _programs, {}, "MIDI program number -> preset (default: the Nth preset "
            "by name)", "midi", "N=PRESET", repeat=True),
+    Option("mpe", _words, [], "MPE zones from the start: lower[:N] and/or upper[:N] (N member "
+           "channels, default 15); an MPE controller's own RPN 6 message sets them too",
+           "midi", "ZONE[,ZONE]"),
     # OSC
     Option("osc", _bool, True, "open the OSC server (config key; flag --no-osc)", "osc",
            negative="--no-osc", off=False, off_help="no OSC server"),
@@ -286,6 +298,7 @@ class ServeConfig:
     midi_channels: list[int] = field(default_factory=list)
     cc_x: int | None = 1
     cc_y: int | None = 2
+    mpe: list[str] = field(default_factory=list)
     programs: dict[int, str] = field(default_factory=dict)
     osc: bool = True
     osc_host: str = "127.0.0.1"
@@ -317,6 +330,8 @@ class ServeConfig:
         check("max_take_minutes", 0.0 < self.max_take_minutes <= 24 * 60, "0..1440")
         check("bend_range", 0.0 <= self.bend_range <= 48.0, "0..48 semitones")
         check("midi_channels", all(1 <= c <= 16 for c in self.midi_channels), "channels 1..16")
+        check("mpe", len(self.mpe) <= 2 and all(_is_zone(z) for z in self.mpe),
+              "lower[:N] and/or upper[:N], N 1..15")
         check("osc_port", 0 <= self.osc_port <= 65535, "0..65535")
         check("osc_reply_port", self.osc_reply_port is None or
               1 <= self.osc_reply_port <= 65535, "1..65535")
@@ -328,6 +343,11 @@ class ServeConfig:
     def channels(self) -> frozenset[int] | None:
         """0-based MIDI channels to accept, None for omni."""
         return frozenset(c - 1 for c in self.midi_channels) or None
+
+    @property
+    def mpe_zones(self) -> tuple[MpeZone, ...]:
+        """The configured MPE zones (checked by `check`)."""
+        return tuple(MpeZone.parse(z) for z in self.mpe)
 
     @property
     def latency_value(self) -> float | str:

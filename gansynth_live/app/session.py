@@ -231,7 +231,8 @@ class Session:
             self.midi = MidiInputs(
                 self.instrument, self.instrument.cc_map, inputs=tuple(config.midi_in),
                 virtual=config.midi_virtual or None, api=config.midi_api,
-                channels=config.channels, report=self.console.message).start()
+                channels=config.channels, report=self.console.message,
+                zones=config.mpe_zones).start()
         except MidiUnavailable as exc:
             if explicit:
                 raise

@@ -45,7 +45,7 @@ from typing import Callable, Sequence
 
 from ..errors import GansynthLiveError
 from .cc_map import CCMap
-from .midi import MidiSink, MidiTranslator
+from .midi import MidiSink, MidiTranslator, MpeZone
 from .midi_stream import MidiStream
 from .problem_report import ProblemReport, printable
 
@@ -166,9 +166,11 @@ class MidiInputs:
                  virtual: str | None = "gansynth-live in", api: str = "auto",
                  channels: frozenset[int] | None = None, client_name: str = "gansynth-live",
                  scan_s: float = 1.0, queue_size: int = 65536,
-                 report: Callable[[str], None] = print) -> None:
+                 report: Callable[[str], None] = print,
+                 zones: tuple[MpeZone, ...] = ()) -> None:
         self.sink = sink
         self.cc_map = cc_map
+        self.zones = tuple(zones)  # MPE zones every port's translator starts with
         self.specs = tuple(s for s in inputs if s and s != "none")
         self.virtual_name = virtual or None
         self.requested_api = api
@@ -285,7 +287,7 @@ class MidiInputs:
         self._scan(initial=True)
 
     def _translator(self, name: str) -> MidiTranslator:
-        return MidiTranslator(self.sink, self.cc_map, self.channels, name)
+        return MidiTranslator(self.sink, self.cc_map, self.channels, name, zones=self.zones)
 
     def _excluded(self, name: str) -> bool:
         plain = plain_name(name)

@@ -160,6 +160,8 @@ def valid_values(folder: Path) -> dict:
         "midi_api": same(st.sampled_from(["auto", "alsa", "jack"])),
         "midi_channels": channels_list(), "cc_x": optional_int(0, 127),
         "cc_y": optional_int(0, 127), "programs": programs_value(), "osc": same(st.booleans()),
+        "mpe": same(st.lists(st.sampled_from(["lower", "upper", "lower:3", "upper:15"]),
+                             max_size=2)),
         "osc_host": same(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost"])),
         "osc_port": same(st.integers(0, 65535)), "osc_allow": names_list(),
         "osc_reply_port": optional_int(1, 65535), "feedback_rate": unit_float(200.0),

@@ -137,3 +137,15 @@ def test_hostile_flags_are_one_line_errors(tmp_path):
     huge.write_text("# " + "x" * (2 << 20))
     with pytest.raises(ConfigError, match="larger than"):
         parse([], huge)
+
+
+def test_mpe_zones_from_the_config_or_a_flag(tmp_path):
+    from gansynth_live.inputs.midi import MpeZone
+
+    path = tmp_path / "gig.toml"
+    path.write_text('mpe = ["lower:7"]\n')
+    assert parse([], config=path).mpe_zones == (MpeZone(0, 7),)
+    assert parse(["--mpe", "upper"]).mpe_zones == (MpeZone(15, 15),)
+    for bad in (["middle"], ["lower:0"], ["lower:16"], ["lower", "upper", "lower"]):
+        with pytest.raises(ConfigError, match="mpe"):
+            ServeConfig(mpe=bad)

@@ -88,3 +88,22 @@ def test_a_translator_error_is_reported_escaped_and_rate_limited():
         inputs.feed(port, [0x90, 60, 100])
     assert inputs.errors == 100 and len(lines) == 5
     assert all("\x1b" not in line and "\\x1b[2J" in line for line in lines)
+
+
+def test_configured_mpe_zones_reach_every_port():
+    """serve --mpe lower:3: a member channel's bend is that note's own from the first event,
+    before the controller sends its own RPN 6 (or if it never does)."""
+    from gansynth_live.events import PitchBend, SetMpeZone
+    from gansynth_live.inputs.midi import MpeZone
+
+    sink = RecordingSink()
+    inputs = MidiInputs(sink, CCMap(), report=lambda text: None,
+                        zones=(MpeZone.parse("lower:3"),))
+    port = OpenPort("mpe:out", FakeRtMidi([[0x91, 60, 100], [0xE1, 0x00, 0x50]]),
+                    inputs._translator("mpe:out"))
+    inputs._ports[port.name] = port
+    inputs._drain()
+    events = [c[1] for c in sink.calls if c[0] == "event"]
+    assert SetMpeZone(0, 3) in events
+    bends = [e for e in events if isinstance(e, PitchBend)]
+    assert bends and all(e.channel == 1 for e in bends)
