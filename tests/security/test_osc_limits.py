@@ -11,19 +11,12 @@ import socket
 import time
 
 from osc_peer import OscPeer, message
+from recording_instrument import RecordingInstrument
 
 from gansynth_live.inputs.osc import OscServer
 from gansynth_live.inputs.osc_feedback import MAX_PORTS_PER_HOST
 from gansynth_live.inputs.osc_limits import (REPLY_BURST, REPLY_BYTES_PER_S, REPLY_PER_BYTE,
                                              ActionLimits)
-
-
-class CallLog:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name):
-        return lambda **kwargs: self.calls.append((name, kwargs))
 
 
 def settle(server: OscServer, packets: int, timeout: float = 10.0) -> None:
@@ -46,7 +39,7 @@ def test_state_to_a_named_port_is_no_amplifier():
     victim.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)  # holds all it is sent
     victim.bind(("127.0.0.1", 0))
     victim.settimeout(0.3)
-    with OscServer(CallLog(), "127.0.0.1", 0, values=big_state, feedback_hz=0) as server:
+    with OscServer(RecordingInstrument(), "127.0.0.1", 0, values=big_state, feedback_hz=0) as server:
         peer = OscPeer(server.port)
         request = message("/state", victim.getsockname()[1])
         started = time.monotonic()
@@ -69,7 +62,7 @@ def test_state_to_a_named_port_is_no_amplifier():
 
 
 def test_one_host_registers_a_bounded_number_of_ports():
-    with OscServer(CallLog(), "127.0.0.1", 0, max_clients=16) as server:
+    with OscServer(RecordingInstrument(), "127.0.0.1", 0, max_clients=16) as server:
         peer = OscPeer(server.port)
         for port in range(20000, 20040):
             peer.send("/register", port)
@@ -78,8 +71,8 @@ def test_one_host_registers_a_bounded_number_of_ports():
         assert server.stats().clients == MAX_PORTS_PER_HOST
 
 
-def flood(address: str, args_of, n: int) -> tuple[CallLog, OscServer, float]:
-    instrument = CallLog()
+def flood(address: str, args_of, n: int) -> tuple[RecordingInstrument, OscServer, float]:
+    instrument = RecordingInstrument()
     server = OscServer(instrument, "127.0.0.1", 0).start()
     peer = OscPeer(server.port)
     started = time.monotonic()

@@ -15,6 +15,7 @@ import sys
 import time
 
 from osc_peer import OscPeer
+from recording_instrument import RecordingInstrument
 
 from gansynth_live.inputs.osc import OscServer
 
@@ -44,14 +45,6 @@ sock.sendto(msg("/note", 64, 0), target)
 """
 
 
-class CallLog:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name):
-        return lambda **kwargs: self.calls.append((name, kwargs))
-
-
 def quiet(server: OscServer, total: int, timeout: float = 20.0) -> None:
     """Wait until all `total` datagrams are handled or counted as dropped, or nothing new
     came for a second (bounded)."""
@@ -68,7 +61,7 @@ def quiet(server: OscServer, total: int, timeout: float = 20.0) -> None:
 
 
 def test_note_off_behind_a_morph_flood_is_applied_and_drops_are_counted():
-    instrument = CallLog()
+    instrument = RecordingInstrument()
     with OscServer(instrument, "127.0.0.1", 0) as server:
         subprocess.run([sys.executable, "-c", SENDER, str(server.port), str(FLOOD),
                         str(RATE)],
@@ -86,7 +79,7 @@ def test_note_off_behind_a_morph_flood_is_applied_and_drops_are_counted():
 
 
 def test_a_lone_move_is_applied_at_once():
-    instrument = CallLog()
+    instrument = RecordingInstrument()
     with OscServer(instrument, "127.0.0.1", 0) as server:
         peer = OscPeer(server.port)
         peer.send("/morph/xy", 0.5, 0.25)
