@@ -21,7 +21,7 @@ _PYTHON = tuple({Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.ex
 
 
 def _outside_repository(path: object) -> str | None:
-    """The path when it names something beside the checkout (e.g. `../shared/`), else None.
+    """The path when it names something beside the checkout (a sibling folder), else None.
 
     A user's clone has nothing beside it, so a test that reads there passes only on the
     developers' machines. Paths elsewhere (/tmp, site-packages, /usr) are the test's own

@@ -1,4 +1,4 @@
-"""Tests read nothing beside the checkout: a user's clone has no `../shared/`."""
+"""Tests read nothing beside the checkout: a user's clone has nothing there."""
 
 from __future__ import annotations
 
@@ -15,6 +15,6 @@ def test_fixtures_live_in_the_repository():
 def test_a_read_beside_the_checkout_fails_the_test():
     """The guard in conftest.py refuses it, whether or not the file exists there."""
     with pytest.raises(PermissionError, match="outside the repository"):
-        open(REPO.parent / "shared" / "fixtures" / "README.md")
+        open(REPO.parent / "fixtures-beside-the-checkout" / "README.md")
     with pytest.raises(PermissionError, match="outside the repository"):
         list((REPO.parent / "no-such-sibling").iterdir())

@@ -14,7 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from jack_process import servers_named
@@ -60,6 +62,19 @@ def test_errors_at_setup(jack_server, broken, n):
 """
 
 
+@contextmanager
+def _inner_session(tmp_path: Path, hold: bool) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """The inner pytest session and the file it names its JACK server in; the session is
+    killed on the way out if the test left it running."""
+    proc, name_file = _start_session(tmp_path, hold)
+    try:
+        yield proc, name_file
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _start_session(tmp_path: Path, hold: bool) -> tuple[subprocess.Popen, Path]:
     inner = tmp_path / "inner"
     inner.mkdir()
@@ -101,13 +116,8 @@ def _assert_no_server_left(name: str, wait: float = 10.0) -> None:
 
 
 def test_a_session_with_errors_at_setup_stops_its_server(tmp_path):
-    proc, name_file = _start_session(tmp_path, hold=False)
-    try:
+    with _inner_session(tmp_path, hold=False) as (proc, name_file):
         output = proc.communicate(timeout=180)[0].decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     name = name_file.read_text()
     assert name == f"gansynth-test-{proc.pid}", output[-3000:]
     assert proc.returncode == 1 and "1 passed, 5 errors" in output, output[-3000:]
@@ -115,29 +125,19 @@ def test_a_session_with_errors_at_setup_stops_its_server(tmp_path):
 
 
 def test_ctrl_c_stops_the_server_after_the_session_let_go_of_it(tmp_path):
-    proc, name_file = _start_session(tmp_path, hold=True)
-    try:
+    with _inner_session(tmp_path, hold=True) as (proc, name_file):
         name = _server_name(proc, name_file)
         os.killpg(proc.pid, signal.SIGINT)
         output = proc.communicate(timeout=60)[0].decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     # pytest's own "interrupted" exit: the server did not vanish under PortAudio (abort)
     assert proc.returncode == 2 and "KeyboardInterrupt" in output, output[-3000:]
     _assert_no_server_left(name, wait=0.0)
 
 
 def test_a_killed_session_takes_its_server_along(tmp_path):
-    proc, name_file = _start_session(tmp_path, hold=True)
-    try:
+    with _inner_session(tmp_path, hold=True) as (proc, name_file):
         name = _server_name(proc, name_file)
         proc.kill()
         proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == -signal.SIGKILL
     _assert_no_server_left(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cells import array_cell
 from .jit import njit, on_warm_up
 
 INT_NAMES = ("callbacks", "xruns", "callback_errors", "overruns", "blocks", "frames",
@@ -51,26 +52,6 @@ def _warm_up() -> None:
     close_callback(ints, np.zeros(2), np.zeros(4, dtype=np.int64), 1e-5, 256, 48000.0, 4e4)
 
 
-def _int_counter(index: int) -> property:
-    def get(self: "Counters") -> int:
-        return int(self.ints[index])
-
-    def set_(self: "Counters", value: int) -> None:
-        self.ints[index] = value
-
-    return property(get, set_)
-
-
-def _cost(index: int) -> property:
-    def get(self: "Counters") -> float:
-        return float(self.costs[index])
-
-    def set_(self: "Counters", value: float) -> None:
-        self.costs[index] = value
-
-    return property(get, set_)
-
-
 class Counters:
     """Counters the audio thread bumps in place and `Engine.stats` reads."""
 
@@ -86,8 +67,8 @@ class Counters:
         self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
         self.in_callback = False  # True from a callback's start until after `callbacks` is bumped
 
-    cost_total_s = _cost(COST_TOTAL)
-    cost_max_s = _cost(COST_MAX)
+    cost_total_s = array_cell("costs", COST_TOTAL, float)
+    cost_max_s = array_cell("costs", COST_MAX, float)
 
     def cost_percentile_s(self, q: float) -> float:
         """The q-th percentile (0..100) of the callback's cost, to the histogram's 25 us. Any thread."""
@@ -100,5 +81,5 @@ class Counters:
 
 
 for _index, _name in enumerate(INT_NAMES):
-    setattr(Counters, _name, _int_counter(_index))
+    setattr(Counters, _name, array_cell("ints", _index, int))
 del _index, _name

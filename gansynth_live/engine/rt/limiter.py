@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from .cells import array_cell
 from .jit import AVAILABLE, njit, on_warm_up
 
 KNEE = 0.9  # soft clipper starts here (linear peak); never reaches 1.0
@@ -126,20 +127,13 @@ class OutputStage:
         self.reduction_db = 0.0  # deepest gain reduction in the last block (for status)
         self.compiled = AVAILABLE
 
-    master = property(lambda self: float(self.state[S_MASTER]),
-                      lambda self, v: self.state.__setitem__(S_MASTER, v))
-    master_target = property(lambda self: float(self.state[S_TARGET]),
-                             lambda self, v: self.state.__setitem__(S_TARGET, v))
-    limit = property(lambda self: float(self.state[S_LIMIT]),
-                     lambda self, v: self.state.__setitem__(S_LIMIT, v))
-    reduction_db = property(lambda self: float(self.state[S_REDUCTION_DB]),
-                            lambda self, v: self.state.__setitem__(S_REDUCTION_DB, v))
-    threshold = property(lambda self: float(self.state[S_THRESHOLD]),
-                         lambda self, v: self.state.__setitem__(S_THRESHOLD, v))
-    release_frames = property(lambda self: float(self.state[S_RELEASE_FRAMES]),
-                              lambda self, v: self.state.__setitem__(S_RELEASE_FRAMES, v))
-    knee = property(lambda self: float(self.state[S_KNEE]),
-                    lambda self, v: self.state.__setitem__(S_KNEE, v))
+    master = array_cell("state", S_MASTER, float)
+    master_target = array_cell("state", S_TARGET, float)
+    limit = array_cell("state", S_LIMIT, float)
+    reduction_db = array_cell("state", S_REDUCTION_DB, float)
+    threshold = array_cell("state", S_THRESHOLD, float)
+    release_frames = array_cell("state", S_RELEASE_FRAMES, float)
+    knee = array_cell("state", S_KNEE, float)
 
     def process(self, mix: np.ndarray, out: np.ndarray) -> bool:
         """Write mix * gain, limited, into out (same shape). False if the mix was not finite."""
