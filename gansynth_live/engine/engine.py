@@ -68,6 +68,8 @@ class EngineStats:
     recorder_frames: int
     recorder_error: str
     callback_p99_ms: float = 0.0  # to 25 us (a histogram's bin)
+    dsp_load: float = 0.0  # the callback's share of the period, smoothed (~0.5 s); 1.0 = all
+    output_db: float = -120.0  # output level meter: peak dBFS, held and falling 20 dB / 1.7 s
 
 
 def load_kernels(name: str) -> ModuleType:
@@ -198,7 +200,8 @@ class Engine:
             recorder_overflow_frames=recorder.overflow_frames if recorder else 0,
             recorder_frames=recorder.frames_written if recorder else 0,
             recorder_error=recorder.error if recorder else "",
-            callback_p99_ms=1e3 * c.cost_percentile_s(99.0))
+            callback_p99_ms=1e3 * c.cost_percentile_s(99.0), dsp_load=c.dsp_load,
+            output_db=self.renderer.output.meter_db())
 
     # --- audio thread -------------------------------------------------------------------
     def process(self, out: np.ndarray) -> None:

@@ -55,6 +55,9 @@ def feedback_values(state, stats=None, status_text: str = "") -> Values:
     if stats is not None:
         values["/status/voices"] = (int(stats.voices_sounding),)
         values["/status/xruns"] = (int(stats.xruns),)
+        # rounded so a steady sound sends nothing new (feedback goes out only on change)
+        values["/status/cpu"] = (float(round(100.0 * stats.dsp_load)),)
+        values["/status/level"] = (max(-120.0, round(2.0 * stats.output_db) / 2.0),)
     if status_text:
         values["/status/text"] = (status_text,)
     return values

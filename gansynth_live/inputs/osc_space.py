@@ -216,6 +216,10 @@ FEEDBACK: tuple[Feedback, ...] = (
     Feedback("/status/text", (Arg("text", "string"),), "the status line"),
     Feedback("/status/voices", (Arg("voices", "int", 0, 1024),), "voices sounding"),
     Feedback("/status/xruns", (Arg("xruns", "int", 0, 2**31 - 1),), "audio dropouts so far"),
+    Feedback("/status/cpu", (Arg("percent", "float", 0.0, 1000.0, unit="%"),), "DSP load: the "
+             "audio callback's share of its period, smoothed over ~0.5 s (whole percent)"),
+    Feedback("/status/level", (Arg("dbfs", "float", -120.0, 0.0, unit="dBFS"),), "output level "
+             "meter: peak, held and falling 20 dB in 1.7 s (0.5 dB steps; -120 = silence)"),
     Feedback("/pong", (), "answer to /ping"),
     Feedback("/error", (Arg("text", "string"),), "why the last message from this client "
              "was refused"),

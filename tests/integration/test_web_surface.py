@@ -13,6 +13,7 @@ model's (the tone model has no quality measurements).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,9 @@ def test_the_pad_moves_the_morph_and_follows_it(browser, session, monkeypatch):
         wait_for(lambda: browser.find_element("id", "rec-time").text, 5)
         wait_for(lambda: abs(float(browser.find_element(By.ID, "cursor").get_attribute(
             "data-x")) - 0.35) < 1e-6, 5)
+        for pitch in (60, 64, 67):  # a chord sounding: voices, cpu and the level meter move
+            session.instrument.note(pitch, 100)
+        wait_for(lambda: browser.find_element(By.ID, "level-db").text != "-inf dB", 5)
         browser.save_screenshot(str(SCREENSHOTS / "web-surface.png"))
         browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {  # a phone, upright
             "width": 390, "height": 760, "deviceScaleFactor": 1, "mobile": True})
@@ -112,6 +116,7 @@ def test_the_pad_moves_the_morph_and_follows_it(browser, session, monkeypatch):
         finally:
             browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
             session.instrument.set_recording(False)
+            session.instrument.all_notes_off()
     assert session.web.stats().bad_json == 0 and session.web.stats().bad_messages == 0
 
 
@@ -135,6 +140,107 @@ def test_keys_play_notes_on_screen_and_from_the_computer_keyboard(browser, sessi
     ActionChains(browser).key_up("a").perform()
     wait_for(lambda: engine.stats().voices_active == 0, 5, "the typed note's release")
     browser.find_element(By.CSS_SELECTOR, 'button[data-send="/panic"]').click()
+    assert session.web.stats().bad_messages == 0
+
+
+def fingers(driver, *names):
+    """An ActionBuilder with one touch pointer per name (WebDriver keeps each finger's state
+    between `perform` calls, so a test can put fingers down and lift them one at a time)."""
+    from selenium.webdriver.common.actions import interaction
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_actions import PointerActions
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, names[0]))
+    return actions, [actions.pointer_action] + [PointerActions(
+        actions.add_pointer_input(interaction.POINTER_TOUCH, name)) for name in names[1:]]
+
+
+def at(element, x, y):
+    """Offsets from `element`'s centre for the (x, y) fraction (y up)."""
+    size = element.size
+    return round((x - 0.5) * size["width"]), round((0.5 - y) * size["height"])
+
+
+def test_two_fingers_on_the_pad_the_newest_steers_and_lifting_it_hands_back(browser, session):
+    import threading
+
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    pad = browser.find_element(By.ID, "pad")
+    path, done = [], threading.Event()
+
+    def watch():  # the server's morph position through the gesture
+        while not done.wait(0.02):
+            state = session.instrument.state()
+            path.append((round(state.x, 2), round(state.y, 2)))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:  # one gesture (WebDriver keeps several touches only within one action list)
+        actions, (one, two) = fingers(browser, "one", "two")
+        one.move_to(pad, *at(pad, 0.3, 0.35)).pointer_down().pause(0.6)
+        two.pause(0).pause(0.6)
+        one.pause(0)
+        two.move_to(pad, *at(pad, 0.8, 0.75)).pointer_down()
+        one.pause(0.6).move_to(pad, *at(pad, 0.2, 0.25)).pause(0.6)  # slides, not steering
+        two.pause(0.6).pause(0).pause(0.6)
+        one.pause(0).pause(0.6).pointer_up()
+        two.pointer_up().pause(0.6).pause(0)
+        actions.perform()
+        time.sleep(0.3)
+    finally:
+        done.set()
+        watcher.join()
+    plateaus = [p for i, p in enumerate(path) if i == 0 or p != path[i - 1]]
+    near = lambda p, q: abs(p[0] - q[0]) <= 0.02 and abs(p[1] - q[1]) <= 0.02  # noqa: E731
+    stops = [q for q in [(0.3, 0.35), (0.8, 0.75), (0.2, 0.25)]
+             if any(near(p, q) for p in plateaus)]
+    assert stops == [(0.3, 0.35), (0.8, 0.75), (0.2, 0.25)], plateaus
+    first_at = {q: next(i for i, p in enumerate(path) if near(p, q)) for q in stops}
+    assert first_at[(0.3, 0.35)] < first_at[(0.8, 0.75)] < first_at[(0.2, 0.25)], plateaus
+    held = path[first_at[(0.8, 0.75)]:first_at[(0.2, 0.25)]]
+    assert all(near(p, (0.8, 0.75)) for p in held), \
+        f"the finger that was not steering moved the morph: {plateaus}"
+    assert session.web.stats().bad_messages == 0
+
+
+def test_sustain_all_notes_off_and_panic_do_what_they_say(browser, session):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    engine = session.engine
+    button = lambda address: browser.find_element(  # noqa: E731
+        By.CSS_SELECTOR, f'button[data-send="{address}"]')
+    key = browser.find_element(By.CSS_SELECTOR, '.key[data-pitch="69"]')
+    sustain = browser.find_element(By.ID, "sustain")
+    sustain.click()
+    assert sustain.get_attribute("aria-pressed") == "true"
+    ActionChains(browser).move_to_element(key).click_and_hold().release().perform()
+    wait_for(lambda: engine.stats().notes_started >= 1, 5, "the note")
+    time.sleep(0.5)  # time for a wrong release to happen
+    assert engine.stats().voices_sounding == 1, "the pedal should hold the released key"
+    sustain.click()  # pedal up: the note releases
+    wait_for(lambda: engine.stats().voices_active == 0, 10, "the pedal-up release")
+    ActionChains(browser).move_to_element(key).click_and_hold().perform()
+    wait_for(lambda: engine.stats().voices_sounding == 1, 5, "a held note")
+    wait_for(lambda: browser.find_element(By.ID, "level-db").text != "-inf dB", 5,
+             "the output level meter to move")
+    assert -60.0 < float(browser.find_element(By.ID, "level").get_attribute("value")) <= 0.0
+    assert browser.find_element(By.ID, "cpu").text.endswith("%")
+    button("/all_notes_off").click()  # the key is still held on screen: the server lets go
+    wait_for(lambda: engine.stats().voices_active == 0, 10, "all notes off")
+    ActionChains(browser).release().perform()
+    sustain.click()
+    ActionChains(browser).move_to_element(key).click_and_hold().release().perform()
+    wait_for(lambda: engine.stats().voices_sounding == 1, 5, "a sustained note")
+    button("/panic").click()
+    wait_for(lambda: engine.stats().voices_active == 0, 2, "panic to silence it")
+    assert sustain.get_attribute("aria-pressed") == "false"  # panic lifts the pedal too
+    wait_for(lambda: float(browser.find_element(By.ID, "level").get_attribute("value")) == -60,
+             15, "the meter to fall to the bottom of its scale")
     assert session.web.stats().bad_messages == 0
 
 

@@ -22,7 +22,8 @@ INT_NAMES = ("callbacks", "xruns", "callback_errors", "overruns", "blocks", "fra
 (CALLBACKS, XRUNS, CALLBACK_ERRORS, OVERRUNS, BLOCKS, FRAMES, NOTES_STARTED, NOTES_REFUSED,
  NOTES_SILENT, VOICES_STOLEN, LAYER_SWAPS, LAYER_SWAPS_WAITING, NONFINITE_BLOCKS, UNKNOWN_EVENTS,
  LOST_EVENTS_APPLIED, CLOCK) = range(len(INT_NAMES))
-COST_TOTAL, COST_MAX = 0, 1
+COST_TOTAL, COST_MAX, COST_LOAD = 0, 1, 2
+LOAD_SMOOTHING_S = 0.5  # the DSP load is the callback's share of the period, smoothed over ~0.5 s
 
 
 @njit
@@ -33,7 +34,8 @@ def bump(ints, index, n):
 
 @njit
 def close_callback(ints, costs, hist, cost, frames, sample_rate, per_bin):
-    """A callback's accounting: callbacks, cost total and worst, histogram bin, overrun."""
+    """A callback's accounting: callbacks, cost total and worst, histogram bin, overrun,
+    and the smoothed DSP load (cost / period: JACK's and a DAW's 'CPU' figure)."""
     ints[CALLBACKS] += 1
     costs[COST_TOTAL] += cost
     if cost > costs[COST_MAX]:
@@ -43,13 +45,16 @@ def close_callback(ints, costs, hist, cost, frames, sample_rate, per_bin):
     hist[last if b >= last else int(b)] += 1
     if frames and cost * sample_rate > frames:
         ints[OVERRUNS] += 1
+    if frames:
+        alpha = min(1.0, frames / (sample_rate * LOAD_SMOOTHING_S))
+        costs[COST_LOAD] += (cost * sample_rate / frames - costs[COST_LOAD]) * alpha
 
 
 @on_warm_up
 def _warm_up() -> None:
     ints = np.zeros(len(INT_NAMES), dtype=np.int64)
     bump(ints, 0, 1)
-    close_callback(ints, np.zeros(2), np.zeros(4, dtype=np.int64), 1e-5, 256, 48000.0, 4e4)
+    close_callback(ints, np.zeros(3), np.zeros(4, dtype=np.int64), 1e-5, 256, 48000.0, 4e4)
 
 
 class Counters:
@@ -62,13 +67,14 @@ class Counters:
 
     def __init__(self) -> None:
         self.ints = np.zeros(len(INT_NAMES), dtype=np.int64)
-        self.costs = np.zeros(2, dtype=np.float64)  # seconds: total, worst
+        self.costs = np.zeros(3, dtype=np.float64)  # seconds: total, worst; load (fraction)
         self.last_error = ""
         self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
         self.in_callback = False  # True from a callback's start until after `callbacks` is bumped
 
     cost_total_s = array_cell("costs", COST_TOTAL, float)
     cost_max_s = array_cell("costs", COST_MAX, float)
+    dsp_load = array_cell("costs", COST_LOAD, float)
 
     def cost_percentile_s(self, q: float) -> float:
         """The q-th percentile (0..100) of the callback's cost, to the histogram's 25 us. Any thread."""

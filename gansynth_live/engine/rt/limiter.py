@@ -15,6 +15,10 @@ Two stages, both per block and vectorised:
 
 Master-gain changes ramp over one block too. Audio thread only.
 
+It also keeps the output level meter the status displays read: the block's
+output peak, held and falling at METER_FALL_DB_S (a peak programme meter's
+20 dB in 1.7 s), so a reader polling a few times a second sees every peak.
+
 `output_block` does all of it in one compiled loop that allocates nothing
 (rt/jit.py), with the same float32 arithmetic as the numpy version
 (`OutputStage.process_numpy`, kept as the reference and the path without
@@ -32,9 +36,22 @@ from .jit import AVAILABLE, njit, on_warm_up
 
 KNEE = 0.9  # soft clipper starts here (linear peak); never reaches 1.0
 ATTACK_FRAMES = 32  # a falling gain ramps over this many frames (0.7 ms at 48 kHz)
+METER_FALL_DB_S = 20.0 / 1.7  # the level meter falls like a peak programme meter
 # OutputStage.state: gain at the end of the last block, its target, limiter gain, deepest
-# reduction of the last block (dB), and the constants threshold, release frames, knee
-S_MASTER, S_TARGET, S_LIMIT, S_REDUCTION_DB, S_THRESHOLD, S_RELEASE_FRAMES, S_KNEE = range(7)
+# reduction of the last block (dB), the output meter (linear peak, falling), and the
+# constants threshold, release frames, knee, meter fall (frames to fall by a factor e)
+(S_MASTER, S_TARGET, S_LIMIT, S_REDUCTION_DB, S_METER, S_THRESHOLD, S_RELEASE_FRAMES, S_KNEE,
+ S_METER_FALL_FRAMES) = range(9)
+STATE_SIZE = 9
+
+
+@njit
+def meter_level(held, block_peak, frames, fall_frames):
+    """The meter after a block: its output peak (the clipper keeps it below 1) or the held
+    level fallen for `frames`, whichever is higher."""
+    fallen = held * math.exp(-frames / fall_frames)
+    level = min(block_peak, 1.0)
+    return level if level > fallen else fallen
 
 
 @njit
@@ -88,6 +105,8 @@ def output_block(mix, out, state):
     state[S_MASTER] = master
     state[S_LIMIT] = limit
     state[S_REDUCTION_DB] = 20.0 * math.log10(limit) if limit < 1.0 else 0.0
+    state[S_METER] = meter_level(state[S_METER], peak * max(g0, g1), frames,
+                                 state[S_METER_FALL_FRAMES])
     knee = state[S_KNEE]
     if peak * max(g0, g1) > knee:
         room = 1.0 - knee
@@ -104,8 +123,8 @@ def output_block(mix, out, state):
 
 @on_warm_up
 def _warm_up() -> None:
-    state = np.zeros(7, dtype=np.float64)
-    state[S_RELEASE_FRAMES] = 1.0
+    state = np.zeros(STATE_SIZE, dtype=np.float64)
+    state[S_RELEASE_FRAMES] = state[S_METER_FALL_FRAMES] = 1.0
     block = np.zeros((4, 2), dtype=np.float32)
     output_block(block, block.copy(), state)
 
@@ -115,7 +134,7 @@ class OutputStage:
 
     def __init__(self, sample_rate: int, master_gain: float, threshold: float,
                  release_s: float, max_block_frames: int) -> None:
-        self.state = np.zeros(7, dtype=np.float64)  # S_*: what the compiled loop reads
+        self.state = np.zeros(STATE_SIZE, dtype=np.float64)  # S_*: what the compiled loop reads
         self.master = float(master_gain)  # gain at the end of the last block
         self.master_target = float(master_gain)
         self.threshold = float(threshold)
@@ -125,6 +144,8 @@ class OutputStage:
         self._ramp = np.zeros(max_block_frames, dtype=np.float32)
         self._steps = np.arange(1, max_block_frames + 1, dtype=np.float32)
         self.reduction_db = 0.0  # deepest gain reduction in the last block (for status)
+        self.meter = 0.0
+        self.meter_fall_frames = sample_rate * 20.0 / (METER_FALL_DB_S * math.log(10.0))
         self.compiled = AVAILABLE
 
     master = array_cell("state", S_MASTER, float)
@@ -134,6 +155,13 @@ class OutputStage:
     threshold = array_cell("state", S_THRESHOLD, float)
     release_frames = array_cell("state", S_RELEASE_FRAMES, float)
     knee = array_cell("state", S_KNEE, float)
+    meter = array_cell("state", S_METER, float)  # output level, linear peak (held, falling)
+    meter_fall_frames = array_cell("state", S_METER_FALL_FRAMES, float)
+
+    def meter_db(self) -> float:
+        """The output level meter in dBFS (-120 for silence). Any thread."""
+        level = self.meter
+        return 20.0 * math.log10(level) if level > 1e-6 else -120.0
 
     def process(self, mix: np.ndarray, out: np.ndarray) -> bool:
         """Write mix * gain, limited, into out (same shape). False if the mix was not finite."""
@@ -171,6 +199,7 @@ class OutputStage:
             np.multiply(mix, ramp[:, None], out=out)
         self.master, self.limit = master, limit
         self.reduction_db = 20.0 * math.log10(limit) if limit < 1.0 else 0.0
+        self.meter = meter_level(self.meter, peak * max(g0, g1), frames, self.meter_fall_frames)
         if peak * max(g0, g1) > self.knee:
             self._soft_clip(out)
         return True

@@ -99,6 +99,11 @@
       $("voices").textContent = String(args[0]);
     } else if (address === "/status/xruns") {
       $("xruns").textContent = String(args[0]);
+    } else if (address === "/status/cpu") {
+      $("cpu").textContent = `${Math.round(args[0])}%`;
+    } else if (address === "/status/level") {
+      $("level").value = Math.max(-60, args[0]);
+      $("level-db").textContent = args[0] <= -120 ? "-inf dB" : `${args[0].toFixed(1)} dB`;
     } else if (address.startsWith("/envelope/")) {
       showFader(address, args[0]);
     } else if (address === "/record") {
@@ -349,8 +354,12 @@
   }
 
   // --- the morph pad ------------------------------------------------------------------------
+  // Multi-touch: every finger on the pad is tracked; the newest one steers (a mono synth's
+  // last-note priority), and lifting it hands the pad back to the finger still down, which
+  // takes over from where it rests (a two-finger jump between two timbres).
   const pad = $("pad");
-  let padPointer = null;       // the one pointer dragging the pad (other touches are ignored)
+  const padPointers = new Map();  // pointerId -> [x, y], in the order they touched
+  let padPointer = null;       // the pointer steering the pad (the newest still down)
   let pendingXY = null;
   let flushTimer = null;
   const clamp = (v) => Math.min(1, Math.max(0, v));
@@ -365,10 +374,12 @@
     $("crosshair-y").style.left = left;
     $("crosshair-x").style.top = top;
   }
-  function padMove(event) {
+  function padPoint(event) {
     const box = pad.getBoundingClientRect();
-    const x = clamp((event.clientX - box.left) / box.width);
-    const y = clamp(1 - (event.clientY - box.top) / box.height);
+    return [clamp((event.clientX - box.left) / box.width),
+            clamp(1 - (event.clientY - box.top) / box.height)];
+  }
+  function padGo(x, y) {
     showCursor(x, y);
     pendingXY = [Number(x.toFixed(4)), Number(y.toFixed(4))];
     if (flushTimer === null) flushTimer = setTimeout(flushXY, 16);  // ~60 moves a second at most
@@ -381,19 +392,26 @@
     }
   }
   pad.addEventListener("pointerdown", (event) => {
-    if (event.target.closest("button, select") || padPointer !== null) return;
+    if (event.target.closest("button, select") || padPointers.has(event.pointerId)) return;
+    const point = padPoint(event);
+    padPointers.set(event.pointerId, point);
     padPointer = event.pointerId;
     pad.setPointerCapture(event.pointerId);
-    padMove(event);
+    padGo(...point);
     event.preventDefault();
   });
   pad.addEventListener("pointermove", (event) => {
-    if (event.pointerId === padPointer) padMove(event);
+    if (!padPointers.has(event.pointerId)) return;
+    const point = padPoint(event);
+    padPointers.set(event.pointerId, point);
+    if (event.pointerId === padPointer) padGo(...point);
   });
   const padUp = (event) => {
-    if (event.pointerId !== padPointer) return;
-    padPointer = null;
-    if (flushTimer !== null) { clearTimeout(flushTimer); flushXY(); }
+    if (!padPointers.delete(event.pointerId) || event.pointerId !== padPointer) return;
+    const rest = [...padPointers.keys()];
+    padPointer = rest.length ? rest[rest.length - 1] : null;
+    if (padPointer !== null) padGo(...padPointers.get(padPointer));
+    else if (flushTimer !== null) { clearTimeout(flushTimer); flushXY(); }
   };
   for (const kind of ["pointerup", "pointercancel", "lostpointercapture"]) {
     pad.addEventListener(kind, padUp);
@@ -429,6 +447,19 @@
       held.set(pitch, count - 1);
     }
     markKey(pitch);
+  }
+  const sustain = $("sustain");
+  function setSustain(down) {
+    sustain.classList.toggle("on", down);
+    sustain.setAttribute("aria-pressed", down ? "true" : "false");
+    send("/sustain", down ? 1 : 0);
+  }
+  sustain.addEventListener("click", () => setSustain(!sustain.classList.contains("on")));
+  for (const address of ["/all_notes_off", "/panic"]) {  // the server lifts the pedal too
+    document.querySelector(`button[data-send="${address}"]`).addEventListener("click", () => {
+      sustain.classList.remove("on");
+      sustain.setAttribute("aria-pressed", "false");
+    });
   }
   function releaseAll(tell = true) {
     for (const pitch of held.keys()) if (tell) send("/note", pitch, 0);
@@ -513,9 +544,14 @@
   const TYPED = { KeyA: 0, KeyW: 1, KeyS: 2, KeyE: 3, KeyD: 4, KeyF: 5, KeyT: 6, KeyG: 7,
                   KeyY: 8, KeyH: 9, KeyU: 10, KeyJ: 11, KeyK: 12 };
   const typedNotes = new Map();  // key code -> pitch it started (an octave change keeps it)
+  let typedVelocity = 100;     // C and V step it by 20, as in common DAWs' typing keyboards
   function setOctave(value) {
     octave = Math.max(0, Math.min(8, value));
     buildKeyboard();
+  }
+  function setVelocity(value) {
+    typedVelocity = Math.max(1, Math.min(127, value));
+    $("velocity").textContent = `vel ${typedVelocity}`;
   }
   window.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -525,13 +561,18 @@
       event.preventDefault();
       return;
     }
+    if (event.code === "KeyC" || event.code === "KeyV") {
+      if (!event.repeat) setVelocity(typedVelocity + (event.code === "KeyC" ? -20 : 20));
+      event.preventDefault();
+      return;
+    }
     const offset = TYPED[event.code];
     if (offset === undefined) return;
     event.preventDefault();
     if (event.repeat || typedNotes.has(event.code)) return;
     const pitch = base() + offset;
     typedNotes.set(event.code, pitch);
-    noteOn(pitch, 100);
+    noteOn(pitch, typedVelocity);
   });
   window.addEventListener("keyup", (event) => {
     const pitch = typedNotes.get(event.code);
@@ -542,6 +583,8 @@
   window.addEventListener("blur", () => releaseAll());  // no note left hanging
   $("octave-down").addEventListener("click", () => setOctave(octave - 1));
   $("octave-up").addEventListener("click", () => setOctave(octave + 1));
+  $("velocity-down").addEventListener("click", () => setVelocity(typedVelocity - 20));
+  $("velocity-up").addEventListener("click", () => setVelocity(typedVelocity + 20));
   let resizeTimer = null;
   let builtFor = 0;
   window.addEventListener("resize", () => {

@@ -12,6 +12,7 @@ from gansynth_live.presets import Envelope
 
 class Stats:
     voices_sounding, polyphony, xruns, notes_refused, events_refused = 3, 64, 2, 0, 0
+    dsp_load = 0.123
 
 
 class Osc:
@@ -29,7 +30,7 @@ def state(**kw):
 
 def test_format():
     line = format_status(state(), Stats(), 2, Osc(), 75.0)
-    assert line == ("voices 3/64 | xruns 2 | banks 4/9, notes 61% | morph 0.50,0.25 | "
+    assert line == ("voices 3/64 | xruns 2 | cpu 12% | banks 4/9, notes 61% | morph 0.50,0.25 | "
                     "preset warm pad | midi 2 in | osc 1 client, 6 bad | rec 1:15")
     quiet = format_status(state(shape="point", preset=""), Stats(), None, None, None, True)
     assert "morph - (one timbre)" in quiet and "midi" not in quiet and "rec session" in quiet
