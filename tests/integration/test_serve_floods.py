@@ -170,3 +170,82 @@ def test_osc_flood_of_malformed_packets(session):
     print(f"\nOSC flood: {OSC_PACKETS} sent, {received} received (UDP dropped "
           f"{OSC_PACKETS - received}), {after.bad_packets - before.bad_packets} unparsable, "
           f"{after.bad_messages - before.bad_messages} bad messages")
+
+
+@pytest.fixture
+def web_session(jack_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
+    session, out = open_session(tmp_path, preset="duo", morph=[0.3, 0.6], web_port=0,
+                                midi_in=["test-web-flood"])
+    yield session
+    session.close()
+
+
+def test_a_flooding_web_page_stalls_neither_the_audio_nor_midi(web_session):
+    """One page sends frames as fast as its socket takes them (moves and bad JSON) for 5 s
+    while a keyboard plays 1,000 MIDI messages a second: every MIDI message arrives, the
+    audio clock keeps pace with the wall clock, and both ends still answer afterwards."""
+    import json
+
+    from websockets.sync.client import connect
+
+    session = web_session
+    engine = session.engine
+    sender = MidiSender("test-web-flood")
+    wait_until(lambda: session.midi.open_count == 2, 5, "the keyboard port to open")
+    url = f"ws://127.0.0.1:{session.web.port}/ws"
+    stop = threading.Event()
+    flooded = 0
+
+    def flood():
+        nonlocal flooded
+        rng = np.random.default_rng(5)
+        with connect(url, open_timeout=5) as ws:
+            while not stop.is_set():
+                if flooded % 4 == 3:
+                    ws.send("{not json")
+                else:
+                    ws.send(json.dumps({"address": "/morph/xy",
+                                        "args": [float(rng.random()), float(rng.random())]}))
+                flooded += 1
+
+    flooder = threading.Thread(target=flood)
+    frames0, wall0 = engine.stats().frames, time.monotonic()
+    flooder.start()
+    sent = 0
+    rng = np.random.default_rng(9)
+    try:
+        for i in range(500):  # 5 s, 2 messages every 10 ms
+            delay = wall0 + i / 100.0 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pitch = int(rng.integers(48, 84))
+            sender.send(0x90, pitch, 100)
+            sender.send(0x80, pitch, 0)
+            sent += 2
+        frames1, wall1 = engine.stats().frames, time.monotonic()  # the flood still going
+    finally:
+        stop.set()
+        flooder.join(60)
+    try:
+        audio_s = (frames1 - frames0) / engine.sample_rate
+        assert audio_s > 0.9 * (wall1 - wall0), \
+            f"the audio clock fell behind: {audio_s:.2f} s of audio in {wall1 - wall0:.2f} s"
+        wait_until(lambda: session.midi.messages >= sent, 30, "every MIDI message")
+        assert session.midi.messages == sent and session.midi.bad_messages == 0
+        wait_until(lambda: engine.stats().voices_active == 0, 15, "every voice to end")
+        assert engine.stats().notes_started >= 250
+        stats = session.web.stats()
+        assert stats.bad_json > 0 and stats.paced > 0  # the flood was real and was paced
+        with connect(url, open_timeout=5) as ws:  # the surface still answers
+            ws.send(json.dumps({"address": "/ping", "args": []}))
+            deadline = time.monotonic() + 10
+            answered = False
+            while not answered and time.monotonic() < deadline:
+                answered = "/pong" in ws.recv(timeout=10)
+            assert answered
+    finally:
+        sender.close()
+    print(f"\nweb flood: {flooded} frames in {wall1 - wall0:.1f} s ({stats.paced} paced), "
+          f"{sent} MIDI messages all received, audio {audio_s:.2f} s, xruns "
+          f"{engine.stats().xruns}")
