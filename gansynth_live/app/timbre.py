@@ -77,9 +77,16 @@ class TimbreSpace(Protocol):
 
 
 def merge_layers(layers: BankLayers | None) -> BankLayers | None:
-    """The same layers with each bank once (weights of repeats summed, zero weights dropped)."""
+    """The same layers with each bank once (weights of repeats summed, zero weights dropped).
+
+    Layers with corners come back as they are: their weight-0 banks are where a
+    note's own expression may glide (issue 19), and the engine reads a bank on
+    two corners once (`prepare_layers`).
+    """
     if layers is None:
         return None
+    if layers.corners is not None:
+        return layers
     order: list[int] = []
     banks: dict[int, object] = {}
     weights: dict[int, float] = {}

@@ -104,24 +104,33 @@ class NoteBank:
         return self.slots[best], float(2.0 ** ((pitch - best) / 12.0))
 
 
+MAX_REACH_BANKS = 9  # the 3 x 3 grid points around a morph position (banks/morph.py)
+
+
 @dataclass(frozen=True)
 class BankLayers:
     """What the engine plays at one morph position: up to 4 banks and their weights.
 
     Made off the audio thread (by the morph grid) and handed to the engine by
-    reference; weights are non-negative and sum to 1.
+    reference; weights are non-negative and sum to 1. With `corners` (per-note
+    expression, issue 19) it may also carry up to MAX_REACH_BANKS banks of
+    weight 0 around the position: the grid points a note's own morph may glide
+    to. The shared mix never reads them.
     """
 
     banks: tuple[NoteBank, ...]
     weights: tuple[float, ...]
     # optional, for per-note expression (issue 19): each bank's (x, y) in the morph space
-    # (the corners of the bilinear cell the weights come from) and the morph position
+    # (grid points around the position, the bilinear cell among them) and the position
     corners: tuple[tuple[float, float], ...] | None = None
     position: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        if len(self.banks) != len(self.weights) or not 1 <= len(self.banks) <= 4:
-            raise ValueError("BankLayers needs 1..4 banks with one weight each")
+        most = MAX_REACH_BANKS if self.corners is not None else 4
+        if len(self.banks) != len(self.weights) or not 1 <= len(self.banks) <= most or \
+                sum(1 for w in self.weights if w > 0) > 4:
+            raise ValueError("BankLayers needs 1..4 banks with one weight each (up to "
+                             f"{MAX_REACH_BANKS} with corners, 4 of them weighted)")
         if (self.corners is None) != (self.position is None) or \
                 (self.corners is not None and len(self.corners) != len(self.banks)):
             raise ValueError("BankLayers corners: one (x, y) per bank, with a position")

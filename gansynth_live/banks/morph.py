@@ -198,6 +198,22 @@ class MorphGrid:
         return [((i0, j0), (1 - fx) * (1 - fy)), ((i1, j0), fx * (1 - fy)),
                 ((i0, j1), (1 - fx) * fy), ((i1, j1), fx * fy)]
 
+    def _reach(self, x: float, y: float, level: int) -> list[tuple[int, int]]:
+        """The level-`level` points within one step of the grid point nearest (x, y): the
+        banks a note's own morph (per-note expression, issue 19) may glide across. At most
+        3 x 3, and always around the cell, so even a pad resting on a grid point leaves every
+        note room to move half a step or more in every direction."""
+        m = self.n - 1
+        axis = [i for i, lv in enumerate(self._levels) if lv <= level]
+
+        def around(t: float) -> list[int]:
+            u = min(max(t, 0.0), 1.0) * m
+            k = min(range(len(axis)), key=lambda a: abs(axis[a] - u))
+            return axis[max(k - 1, 0):k + 2]
+        if self.shape == "line":
+            return [(i, 0) for i in around(x)]
+        return [(i, j) for i in around(x) for j in around(y)]
+
     # --- requests --------------------------------------------------------------------
     def order(self) -> list[GridPoint]:
         """Points in fill order: coarse to fine, nearest the focus first within a level."""
@@ -251,24 +267,47 @@ class MorphGrid:
 
     # --- playing ---------------------------------------------------------------------
     def layers_at(self, x: float, y: float = 0.0) -> BankLayers | None:
-        """The banks and weights to play at (x, y); None while no bank has a note yet."""
+        """The banks and weights to play at (x, y); None while no bank has a note yet.
+
+        The weights come from the finest level whose cell around (x, y) is made.
+        Square and line grids also carry, at weight 0, the grid points a note's own
+        morph may glide to (`_reach`), from the finest level where all of them are
+        made too (else the ones made at the cell's level).
+        """
         x = float(np.clip(x, 0.0, 1.0))
         y = float(np.clip(y, 0.0, 1.0))
+
+        def ready(idx: tuple[int, int], level: int) -> NoteBank | None:
+            bank = self.points[idx].bank
+            return bank if bank is not None and (bank.complete or level == 0) else None
+
+        found: BankLayers | None = None
         for level in range(self.max_level, -1, -1):
             corners = [(idx, w) for idx, w in self._cell(x, y, level) if w > 1e-9]
-            banks = []
-            for idx, _ in corners:
-                bank = self.points[idx].bank
-                if bank is None or not (bank.complete or level == 0):
-                    break
-                banks.append(bank)
-            else:
-                weights = np.array([w for _, w in corners])
-                weights = weights / weights.sum()
-                if self.shape == "triangle":  # barycentric weights: no bilinear cell
-                    return BankLayers(tuple(banks), tuple(float(w) for w in weights))
-                return BankLayers(tuple(banks), tuple(float(w) for w in weights),
-                                  tuple(self.position_of(idx) for idx, _ in corners), (x, y))
+            banks = [ready(idx, level) for idx, _ in corners]
+            if any(bank is None for bank in banks):
+                continue
+            weights = np.array([w for _, w in corners])
+            weights = weights / weights.sum()
+            if self.shape == "triangle":  # barycentric weights: no bilinear cell
+                return BankLayers(tuple(banks), tuple(float(w) for w in weights))
+            indices = [idx for idx, _ in corners]
+            weights = [float(w) for w in weights]
+            complete = True
+            for idx in self._reach(x, y, level):  # weight 0 now; notes may glide there
+                bank = ready(idx, level)
+                complete = complete and bank is not None
+                if idx not in indices and bank is not None:
+                    indices.append(idx)
+                    banks.append(bank)
+                    weights.append(0.0)
+            layers = BankLayers(tuple(banks), tuple(weights),
+                                tuple(self.position_of(idx) for idx in indices), (x, y))
+            if complete or level == 0:
+                return layers
+            found = found or layers
+        if found is not None:
+            return found
         ready = [p for p in self.points.values() if p.bank is not None]
         if not ready:
             return None

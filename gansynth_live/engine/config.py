@@ -13,7 +13,7 @@ from ..errors import GansynthLiveError
 KERNELS = ("auto", "numba", "numpy")
 # Voice state holds ten (bank_slots x voices) arrays: at 2048 slots and 1536 voices
 # (polyphony 1024) each takes 25 MB. Only an offline render of a very dense score asks
-# for that many (one slot per overlapping note); live uses a dozen.
+# for that many (one slot per overlapping note); live uses 20.
 MAX_BANK_SLOTS = 2048
 
 
@@ -56,7 +56,10 @@ class EngineConfig:
     bank_slots: banks the voices may read at once (current layers plus ones
         fading out); a layer change that needs more waits until the glide in
         progress ends (at most `morph_glide_s`; with follow_morph False, until
-        a voice reading an old bank ends). The live default 12 fits morphing;
+        a voice reading an old bank ends). The live default 20 fits morphing
+        with per-note expression: the layers carry the 3 x 3 grid points
+        around the position (notes may glide across them), and a diagonal
+        move of the pad overlaps two such sets (14 banks) while voices glide;
         an offline render of notes with a bank each needs its overlap + 1.
     kernel: per-sample renderer: "numba" (compiled, fast), "numpy" (no
         compiler needed, about 5-10x slower), "auto" (numba when importable).
@@ -82,7 +85,7 @@ class EngineConfig:
     queue_capacity: int = 2048
     queue_reserve: int = 512
     max_events_per_block: int = 64
-    bank_slots: int = 12
+    bank_slots: int = 20
     kernel: str = "auto"
 
     def __post_init__(self) -> None:

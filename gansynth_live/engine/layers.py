@@ -113,59 +113,87 @@ class PreparedLayers:
     gain: np.ndarray  # (layers, 128) NoteSlot.gain per pitch
     corners: np.ndarray | None = None  # (layers, 2): each bank's morph (x, y), if known
     position: np.ndarray | None = None  # (2,) the morph position the weights are for
+    corner_table: np.ndarray | None = None  # (corners,) which table each corner plays
+    step: np.ndarray | None = None  # (2,) the grid step per axis (grid_step), with corners
+    low: np.ndarray | None = None  # (2,) the box the corners span
+    high: np.ndarray | None = None
 
     def weights_at(self, dx: float, dy: float) -> np.ndarray | None:
         """A note's own weights, at the position moved by (dx, dy) (issue 19), or None.
 
-        Bilinear weights of the moved position, clamped into the box the
-        layers' banks span (the grid cell; an edge or a point when the
-        position sits on one and banks of weight 0 were left out). None when
-        the layers carry no corners (one bank, or a triangle grid).
+        Bilinear weights of the moved position over the grid points the layers
+        carry (the cell and its neighbours, banks/morph.py `_reach`): a tent of
+        one grid step per axis around each point, clamped into the box the
+        points span, summed per bank (corners may share one). None when the
+        layers carry no corners (one bank, or a triangle grid).
         """
-        corners = self.corners
-        if corners is None or corners.shape[0] < 2:
+        corners, step = self.corners, self.step
+        if corners is None or step is None or corners.shape[0] < 2:
             return None
-        lo, hi = corners.min(axis=0), corners.max(axis=0)
-        p = np.clip(self.position + np.array([dx, dy]), lo, hi)
+        p = np.clip(self.position + np.array([dx, dy]), self.low, self.high)
         w = np.ones(corners.shape[0])
         for axis in (0, 1):
-            size = hi[axis] - lo[axis]
-            if size > 0.0:
-                w *= np.maximum(1.0 - np.abs(p[axis] - corners[:, axis]) / size, 0.0)
-        total = w.sum()
-        return w / total if total > 0.0 else None
+            if step[axis] > 0.0:
+                w *= np.maximum(1.0 - np.abs(p[axis] - corners[:, axis]) / step[axis], 0.0)
+        per_table = np.bincount(self.corner_table, weights=w, minlength=len(self.tables))
+        total = per_table.sum()
+        return per_table / total if total > 0.0 else None
+
+
+def grid_step(corners: np.ndarray) -> np.ndarray:
+    """Per axis, the smallest distance between the points' distinct coordinates (0: one)."""
+    step = np.zeros(2)
+    for axis in (0, 1):
+        coords = np.unique(np.round(corners[:, axis], 12))
+        if coords.size > 1:
+            step[axis] = float(np.diff(coords).min())
+    return step
 
 
 def prepare_layers(layers: BankLayers, output_rate: int,
                    cache: dict[int, PitchTable] | None = None) -> PreparedLayers:
     """Tables for every bank of `layers`; banks already in `cache` (by identity) are reused.
 
-    Banks with zero weight are left out (they would cost a pass and add nothing).
+    A bank that appears twice (one preset on two corners) gets one table, its
+    weights summed. Banks with zero weight are left out (they would add nothing), except the
+    ones layers with corners carry for per-note expression: a voice's mix skips
+    a bank it gives no weight, so they cost a voice nothing until it glides there.
     """
     if not isinstance(layers, BankLayers):
         raise TypeError(f"expected BankLayers, got {type(layers).__name__}")
-    tables, weights, corners = [], [], []
+    tables: list[PitchTable] = []
+    weights: list[float] = []
+    corners, owner = [], []
+    index_of: dict[int, int] = {}  # id(bank) -> its table: a bank on two corners is read once
     for i, (bank, weight) in enumerate(zip(layers.banks, layers.weights)):
-        if weight <= 0.0:
+        if weight <= 0.0 and layers.corners is None:
             continue
+        k = index_of.get(id(bank))
+        if k is None:
+            table = cache.get(id(bank)) if cache is not None else None
+            if table is None or table.bank is not bank:
+                table = PitchTable.build(bank, output_rate)
+                if cache is not None:
+                    cache[id(bank)] = table
+            k = index_of[id(bank)] = len(tables)
+            tables.append(table)
+            weights.append(0.0)
+        weights[k] += float(weight)
         if layers.corners is not None:
             corners.append(layers.corners[i])
-        table = cache.get(id(bank)) if cache is not None else None
-        if table is None or table.bank is not bank:
-            table = PitchTable.build(bank, output_rate)
-            if cache is not None:
-                cache[id(bank)] = table
-        tables.append(table)
-        weights.append(float(weight))
+            owner.append(k)
     total = sum(weights)
     weights = [w / total for w in weights]
     geometry = np.stack([np.stack([t.start, t.end, t.loop_start, t.loop_end]) for t in tables],
                         axis=1)
     rate = np.stack([t.rate for t in tables])
     gain = np.stack([t.gain for t in tables])
-    corner_array = position = None
+    corner_array = position = corner_table = step = low = high = None
     if layers.corners is not None:
         corner_array = np.array(corners, dtype=np.float64).reshape(-1, 2)
         position = np.array(layers.position, dtype=np.float64)
+        corner_table = np.array(owner, dtype=np.int64)
+        step, low, high = grid_step(corner_array), corner_array.min(0), corner_array.max(0)
     return PreparedLayers(layers, tuple(tables), tuple(weights), geometry, rate,
-                          np.array(weights, dtype=np.float64), gain, corner_array, position)
+                          np.array(weights, dtype=np.float64), gain, corner_array, position,
+                          corner_table, step, low, high)

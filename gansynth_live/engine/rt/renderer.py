@@ -88,6 +88,7 @@ class Renderer:
         self._master = np.full(16, -1, dtype=np.int64)  # MPE: the zone master of a member channel
         self._step = np.ones(16, dtype=np.float64)
         self._pedal = np.zeros(16, dtype=bool)
+        self._channels = np.arange(16)
         self._chan_expr = np.zeros((16, 2), dtype=np.float64)  # SetExpression(pitch=None)
         # layers: `pending` is written by Engine.set_layers (any thread), adopted here
         self.pending: PreparedLayers | None = None
@@ -317,17 +318,28 @@ class Renderer:
             columns.append(shared if own is None else own)
         voices.retarget(self._layer_slots, np.stack(columns, axis=1), prepared.tables, chosen)
 
+    def _zone(self, channel: int) -> np.ndarray:
+        """The channel and, when it is an MPE zone's master, its member channels: what a
+        master channel's pedal and all-notes-off reach (the MPE spec's zone-wide messages)."""
+        return np.flatnonzero((self._master == channel) | (self._channels == channel))
+
+    def _pedal_set(self, channel: int, on: bool) -> None:
+        for ch in self._zone(channel):
+            self._pedal[ch] = on
+            if not on:
+                self.voices.pedal_up(int(ch), self._frame)
+
     def _sustain(self, event: SustainPedal) -> None:
-        self._pedal[event.channel] = event.on
-        if not event.on:
-            self.voices.pedal_up(event.channel, self._frame)
+        self._pedal_set(event.channel, event.on)
 
     def _all_notes_off(self, event: AllNotesOff) -> None:
         if event.channel is None:
             self._pedal[:] = False
-        else:
-            self._pedal[event.channel] = False
-        self.voices.release_all(event.channel, self._frame)
+            self.voices.release_all(None, self._frame)
+            return
+        for ch in self._zone(event.channel):
+            self._pedal[ch] = False
+            self.voices.release_all(int(ch), self._frame)
 
     def _all_sound_off(self, event: AllSoundOff) -> None:
         self._pedal[:] = False
@@ -348,8 +360,7 @@ class Renderer:
         for channel, pitch in keys.T:
             self.voices.key_up(int(channel), int(pitch), bool(self._pedal[channel]), now)
         for channel in pedal:
-            self._pedal[channel] = False
-            self.voices.pedal_up(int(channel), now)
+            self._pedal_set(int(channel), False)
         if panic:
             self._pedal[:] = False
             self.voices.release_all(None, now)

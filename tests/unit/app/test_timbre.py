@@ -65,3 +65,13 @@ def test_space_reuses_handles_and_releases_the_rest(tone_service):
     point.handles()[0].wait(10)
     assert point.layers_at(0.3, 0.7).banks == (point.handles()[0].current,)
     assert point.progress().complete
+
+
+def test_merge_layers_keeps_the_reach_of_layers_with_corners(banks):
+    a, b, c = banks
+    reach = BankLayers((a, b, c), (0.5, 0.5, 0.0), ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0)),
+                       (0.25, 0.0))
+    assert merge_layers(reach) is reach  # the weight-0 bank is where notes may glide
+    repeated = BankLayers((a, a, c), (0.5, 0.5, 0.0), ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0)),
+                          (0.25, 0.0))
+    assert merge_layers(repeated) is repeated  # the engine reads `a` once (prepare_layers)

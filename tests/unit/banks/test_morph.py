@@ -102,24 +102,48 @@ def test_fill_order_is_coarse_to_fine_and_follows_focus():
     assert g.order()[0].index == (4, 0)
 
 
+def weighted(layers):
+    return {k: w for k, w in as_dict(layers).items() if w > 0.0}
+
+
 def test_layers_use_the_finest_complete_cell():
     g = grid(4, 3)
     tags = fill(g, {0, 1})
     layers = g.layers_at(0.25, 0.25)
     assert g.nbytes == 9 * 32 and g.progress == (9, 9)
-    assert as_dict(layers) == {tags[(0, 0)]: 0.25, tags[(1, 0)]: 0.25, tags[(0, 1)]: 0.25,
-                               tags[(1, 1)]: 0.25}
-    assert as_dict(g.layers_at(0.5, 0.5)) == {tags[(1, 1)]: 1.0}  # on a grid point: one bank
-    assert as_dict(g.layers_at(1.0, 0.0)) == {tags[(2, 0)]: 1.0}
-    assert as_dict(g.layers_at(7.0, -3.0)) == {tags[(2, 0)]: 1.0}  # clamped
+    assert weighted(layers) == {tags[(0, 0)]: 0.25, tags[(1, 0)]: 0.25, tags[(0, 1)]: 0.25,
+                                tags[(1, 1)]: 0.25}
+    assert weighted(g.layers_at(0.5, 0.5)) == {tags[(1, 1)]: 1.0}  # on a grid point: one bank
+    assert weighted(g.layers_at(1.0, 0.0)) == {tags[(2, 0)]: 1.0}
+    assert weighted(g.layers_at(7.0, -3.0)) == {tags[(2, 0)]: 1.0}  # clamped
+
+
+def test_layers_carry_the_grid_points_around_the_position_for_per_note_expression():
+    g = grid(4, 5)
+    tags = fill(g, {0, 1, 2})
+    on_point = g.layers_at(0.5, 0.5)  # on a grid point: the 3 x 3 points around it come too
+    assert set(as_dict(on_point)) == {tags[(i, j)] for i in (1, 2, 3) for j in (1, 2, 3)}
+    assert on_point.position == (0.5, 0.5) and len(on_point.corners) == 9
+    inside = g.layers_at(0.3, 0.6)  # nearest point (1, 2): columns 0..2, rows 1..3
+    assert set(as_dict(inside)) == {tags[(i, j)] for i in (0, 1, 2) for j in (1, 2, 3)}
+    assert len(weighted(inside)) == 4
+    corner = g.layers_at(0.0, 1.0)  # at the edge the reach stops at the grid
+    assert set(as_dict(corner)) == {tags[(i, j)] for i in (0, 1) for j in (3, 4)}
+    line = grid(2, 5)
+    line_tags = fill(line, {0, 1, 2})
+    assert set(as_dict(line.layers_at(0.5))) == {line_tags[(i, 0)] for i in (1, 2, 3)}
+    coarse = grid(4, 5)
+    coarse_tags = fill(coarse, {0, 1})  # the finest level is not made yet: the reach is coarse
+    assert set(as_dict(coarse.layers_at(0.5, 0.5))) == \
+        {coarse_tags[(i, j)] for i in (0, 2, 4) for j in (0, 2, 4)}
 
 
 def test_layers_fall_back_to_coarser_cells_and_partial_anchors():
     g = grid(4, 3)
     tags = fill(g, {0})
     layers = g.layers_at(0.25, 0.5)
-    assert as_dict(layers) == {tags[(0, 0)]: 0.375, tags[(2, 0)]: 0.125, tags[(0, 2)]: 0.375,
-                               tags[(2, 2)]: 0.125}
+    assert weighted(layers) == {tags[(0, 0)]: 0.375, tags[(2, 0)]: 0.125, tags[(0, 2)]: 0.375,
+                                tags[(2, 2)]: 0.125}
     g = grid(4, 3)
     tags = fill(g, set(), partial_levels={0})  # only partial anchors: play them anyway
     assert sum(g.layers_at(0.5, 0.5).weights) == pytest.approx(1.0)
@@ -127,7 +151,7 @@ def test_layers_fall_back_to_coarser_cells_and_partial_anchors():
     fill(g, set())
     assert g.layers_at(0.5, 0.5) is None
     g.points[(1, 1)].handle = FixedHandle(bank(99, complete=False), finished=False)
-    assert as_dict(g.layers_at(0.0, 0.0)) == {"b99": 1.0}  # anything beats silence
+    assert weighted(g.layers_at(0.0, 0.0)) == {"b99": 1.0}  # anything beats silence
 
 
 def test_triangle_weights_and_cells():

@@ -75,8 +75,10 @@ def test_weights_at_are_bilinear_in_the_cell_and_clamped(fundamental_bank, octav
                         ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5)), (0.375, 0.125))
     prepared = prepare_layers(layers, SR)
     assert prepared.weights_at(0.0, 0.0) == pytest.approx(prepared.weight_array)
-    assert prepared.weights_at(-0.125, 0.125) == pytest.approx([0.25, 0.25, 0.25, 0.25])
-    assert prepared.weights_at(1.0, 1.0) == pytest.approx([0.0, 0.0, 0.0, 1.0])
+    # each bank sits on two corners: its weight is theirs summed (one table each)
+    assert prepared.weights_at(-0.125, 0.125) == pytest.approx([0.5, 0.5])
+    assert prepared.weights_at(1.0, 1.0) == pytest.approx([0.0, 1.0])
+    assert prepared.weights_at(-1.0, 0.0) == pytest.approx([1.0, 0.0])
     assert prepare_layers(BankLayers.single(fundamental_bank), SR).weights_at(0.5, 0.0) is None
 
 
@@ -131,3 +133,41 @@ def test_kernels_agree_with_expression(cell):
                            block_frames=200) for k in ("numba", "numpy")]
     assert np.abs(outs[0]).max() > 0.05
     assert np.abs(outs[0] - outs[1]).max() < 1e-5
+
+
+def test_a_note_moves_off_a_grid_point_into_the_banks_the_layers_carry_at_weight_0(
+        fundamental_bank, octave_bank):
+    """The pad on a grid point plays one bank; the points around it come at weight 0, so a
+    note's own expression still glides either way (what MorphGrid.layers_at hands over)."""
+    from dataclasses import replace
+    right = replace(fundamental_bank)  # a third bank (distinct object) at x = 1
+    on_point = BankLayers((fundamental_bank, octave_bank, right), (0.0, 1.0, 0.0),
+                          ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0)), (0.5, 0.0))
+    plain = [(0.0, NoteOn(60, 100, 1)), (0.0, NoteOn(64, 100, 2)), (0.0, NoteOn(67, 100, 3))]
+    moved = plain + [(0.1, SetExpression(1, None, -0.25, 0.0)),
+                     (0.1, SetExpression(2, None, 0.375, 0.0))]
+    outs, weights = {}, {}
+    for name, events in (("plain", plain), ("moved", moved)):
+        engine = Engine(EngineConfig(morph_glide_s=0.02))
+        engine.set_layers(on_point)
+        outs[name] = render_with_engine(engine, events, 0.4)
+        v = engine.renderer.voices
+        slots = engine.renderer._layer_slots
+        weights[name] = {ch: v.w_cur[slots][:, v.active & (v.channel == ch)][:, 0]
+                         for ch in (1, 2, 3)}
+    assert weights["plain"][1] == pytest.approx([0.0, 1.0, 0.0])
+    assert weights["moved"][1] == pytest.approx([0.5, 0.5, 0.0])  # x = 0.25
+    assert weights["moved"][2] == pytest.approx([0.0, 0.25, 0.75])  # x = 0.875
+    assert weights["moved"][3] == pytest.approx([0.0, 1.0, 0.0])  # no expression: shared
+    assert np.abs(outs["moved"] - outs["plain"]).max() > 0.01
+
+
+def test_a_bank_on_two_corners_is_read_once_and_its_weights_add_up(fundamental_bank, octave_bank):
+    from gansynth_live.engine.layers import prepare_layers
+    layers = BankLayers((fundamental_bank, fundamental_bank, octave_bank, octave_bank),
+                        (0.25, 0.25, 0.25, 0.25), ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)),
+                        (0.5, 0.5))
+    prepared = prepare_layers(layers, SR)
+    assert len(prepared.tables) == 2 and prepared.weights == pytest.approx((0.5, 0.5))
+    assert prepared.weights_at(0.0, 0.25) == pytest.approx([0.25, 0.75])  # y 0.75: mostly top
+    assert prepared.weights_at(0.4, -0.5) == pytest.approx([1.0, 0.0])
