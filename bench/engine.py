@@ -1,19 +1,26 @@
 """Benchmarks of the live engine, each against a reference measured in the same run.
 
     python bench/engine.py                 # everything (~2-3 minutes)
-    python bench/engine.py --only mixer    # mixer | queue | render | latency
+    python bench/engine.py --only mixer    # mixer | expression | queue | render | latency
 
 1. mixer: the audio callback's cost per 128-frame block at 48 kHz (events,
    all voices, limiter) for 1, 16, 64 and 128 voices, with one bank and with
    a 4-bank morph, numba and numpy kernels; against the period (2.67 ms) and
    the target of 10 % of it for 64 voices.
-2. queue: push + pop of one event through the engine's EventQueue, against
+2. expression: per-note timbre (issue 19) on a 4-bank morph square, numba
+   kernel: the callback's cost with every voice at its own morph position
+   (`SetExpression` per key) held still, and with each voice's position
+   moving ~94 times a second (a new offset every 4 blocks, as an MPE
+   controller's slide sends), against all voices on the shared morph in the
+   same run, same polyphony, same grid; the machine's load and steal time
+   during the section printed beside it.
+3. queue: push + pop of one event through the engine's EventQueue, against
    queue.SimpleQueue and collections.deque (which the engine cannot use, see
    event_queue.py).
-3. render: offline rendering of one MIDI file with the engine (synthetic
+4. render: offline rendering of one MIDI file with the engine (synthetic
    bank) against FluidSynth rendering the same file with FluidR3_GM
    (`fluidsynth -ni -F out.wav -r 48000`), as times faster than real time.
-4. latency: note-on to first sound through a JACK server with the dummy
+5. latency: note-on to first sound through a JACK server with the dummy
    driver (started here, 48 kHz, 128-frame periods), in frames, median and
    p99; FluidSynth (`fluidsynth -a jack -m jack`) on the same server and
    harness. A harness client triggers each note at the start of a JACK cycle:
@@ -52,7 +59,8 @@ from gansynth_live.engine import AudioStream, Engine, EngineConfig, render_with_
 from gansynth_live.engine.rt.callback import make_callback  # noqa: E402
 from gansynth_live.engine.rt.event_queue import EventQueue  # noqa: E402
 from gansynth_live.engine.synthetic import synthetic_bank  # noqa: E402
-from gansynth_live.events import NoteOff, NoteOn, PitchBend, SustainPedal  # noqa: E402
+from gansynth_live.events import (NoteOff, NoteOn, PitchBend, SetExpression,  # noqa: E402
+                                  SustainPedal)
 
 SF2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 RATE = 48000
@@ -108,7 +116,96 @@ def bench_mixer(banks: list, quick: bool) -> None:
     print("\np99 includes preemption by other processes on this machine; the median is the cost.")
 
 
-# --- 2. queue -----------------------------------------------------------------------------
+# --- 2. per-note expression ---------------------------------------------------------------
+SQUARE = ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0))  # a 2 x 2 grid, corners 1..4
+MOVE_EVERY_BLOCKS = 4
+
+
+def machine_load() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole machine so far (bench/soaklib/machine.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from soaklib.machine import cpu_times
+
+    steal, _, total = cpu_times()
+    return steal, total
+
+
+def expression_costs(banks: list, voices: int, own: bool, moving: int,
+                     blocks: int) -> np.ndarray:
+    """Callback cost (us) per 128-frame block of `voices` notes on the morph square.
+
+    own False: every voice on the shared morph (the reference); True: each voice
+    (a key of its own) at its own offset from the pad; of those, `moving` get a
+    new offset every MOVE_EVERY_BLOCKS blocks (spread evenly over the blocks).
+    """
+    frames = 128
+    engine = Engine(EngineConfig(kernel="numba", polyphony=128, attack_s=0.001))
+    engine.set_layers(BankLayers(tuple(banks[:4]), (0.25,) * 4, corners=SQUARE,
+                                 position=(0.5, 0.5)))
+    callback = make_callback(engine)
+    out = np.zeros((frames, 2), dtype=np.float32)
+    keys = [(i // 48, 36 + i % 48) for i in range(voices)]
+    rng = np.random.default_rng(19)
+
+    def express(some: list[tuple[int, int]]) -> None:
+        for channel, pitch in some:
+            dx, dy = rng.uniform(-0.25, 0.25, size=2)
+            engine.push(SetExpression(channel, pitch, float(dx), float(dy)))
+
+    for channel, pitch in keys:
+        engine.push(NoteOn(pitch, 100, channel=channel))
+    for _ in range(4):
+        callback(out, frames, None, None)  # the note-ons (at most 64 events a block)
+    if own:
+        express(keys)
+    for _ in range(40):
+        callback(out, frames, None, None)
+    costs = []
+    for i in range(blocks):
+        if i % 50 == 0:  # a little event traffic, as in the mixer table
+            engine.push(PitchBend(((i // 50) % 3 - 1) * 0.1))
+        express(keys[:moving][i % MOVE_EVERY_BLOCKS::MOVE_EVERY_BLOCKS])
+        start = time.perf_counter()
+        callback(out, frames, None, None)
+        costs.append(time.perf_counter() - start)
+    stats = engine.stats()
+    assert stats.voices_active == voices and stats.events_refused == 0, stats
+    return np.array(costs) * 1e6
+
+
+def bench_expression(banks: list, quick: bool) -> None:
+    frames = 128
+    period_us = 1e6 * frames / RATE
+    blocks = 300 if quick else 1500
+    rate_hz = RATE / frames / MOVE_EVERY_BLOCKS
+    steal0, total0 = machine_load()
+    rows = []
+    event_us = []  # callback time per SetExpression, from the all-moving rows
+    for voices in (16, 64, 128):
+        medians = {}
+        for label, own, moving in (("shared morph (reference)", False, 0),
+                                   ("own position each, held", True, 0),
+                                   (f"own, 10 moving at {rate_hz:.0f} Hz", True, 10),
+                                   (f"own, all moving at {rate_hz:.0f} Hz", True, voices)):
+            costs = expression_costs(banks, voices, own, moving, blocks)
+            median = medians[label] = float(np.median(costs))
+            reference = next(iter(medians.values()))
+            rows.append([label, voices, f"{median:.0f}", f"{np.percentile(costs, 99):.0f}",
+                         f"{median / voices:.2f}", f"{100 * median / period_us:.1f} %",
+                         f"{median / reference:.2f}x"])
+        held, everything = list(medians.values())[1], list(medians.values())[3]
+        event_us.append((everything - held) / (voices / MOVE_EVERY_BLOCKS))
+    steal1, total1 = machine_load()
+    table(f"Per-note timbre: callback cost per {frames}-frame block, 4-bank morph square, "
+          "numba", ["voices' morph", "voices", "median us", "p99 us", "us per voice",
+                    "of period", "vs shared"], rows)
+    steal_pct = 100 * (steal1 - steal0) / max(1, total1 - total0)
+    print(f"\nload {os.getloadavg()[0]:.1f}, steal {steal_pct:.1f} % during this table; us per "
+          "voice = median / voices (the block's fixed cost included); a moving voice costs "
+          f"~{np.median(event_us):.0f} us per SetExpression applied in the callback.")
+
+
+# --- 3. queue -----------------------------------------------------------------------------
 def bench_queue() -> None:
     n = 200_000
     event = NoteOn(60, 100)
@@ -137,7 +234,7 @@ def bench_queue() -> None:
     table("Event queue: push + pop of one event", ["queue", "ns", "note"], rows)
 
 
-# --- 3. offline render vs FluidSynth ---------------------------------------------------------
+# --- 4. offline render vs FluidSynth ---------------------------------------------------------
 def write_test_midi(path: Path, seconds: float) -> int:
     """A piano-style piece: arpeggios over held chords, up to ~24 notes sounding."""
     import mido
@@ -231,7 +328,7 @@ def bench_render(bank, seconds: float) -> None:
         print("\nFluidSynth's time includes process start and loading the 140 MB SoundFont.")
 
 
-# --- 4. latency through JACK -----------------------------------------------------------------
+# --- 5. latency through JACK -----------------------------------------------------------------
 class Harness:
     """Trigger and capture clients on one JACK server (see the module docstring)."""
 
@@ -426,15 +523,19 @@ def latency_row(label: str, lat: np.ndarray, period: int, count: int) -> list[ob
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("mixer", "queue", "render", "latency"), default=None)
+    parser.add_argument("--only", choices=("mixer", "expression", "queue", "render", "latency"),
+                        default=None)
     parser.add_argument("--quick", action="store_true", help="fewer blocks, notes and seconds")
     args = parser.parse_args()
-    sections = [args.only] if args.only else ["mixer", "queue", "render", "latency"]
+    sections = [args.only] if args.only else ["mixer", "expression", "queue", "render",
+                                              "latency"]
     print(f"# Engine benchmarks ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     banks = [synthetic_bank(range(36, 85), RATE, harmonics=6, rolloff=1.0 + 0.3 * i,
                             latent_id=f"bench{i}") for i in range(4)]
     if "mixer" in sections:
         bench_mixer(banks, args.quick)
+    if "expression" in sections:
+        bench_expression(banks, args.quick)
     if "queue" in sections:
         bench_queue()
     if "render" in sections:

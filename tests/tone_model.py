@@ -88,3 +88,29 @@ def band_energy(audio: np.ndarray, f_hz: float, sample_rate: int = 48000,
     spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
     freqs = np.fft.rfftfreq(len(mono), 1.0 / sample_rate)
     return float(spectrum[np.abs(freqs - f_hz) < width_hz].sum())
+
+
+def write_tone_square(folder) -> None:
+    """A morph square 'rise' over presets of write_tone_presets: fundamental below, octave above.
+
+    Four distinct corner latents, two of each ToneModel timbre: y (MPE slide, by default)
+    moves a note from the fundamental to the octave, x changes nothing audible.
+    """
+    from gansynth_live.presets import Envelope, Preset, save_preset
+
+    env = Envelope(attack_s=0.005, decay_s=0.1, sustain=1.0, release_s=0.05)
+    other = np.where(np.arange(8) % 2 == 0, 1.0, -1.0)  # latent[0] keeps each one's timbre
+    save_preset(Preset("fund2", model="tones", latent=tuple(other), envelope=env), folder)
+    save_preset(Preset("oct2", model="tones", latent=tuple(-other), envelope=env), folder)
+    save_preset(Preset("rise", model="tones", corners=("fund", "fund2", "oct", "oct2"),
+                       resolution=2, envelope=env), folder)
+
+
+def centroid_hz(audio: np.ndarray, sample_rate: int = 48000, low_hz: float = 0.0,
+                high_hz: float | None = None) -> float:
+    """Spectral centroid (magnitude-weighted mean frequency) between low_hz and high_hz."""
+    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    freqs = np.fft.rfftfreq(len(mono), 1.0 / sample_rate)
+    band = (freqs >= low_hz) & (freqs <= (sample_rate / 2 if high_hz is None else high_hz))
+    return float((spectrum[band] * freqs[band]).sum() / max(spectrum[band].sum(), 1e-30))

@@ -33,9 +33,10 @@ from typing import Any, Callable
 
 from ..documents import DocumentError, parse_toml, shown
 from ..errors import GansynthLiveError
-from ..inputs.midi import MpeZone
+from ..inputs.midi import AXES, POWER_RANGE, Expression, MpeZone, curve_function
 
 MAX_CONFIG_BYTES = 1 << 20
+EXPRESSION = Expression()  # the per-note expression defaults
 INT_LIMIT = 2**31  # no option takes an integer beyond this; bigger ones are refused as such
 
 
@@ -57,6 +58,23 @@ def _is_zone(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_curve(text: str) -> bool:
+    try:
+        curve_function(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _curve(value: Any, where: str) -> str:
+    """A curve name, or a power given as a number or as text (checked by `ServeConfig`)."""
+    if isinstance(value, float):
+        return repr(_float(value, where))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_int(value, where))
+    return _str(value, where).strip().lower()
 
 
 def _int(value: Any, where: str) -> int:
@@ -243,6 +261,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("mpe", _words, [], "MPE zones from the start: lower[:N] and/or upper[:N] (N member "
            "channels, default 15); an MPE controller's own RPN 6 message sets them too",
            "midi", "ZONE[,ZONE]"),
+    Option("expression_slide", _choice(*AXES), EXPRESSION.slide_axis, "morph axis that "
+           "MPE slide (CC74 on a member channel) moves each note along (default "
+           f"{EXPRESSION.slide_axis}; none: slide does nothing)", "midi", choices=AXES),
+    Option("expression_pressure", _choice(*AXES), EXPRESSION.pressure_axis, "morph axis "
+           "that pressure (channel pressure on a member channel, polyphonic aftertouch) moves "
+           f"each note along (default {EXPRESSION.pressure_axis})", "midi", choices=AXES),
+    Option("expression_depth", _float, EXPRESSION.depth, "how far a note moves at full "
+           f"slide or pressure, in morph units 0..1 (default {EXPRESSION.depth:g})", "midi",
+           "UNITS"),
+    Option("expression_curve", _curve, EXPRESSION.curve, "slide's and pressure's travel "
+           "curve: linear (default), exp (fine at first, steep at the end) or a power P "
+           "(2: gentle start, 0.5: quick start)", "midi", "CURVE"),
     # OSC
     Option("osc", _bool, True, "open the OSC server (config key; flag --no-osc)", "osc",
            negative="--no-osc", off=False, off_help="no OSC server"),
@@ -299,6 +329,10 @@ class ServeConfig:
     cc_x: int | None = 1
     cc_y: int | None = 2
     mpe: list[str] = field(default_factory=list)
+    expression_slide: str = EXPRESSION.slide_axis
+    expression_pressure: str = EXPRESSION.pressure_axis
+    expression_depth: float = EXPRESSION.depth
+    expression_curve: str = EXPRESSION.curve
     programs: dict[int, str] = field(default_factory=dict)
     osc: bool = True
     osc_host: str = "127.0.0.1"
@@ -332,6 +366,11 @@ class ServeConfig:
         check("midi_channels", all(1 <= c <= 16 for c in self.midi_channels), "channels 1..16")
         check("mpe", len(self.mpe) <= 2 and all(_is_zone(z) for z in self.mpe),
               "lower[:N] and/or upper[:N], N 1..15")
+        check("expression_slide", self.expression_slide in AXES, "x, y or none")
+        check("expression_pressure", self.expression_pressure in AXES, "x, y or none")
+        check("expression_depth", 0.0 <= self.expression_depth <= 1.0, "0..1 morph units")
+        check("expression_curve", _is_curve(self.expression_curve),
+              "linear, exp or a power {:g}..{:g}".format(*POWER_RANGE))
         check("osc_port", 0 <= self.osc_port <= 65535, "0..65535")
         check("osc_reply_port", self.osc_reply_port is None or
               1 <= self.osc_reply_port <= 65535, "1..65535")
@@ -348,6 +387,12 @@ class ServeConfig:
     def mpe_zones(self) -> tuple[MpeZone, ...]:
         """The configured MPE zones (checked by `check`)."""
         return tuple(MpeZone.parse(z) for z in self.mpe)
+
+    @property
+    def expression(self) -> Expression:
+        """How slide and pressure move each note's morph (checked by `check`)."""
+        return Expression(self.expression_slide, self.expression_pressure,
+                          self.expression_depth, self.expression_curve)
 
     @property
     def latency_value(self) -> float | str:

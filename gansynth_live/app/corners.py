@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import GansynthLiveError
 from ..model.prior import NORMAL, LatentPrior
 from ..presets import Preset, PresetError, find_preset, list_presets
 
@@ -47,6 +48,24 @@ def preset_corner(preset: Preset, latent_size: int) -> Corner:
                           "with a latent or seed")
     return Corner(preset.name, preset.latent_vector(latent_size), preset=preset.name,
                   seed=preset.seed if preset.latent is None else None, model=preset.model)
+
+
+def corner_from_spec(spec: str, library: "PresetLibrary", latent_size: int,
+                     prior: LatentPrior = NORMAL) -> Corner:
+    """A `--corners` entry: `seed:N` (a draw from the model's prior) or a preset name.
+
+    serve and `render --corners` both read corners through this, so a spec
+    means the same sound in both.
+    """
+    if spec.startswith("seed:"):
+        try:
+            seed = int(spec[5:])
+        except ValueError:
+            raise GansynthLiveError(f"corner {spec!r}: seed:N needs a whole number") from None
+        if not 0 <= seed < 2**32:
+            raise GansynthLiveError(f"corner {spec!r}: seeds are 0..2**32-1")
+        return seeded_corner(latent_size, seed, prior)
+    return preset_corner(library.find(spec), latent_size)
 
 
 class PresetLibrary:

@@ -42,7 +42,7 @@ from ..model.prior import NORMAL, LatentPrior
 from ..paths import data_dir
 from ..presets import PresetError
 from .config import ServeConfig
-from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
+from .corners import Corner, PresetLibrary, corner_from_spec, seeded_corner
 from .grid_budget import available_memory, check_grid
 from .instrument import Instrument, fader_gain
 from .status import Console, format_status
@@ -175,7 +175,8 @@ class Session:
         if config.preset:
             return None, config.preset
         if config.corners:
-            return [self._corner(spec, library, latent_size) for spec in config.corners], None
+            return [corner_from_spec(spec, library, latent_size, self.prior)
+                    for spec in config.corners], None
         try:
             default = library.find("default")
         except PresetError:
@@ -187,17 +188,6 @@ class Session:
                 f"{library.model_name!r}: starting on seeds {', '.join(map(str, DEFAULT_SEEDS))} "
                 "(save this model's own presets with `gansynth-live preset save`)")
         return [seeded_corner(latent_size, s, self.prior) for s in DEFAULT_SEEDS], None
-
-    def _corner(self, spec: str, library: PresetLibrary, latent_size: int) -> Corner:
-        if spec.startswith("seed:"):
-            try:
-                seed = int(spec[5:])
-            except ValueError:
-                raise GansynthLiveError(f"corner {spec!r}: seed:N needs a whole number") from None
-            if not 0 <= seed < 2**32:
-                raise GansynthLiveError(f"corner {spec!r}: seeds are 0..2**32-1")
-            return seeded_corner(latent_size, seed, self.prior)
-        return preset_corner(library.find(spec), latent_size)
 
     def _wait_for_banks(self) -> None:
         if self.config.wait == "none":
@@ -232,7 +222,7 @@ class Session:
                 self.instrument, self.instrument.cc_map, inputs=tuple(config.midi_in),
                 virtual=config.midi_virtual or None, api=config.midi_api,
                 channels=config.channels, report=self.console.message,
-                zones=config.mpe_zones).start()
+                zones=config.mpe_zones, expression=config.expression).start()
         except MidiUnavailable as exc:
             if explicit:
                 raise

@@ -9,6 +9,11 @@ the whole track is then normalised once so it never clips.
 SPEC: a preset NAME, seed:N, or audition:DIR:INDEX. TIME: seconds or m:ss.
 Without --instrument, random instruments are placed every --random-every
 seconds (magenta's get_random_instruments).
+
+With --corners A,B[,C,D] (and --mpe for MPE files) the file is played the
+way `serve` would play it instead: on serve's morph pad, every MIDI message
+through the live MIDI translator, so per-note bend, slide (CC74), pressure
+and polyphonic aftertouch move each note on its own (studio/pad.py).
 """
 
 from __future__ import annotations
@@ -70,6 +75,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="notes per generator batch (default: the model's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_pad_arguments(parser)
+
+
+def _add_pad_arguments(parser: argparse.ArgumentParser) -> None:
+    """serve's --corners, --morph, --resolution and --mpe (their values go through serve's
+    option table, studio/pad.py)."""
+    from ..app.config import OPTION_BY_KEY
+    from ..studio.pad import DEFAULT_RESOLUTION
+
+    group = parser.add_argument_group(
+        "morph pad", "play the file on serve's morph pad with the live engine instead: MPE, "
+        "per-note expression and polyphonic aftertouch move each note (docs/studio.md)")
+    group.add_argument("--corners", default=None, metavar="A,B[,C,D]",
+                       help="the pad's 2..4 corners, as serve's --corners: preset names or "
+                            "seed:N (1 bottom-left, 2 bottom-right, 3 top-left, 4 top-right)")
+    morph = OPTION_BY_KEY["morph"]
+    group.add_argument(morph.flag, default=None, metavar=morph.metavar, help=morph.help)
+    group.add_argument("--resolution", default=None, metavar="N",
+                       help=f"morph grid points per axis (default {DEFAULT_RESOLUTION}, "
+                            "as serve's)")
+    group.add_argument("--mpe", nargs="?", const="lower", default=None, metavar="ZONE[,ZONE]",
+                       help="MPE file: bare --mpe is the lower zone with 15 member channels "
+                            "(MPE's default); or lower[:N] and/or upper[:N] as serve's --mpe. "
+                            "The file's own MPE Configuration Messages (RPN 6) set zones too")
 
 
 def _settings(args: argparse.Namespace):
@@ -102,8 +131,11 @@ def midi_path(spec: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    import soundfile as sf
+    from ..studio.pad import PAD_OPTIONS
 
+    given = {key: getattr(args, key) for key in PAD_OPTIONS if getattr(args, key) is not None}
+    if given:
+        return _run_pad(args, given)
     from ..model import load_model
     from ..model.registry import resolve_model
     from ..studio.audition import random_seed
@@ -143,11 +175,7 @@ def run(args: argparse.Namespace) -> int:
         raise GansynthLiveError("no notes left to render (all outside the model's pitch range "
                                 "and --out-of-range drop)")
     result = render_plan(model, plan, settings, progress=tqdm_progress(not args.quiet))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(out, result.audio, result.sample_rate, subtype=SUBTYPES[args.bit_depth])
-    except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError on write failures
-        raise GansynthLiveError(f"cannot write '{out}': {exc}") from None
+    _write(out, result.audio, result.sample_rate, args.bit_depth)
     _report(score, plan, result, out)
     if args.plot:
         from ..studio.plots import plot_cqt, plot_piano_roll
@@ -159,6 +187,88 @@ def run(args: argparse.Namespace) -> int:
                                title=midi.name, duration_s=score.duration_s)
         print(f"plots: {cqt}, {roll}")
     return 0
+
+
+def _write(out: Path, audio, sample_rate: int, bit_depth: str) -> None:
+    import soundfile as sf
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(out, audio, sample_rate, subtype=SUBTYPES[bit_depth])
+    except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError on write failures
+        raise GansynthLiveError(f"cannot write '{out}': {exc}") from None
+
+
+def _run_pad(args: argparse.Namespace, given: dict[str, str]) -> int:
+    """render --corners/--mpe: the file played on serve's morph pad (studio/pad.py)."""
+    from ..model import load_model
+    from ..model.registry import resolve_model
+    from ..studio.pad import pad_settings, resolve_corners
+    from ..studio.progress import tqdm_progress
+    from ..studio.render import render_pad
+    from ..studio.score import read_messages, read_score
+
+    if "corners" not in given:
+        flags = ", ".join(f"--{key}" for key in given)
+        raise GansynthLiveError(f"{flags}: needs --corners A,B[,C,D], the morph pad's corners "
+                                "(preset names or seed:N, as serve's --corners)")
+    other = [flag for flag, used in (
+        ("--instrument", args.instrument), ("--random-every", args.random_every is not None),
+        ("--seed", args.seed is not None), ("--slerp", args.slerp),
+        ("--out-of-range", args.out_of_range != "resample")) if used]
+    if other:
+        raise GansynthLiveError(f"{', '.join(other)}: not with --corners (on the morph pad the "
+                                "timbre comes from the pad, and out-of-range notes are "
+                                "resampled, as in serve)")
+    pad = pad_settings(given)
+    settings = _settings(args)
+    midi = midi_path(args.midi)
+    out = args.out or Path(midi.stem + ".wav")
+    skip_drums = not (args.include_drums or pad.mpe)  # MPE: channel 10 is a member channel
+    score = read_score(midi, min_note_s=args.min_note, skip_drums=skip_drums)
+    if not score.notes:
+        raise GansynthLiveError(f"'{midi}' has no notes to render")
+    messages = read_messages(midi)
+    model = load_model(resolve_model(args.model))
+    anchors = resolve_corners(pad.corners, model.latent_size, model.prior, args.preset_dir)
+    result = render_pad(model, score, messages, anchors, pad, settings, skip_drums=skip_drums,
+                        progress=tqdm_progress(not args.quiet))
+    _write(out, result.audio, result.sample_rate, args.bit_depth)
+    _report_pad(score, pad, result, out)
+    if args.plot:
+        from ..studio.plots import PadPaths, plot_cqt, plot_piano_roll
+
+        stem = out.with_suffix("")
+        cqt = plot_cqt(result.audio, result.sample_rate, Path(f"{stem}.cqt.png"),
+                       title=f"{out.name}: CQT spectrogram")
+        paths = PadPaths(pad.corners, result.capture.pad, tuple(result.paths))
+        roll = plot_piano_roll(score.notes, Path(f"{stem}.roll.png"), None, model.pitch_range,
+                               title=midi.name, duration_s=score.duration_s, pad=paths)
+        print(f"plots: {cqt}, {roll}")
+    return 0
+
+
+def _report_pad(score, pad, result, out: Path) -> None:
+    stats = score.stats
+    seconds = len(result.audio) / result.sample_rate
+    own = sum(1 for p in result.paths if p.expressive)
+    x, y = pad.position
+    print(f"{len(score.notes)} notes on the morph pad ({', '.join(pad.corners)}; {result.banks} "
+          f"banks, pad from {x:g},{y:g}), {own} with timbre of their own; {seconds:.1f} s at "
+          f"{result.sample_rate} Hz, gain {result.gain_db:+.1f} dB -> {out}")
+    if result.warning:
+        print(f"warning: {result.warning}")
+    remarks = [(stats.drum_notes_skipped, "drum notes (channel 10) skipped (--include-drums "
+                "or --mpe plays them)"),
+               (result.capture.programs_ignored, "program changes ignored (the pad keeps its "
+                "corners)"),
+               (result.capture.messages_ignored, "channel pressure messages outside an MPE zone "
+                "ignored (an MPE file? give --mpe)"),
+               (result.voices_stolen, "notes cut short: more voices than the engine has"),
+               (result.notes_refused, "notes not played: no voice free")]
+    for count, text in remarks:
+        if count:
+            print(f"  {count} {text}")
 
 
 def _report(score, plan, result, out: Path) -> None:

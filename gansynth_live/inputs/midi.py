@@ -24,15 +24,16 @@ What it understands (channel messages pass the channel filter first):
 - MPE (issue 19): on a zone's member channels, pitch bend, CC74 (slide) and
   channel pressure belong to that channel's note: bend is per note (default
   +-48 semitones, the master's +-2 moves the whole zone), slide and pressure
-  move the note's own morph position (`Expression`: which axis, how far);
-  polyphonic aftertouch moves one key's morph on any channel.
+  move the note's own morph position (`Expression`: which axis, how far, on
+  which curve); polyphonic aftertouch moves one key's morph on any channel.
 Everything else (channel pressure outside a zone, clock, SysEx) is counted as ignored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -75,6 +76,34 @@ class MpeZone:
         return cls(0 if name == "lower" else 15, members)
 
 
+EXP_CURVE = 4.0  # 'exp': (e^(4v) - 1) / (e^4 - 1), half way moves 12 % of the depth
+POWER_RANGE = (0.1, 10.0)  # a curve 'p': v**p (2: half way moves a quarter)
+
+
+def curve_function(curve: str) -> Callable[[float], float]:
+    """The shape of `Expression.curve`: a control's travel 0..1 -> 0..1 (0 and 1 stay put).
+
+    'linear'; 'exp' (fine near the centre or a light touch, steep at the end);
+    or a number p, the power v**p (2: gentle start; 0.5: fast start).
+    Raises ValueError naming what is allowed.
+    """
+    text = str(curve).strip().lower()
+    if text == "linear":
+        return lambda v: v
+    if text == "exp":
+        scale = math.expm1(EXP_CURVE)
+        return lambda v: math.expm1(EXP_CURVE * v) / scale
+    try:
+        power = float(text)
+    except ValueError:
+        power = math.nan
+    low, high = POWER_RANGE
+    if not low <= power <= high:  # NaN too
+        raise ValueError(f"expression curve {curve!r}: 'linear', 'exp' or a power "
+                         f"{low:g}..{high:g}")
+    return lambda v: v ** power
+
+
 @dataclass(frozen=True)
 class Expression:
     """How per-note controls move a note's morph: slide (CC74) and pressure, each on an axis.
@@ -83,23 +112,29 @@ class Expression:
     +depth); pressure (channel pressure on a member channel, polyphonic
     aftertouch anywhere) is unipolar (0 = global, 127 = +depth). Axis 'none'
     ignores that control. `depth` is in morph units (the grid is 0..1).
+    `curve` shapes each control's travel before the depth (`curve_function`;
+    slide symmetrically around its centre): 'linear', 'exp' or a power.
     """
 
     slide_axis: str = "y"
     pressure_axis: str = "x"
     depth: float = 0.25
+    curve: str = "linear"
+    _shape: Callable[[float], float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.slide_axis not in AXES or self.pressure_axis not in AXES:
             raise ValueError(f"expression axes must be one of {AXES}")
         if not 0.0 <= self.depth <= 1.0:
             raise ValueError(f"expression depth must be 0..1, got {self.depth!r}")
+        object.__setattr__(self, "_shape", curve_function(self.curve))
 
     def offset(self, slide: float, pressure: float) -> tuple[float, float]:
         """(dx, dy) for slide -1..1 and pressure 0..1."""
+        shape = self._shape
         d = {"x": 0.0, "y": 0.0, "none": 0.0}
-        d[self.slide_axis] += slide * self.depth
-        d[self.pressure_axis] += pressure * self.depth
+        d[self.slide_axis] += math.copysign(shape(abs(slide)), slide) * self.depth
+        d[self.pressure_axis] += shape(pressure) * self.depth
         return (min(max(d["x"], -1.0), 1.0), min(max(d["y"], -1.0), 1.0))
 
 

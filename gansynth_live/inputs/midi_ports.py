@@ -45,7 +45,7 @@ from typing import Callable, Sequence
 
 from ..errors import GansynthLiveError
 from .cc_map import CCMap
-from .midi import MidiSink, MidiTranslator, MpeZone
+from .midi import Expression, MidiSink, MidiTranslator, MpeZone
 from .midi_stream import MidiStream
 from .problem_report import ProblemReport, printable
 
@@ -167,10 +167,12 @@ class MidiInputs:
                  channels: frozenset[int] | None = None, client_name: str = "gansynth-live",
                  scan_s: float = 1.0, queue_size: int = 65536,
                  report: Callable[[str], None] = print,
-                 zones: tuple[MpeZone, ...] = ()) -> None:
+                 zones: tuple[MpeZone, ...] = (),
+                 expression: Expression | None = None) -> None:
         self.sink = sink
         self.cc_map = cc_map
         self.zones = tuple(zones)  # MPE zones every port's translator starts with
+        self.expression = expression or Expression()  # slide/pressure -> each note's morph
         self.specs = tuple(s for s in inputs if s and s != "none")
         self.virtual_name = virtual or None
         self.requested_api = api
@@ -287,7 +289,8 @@ class MidiInputs:
         self._scan(initial=True)
 
     def _translator(self, name: str) -> MidiTranslator:
-        return MidiTranslator(self.sink, self.cc_map, self.channels, name, zones=self.zones)
+        return MidiTranslator(self.sink, self.cc_map, self.channels, name, zones=self.zones,
+                              expression=self.expression)
 
     def _excluded(self, name: str) -> bool:
         plain = plain_name(name)

@@ -10,5 +10,7 @@ Layers, each usable alone:
 - `playback`: notes and banks -> engine events, played by the live engine offline;
 - `gain`: one final gain for a whole track;
 - `render`: the pipeline from a score to a WAV;
+- `pad`, `capture`, `note_paths`: `render --corners/--mpe`, the file played on
+  serve's morph pad through the live MIDI translator, each note's own path;
 - `plots`, `match`, `audition`, `examples`: the rest of the colab, done better.
 """

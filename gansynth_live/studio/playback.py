@@ -21,6 +21,10 @@ events and engine settings:
   previous note's bank: checked after the run);
 - the master gain keeps the mix below half scale by a bound on the peak, so
   the engine's limiter never acts; the studio's final gain sets the level.
+
+`schedule_live` is the other way (`render --corners/--mpe`): the events are
+what the live MIDI translator made of the file (capture.py), the engine
+follows the morph pad and each note's own expression, as in serve.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ ProgressFn = Callable[[int, int], None]
 
 BLOCK_FRAMES = 1024  # offline blocks (events still land on their exact frame)
 MAX_POLYPHONY = 1024  # the engine's limit; a denser score steals (counted)
+MAX_QUEUE = 1 << 16  # events queued at once (render_with_engine drains a full queue)
+LIVE_POLYPHONY = 64  # at least serve's voices for live events (the score may miss some)
 CHANNELS = 16
 # A shorter note still sounds this long (the live engine's min_note_s); applied to the
 # note-off times here because the engine applies its own at block boundaries only.
@@ -62,6 +68,7 @@ class Playback:
     events: tuple[TimedEvent, ...]
     duration_s: float
     master_gain_db: float
+    check_peak: bool = True  # a peak above MIX_PEAK is an internal error (not for live events)
 
 
 @dataclass(frozen=True)
@@ -144,17 +151,9 @@ def schedule(notes: Sequence[ScoreNote], banks: Sequence[NoteBank], sample_rate:
         velocity_gain = (int(note.velocity) / 127.0) ** velocity_curve
         weights.append(velocity_gain * _note_peak(bank, int(note.pitch), peaks))
     most, most_banks, heaviest = _densest(spans, keys, weights)
-    bound = heaviest * CUBIC_OVERSHOOT * CENTRE
-    master = min(4.0, MIX_PEAK / bound) if bound > 0.0 else 1.0
-    polyphony = max(1, min(most, MAX_POLYPHONY))
-    config = EngineConfig(
-        sample_rate=int(sample_rate), polyphony=polyphony, max_block_frames=BLOCK_FRAMES,
-        attack_s=float(envelope.attack_s), decay_s=float(envelope.decay_s),
-        sustain=float(envelope.sustain), release_s=float(envelope.release_s),
-        velocity_curve=float(velocity_curve), pan_spread=0.0, master_gain=master,
-        follow_morph=False, min_note_s=0.0,  # MIN_NOTE_S applied here, to the exact frame
-        max_events_per_block=2 * len(notes) + 1,  # offline: every event on its own frame
-        queue_capacity=max(2048, 2 * len(notes) + 16))
+    config = _engine_config(sample_rate, envelope, velocity_curve, heaviest,
+                            polyphony=max(1, min(most, MAX_POLYPHONY)), follow_morph=False,
+                            events=2 * len(notes))
     # A slot per bank sounding at once, plus one for the next note's; past MAX_POLYPHONY
     # stolen voices end early, so the voices bound what can be in use.
     config = replace(config, bank_slots=max(8, min(most_banks, config.voice_count) + 1))
@@ -172,7 +171,60 @@ def schedule(notes: Sequence[ScoreNote], banks: Sequence[NoteBank], sample_rate:
     timed.sort(key=lambda item: item[:3])
     duration_s = max((key_up_s(n) + release_s for n in notes), default=0.0)
     return Playback(config=config, events=tuple((t, e) for t, _, _, e in timed),
-                    duration_s=duration_s, master_gain_db=20.0 * math.log10(master))
+                    duration_s=duration_s, master_gain_db=20.0 * math.log10(config.master_gain))
+
+
+def _engine_config(sample_rate: int, envelope: Envelope, velocity_curve: float,
+                   heaviest: float, *, polyphony: int, follow_morph: bool,
+                   events: int) -> EngineConfig:
+    """The studio's engine settings: a master gain that keeps the mix below MIX_PEAK (given
+    the largest sum of note peaks at once), every event applied on its own frame."""
+    bound = heaviest * CUBIC_OVERSHOOT * CENTRE
+    master = min(4.0, MIX_PEAK / bound) if bound > 0.0 else 1.0
+    return EngineConfig(
+        sample_rate=int(sample_rate), polyphony=polyphony, max_block_frames=BLOCK_FRAMES,
+        attack_s=float(envelope.attack_s), decay_s=float(envelope.decay_s),
+        sustain=float(envelope.sustain), release_s=float(envelope.release_s),
+        velocity_curve=float(velocity_curve), pan_spread=0.0, master_gain=master,
+        follow_morph=follow_morph, min_note_s=0.0,  # MIN_NOTE_S applied by the caller
+        max_events_per_block=events + 1,  # offline: every event on its own frame
+        queue_capacity=min(MAX_QUEUE, max(2048, events + 16)))  # a full queue only waits
+
+
+def schedule_live(notes: Sequence[ScoreNote], events: Sequence[TimedEvent],
+                  banks: Sequence[NoteBank], end_s: float, sample_rate: int,
+                  envelope: Envelope, velocity_curve: float) -> Playback:
+    """Engine settings for events recorded from the live MIDI translator (capture.py).
+
+    Unlike `schedule`, the engine plays the events as `serve` would:
+    sounding notes follow the pad (`follow_morph`) and their own expression,
+    and the engine handles pedals, bends and zones itself. The score's notes
+    (`notes`) only size the voices and the master gain: a note mixes the
+    grid's banks with weights summing to 1, so its peak is at most the
+    loudest bank's. The translator's sostenuto (which the score does not
+    model) can hold more notes than that: the mix may then reach the
+    limiter, as live, so `perform` does not treat a higher peak as an error.
+    `banks` are every bank the events' layers use: each gets a slot, so a
+    layer change never waits.
+    """
+    release_s = max(float(envelope.release_s), MIN_RELEASE_S)
+    tail_s = release_s + BLOCK_FRAMES / sample_rate + TAIL_MARGIN_S
+    peaks: dict[tuple[int, int], float] = {}
+    spans, weights = [], []
+    for note in notes:
+        spans.append((note.start_s, key_up_s(note) + tail_s))
+        loudest = max(_note_peak(bank, int(note.pitch), peaks) for bank in banks)
+        weights.append((int(note.velocity) / 127.0) ** velocity_curve * loudest)
+    most, _, heaviest = _densest(spans, [0] * len(spans), weights)
+    config = _engine_config(sample_rate, envelope, velocity_curve, heaviest,
+                            polyphony=min(MAX_POLYPHONY, max(LIVE_POLYPHONY, most)),
+                            follow_morph=True, events=len(events))
+    config = replace(config, min_note_s=MIN_NOTE_S,  # serve's: note-offs come as played
+                     bank_slots=max(config.bank_slots, len(banks) + 4))
+    last = max((t for t, _ in events), default=0.0)
+    return Playback(config=config, events=tuple(events),
+                    duration_s=max(end_s, last) + tail_s, check_peak=False,
+                    master_gain_db=20.0 * math.log10(config.master_gain))
 
 
 def perform(playback: Playback, progress: ProgressFn | None = None) -> Performance:
@@ -196,7 +248,7 @@ def perform(playback: Playback, progress: ProgressFn | None = None) -> Performan
                            f"for a bank slot ({playback.config.bank_slots} slots); notes would "
                            "have played the wrong instrument")
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > MIX_PEAK * 1.001:
+    if playback.check_peak and peak > MIX_PEAK * 1.001:
         raise RuntimeError(f"internal error: the engine's output peaked at {peak:.3f}, above "
                            f"the bound {MIX_PEAK}; its limiter may have acted")
     return Performance(audio=audio, voices_stolen=stats.voices_stolen,

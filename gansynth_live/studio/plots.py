@@ -11,11 +11,13 @@ names on the pitch axis and a dB colour bar.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .note_paths import NotePath, corner_weights
 from .score import ScoreNote, note_name
 from .timbre import TimbrePath
 
@@ -134,7 +136,7 @@ def _instrument_colours(count: int) -> np.ndarray:
 
 def plot_piano_roll(notes: Sequence[ScoreNote], path: Path, timbre: TimbrePath | None = None,
                     pitch_range: range | None = None, title: str = "",
-                    duration_s: float | None = None) -> Path:
+                    duration_s: float | None = None, pad: PadPaths | None = None) -> Path:
     """Piano roll (seconds x note names) coloured by timbre, with the timbre path above.
 
     Note colour mixes the instruments' colours by their weight at the onset
@@ -142,17 +144,23 @@ def plot_piano_roll(notes: Sequence[ScoreNote], path: Path, timbre: TimbrePath |
     a note held only by the sustain pedal is paler; notes moved by octaves
     have a dashed outline at their written pitch. The top panel shows each
     instrument's weight over time and where it is placed.
+
+    With `pad` (render --corners/--mpe) the corners take the instruments'
+    place: a note's colour changes along it as its own pad position moves
+    (its `NotePath`), a thin line inside it draws its y (bottom to top of
+    the box), and the top panel shows the pad's x and y.
     """
     from matplotlib.patches import Rectangle
 
     end = max([n.end_s for n in notes] + [duration_s or 0.0, 1.0])
-    fig = _figure(min(20.0, max(8.0, 0.6 * end + 4)), 6.5 if timbre is not None else 5.0)
-    if timbre is not None:
+    above = timbre is not None or pad is not None
+    fig = _figure(min(20.0, max(8.0, 0.6 * end + 4)), 6.5 if above else 5.0)
+    if above:
         top_ax, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3.5])
     else:
         top_ax, ax = None, fig.add_subplot()
     count = len(timbre.times) if timbre is not None else 1
-    colours = _instrument_colours(count)
+    colours = _instrument_colours(count) if pad is None else _corner_colours(pad.labels)
     onsets = np.array([n.start_s for n in notes])
     if timbre is not None and len(notes):
         note_colours = np.clip(timbre.weights_at(onsets) @ colours, 0.0, 1.0)
@@ -165,8 +173,11 @@ def plot_piano_roll(notes: Sequence[ScoreNote], path: Path, timbre: TimbrePath |
         ax.axhspan(lo - 10, pitch_range[0] - 0.5, color="0.92", zorder=0)
         ax.axhspan(pitch_range[-1] + 0.5, hi + 10, color="0.92", zorder=0,
                    label="outside the model's pitches")
-    for note, colour in zip(notes, note_colours):
+    for i, (note, colour) in enumerate(zip(notes, note_colours)):
         alpha = 0.35 + 0.65 * note.velocity / 127.0
+        if pad is not None:
+            _draw_path(ax, note, pad.paths[i], colours, alpha)
+            continue
         key_up = note.key_up_s if note.key_up_s is not None else note.end_s
         ax.add_patch(Rectangle((note.start_s, note.pitch - 0.4), key_up - note.start_s, 0.8,
                                facecolor=colour, alpha=alpha, edgecolor="0.2", linewidth=0.4))
@@ -199,9 +210,71 @@ def plot_piano_roll(notes: Sequence[ScoreNote], path: Path, timbre: TimbrePath |
         if len(labels) <= 12:
             top_ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small",
                           frameon=False)
+    if top_ax is not None and pad is not None:
+        _draw_pad(top_ax, pad, colours, end)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+@dataclass(frozen=True)
+class PadPaths:
+    """What the piano roll draws for a morph-pad render: corner labels (MorphGrid's order),
+    the pad's moves (time_s, x, y) and each note's path (`paths[i]` for `notes[i]`)."""
+
+    labels: tuple[str, ...]
+    moves: tuple[tuple[float, float, float], ...]
+    paths: tuple[NotePath, ...]
+
+
+def _draw_path(ax, note: ScoreNote, track: NotePath, colours: np.ndarray, alpha: float) -> None:
+    """The note as segments coloured by its pad position, its y as a line inside it."""
+    from matplotlib.patches import Rectangle
+
+    key_up = note.key_up_s if note.key_up_s is not None else note.end_s
+    cuts = sorted({float(t) for t in track.times_s} | ({key_up} if key_up < note.end_s
+                                                         else set()))
+    for t0, t1 in zip(cuts, cuts[1:] + [note.end_s]):
+        k = max(0, int(np.searchsorted(track.times_s, t0, side="right")) - 1)
+        colour = np.clip(corner_weights(len(colours), track.x[k], track.y[k]) @ colours, 0, 1)
+        held = alpha * (0.35 if t0 >= key_up else 1.0)  # pedal-held part paler, as above
+        ax.add_patch(Rectangle((t0, note.pitch - 0.4), t1 - t0, 0.8, facecolor=colour,
+                               alpha=held, linewidth=0))
+    ax.add_patch(Rectangle((note.start_s, note.pitch - 0.4), note.duration_s, 0.8, fill=False,
+                           edgecolor="0.2", linewidth=0.4))
+    ax.step(list(track.times_s) + [note.end_s],
+            note.pitch - 0.4 + 0.8 * np.append(track.y, track.y[-1]), where="post",
+            color="0.1", linewidth=0.6)
+
+
+def _draw_pad(ax, pad: PadPaths, colours: np.ndarray, end: float) -> None:
+    from matplotlib.patches import Patch
+
+    times = [t for t, _, _ in pad.moves] + [end]
+    for axis, style in ((1, "-"), (2, "--")):
+        values = [m[axis] for m in pad.moves]
+        ax.step(times, values + values[-1:], where="post", color="0.2", linestyle=style,
+                linewidth=1.0, label=f"pad {'xy'[axis - 1]}")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("pad")
+    ax.set_title("morph pad (notes: colour = their own position, line = their y)",
+                 fontsize="medium")
+    names: dict[str, list[int]] = {}
+    for n, label in enumerate(pad.labels, start=1):
+        names.setdefault(label, []).append(n)
+    handles = ax.get_legend_handles_labels()[0] + [
+        Patch(facecolor=colours[numbers[0] - 1],
+              label=f"{', '.join(map(str, numbers))}: {label}")
+        for label, numbers in names.items()]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small",
+              frameon=False, title="corners", title_fontsize="small")
+
+
+def _corner_colours(labels: Sequence[str]) -> np.ndarray:
+    """A colour per corner; corners with one sound (one label) share it."""
+    distinct = list(dict.fromkeys(labels))
+    palette = _instrument_colours(len(distinct))
+    return np.array([palette[distinct.index(label)] for label in labels])
 
 
 def _every(step: float):

@@ -1,5 +1,8 @@
 """A MIDI file as a list of timed notes, the way a synthesizer would hear it.
 
+(`read_messages` gives the same stream message by message, for `render --mpe`,
+which plays it through the live MIDI translator.)
+
 All tracks of a format 0 or 1 file are merged into one stream in file order
 (by tick, then track, then position in the track), because MIDI channel state is
 shared across tracks: a sustain pedal in one track holds the notes of its
@@ -169,10 +172,18 @@ def _load_midi(path: Path):
         raise ScoreError(f"'{path}' is not a valid MIDI file: {reason}") from None
 
 
-def read_score(path: str | Path, *, min_note_s: float = MIN_NOTE_S,
-               skip_drums: bool = True) -> Score:
-    """Read every note of a format 0 or 1 MIDI file (see the module docstring)."""
-    path = Path(path)
+@dataclass(frozen=True)
+class _Merged:
+    """A file's channel messages, all tracks merged in file order, with its tempo map."""
+
+    midi_format: int
+    events: list  # (tick, track, position in the track, mido message)
+    tempo_map: _TempoMap
+    last_tick: int
+
+
+def _merge_tracks(path: Path) -> _Merged:
+    """Every channel message of a format 0 or 1 file, by tick, then track, then position."""
     midi = _load_midi(path)
     if midi.type == 2:
         raise ScoreError(f"'{path}' is a format 2 MIDI file (independent sequences, no common "
@@ -186,7 +197,7 @@ def read_score(path: str | Path, *, min_note_s: float = MIN_NOTE_S,
             tick += int(msg.time)
             if msg.type == "set_tempo":
                 tempos.append((tick, int(msg.tempo)))
-            elif msg.type in ("note_on", "note_off", "control_change"):
+            elif not msg.is_meta and hasattr(msg, "channel"):
                 events.append((tick, track_index, order, msg))
         last_tick = max(last_tick, tick)
     events.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -194,6 +205,26 @@ def read_score(path: str | Path, *, min_note_s: float = MIN_NOTE_S,
         tempo_map = _TempoMap(int(midi.ticks_per_beat), tempos)
     except ValueError as exc:
         raise ScoreError(f"'{path}': {exc}") from None
+    return _Merged(int(midi.type), events, tempo_map, last_tick)
+
+
+def read_messages(path: str | Path) -> tuple[tuple[float, object], ...]:
+    """Every channel message of a format 0 or 1 file as (seconds, mido message), in the order
+    a synthesizer listening to the file would receive them (the same merge and tempo map as
+    `read_score`, so notes and controllers line up with the score's notes)."""
+    merged = _merge_tracks(Path(path))
+    ticks = np.array([tick for tick, _, _, _ in merged.events], dtype=np.int64)
+    seconds = merged.tempo_map.seconds(ticks) if len(ticks) else np.zeros(0)
+    return tuple((float(t), msg) for t, (_, _, _, msg) in zip(seconds, merged.events))
+
+
+def read_score(path: str | Path, *, min_note_s: float = MIN_NOTE_S,
+               skip_drums: bool = True) -> Score:
+    """Read every note of a format 0 or 1 MIDI file (see the module docstring)."""
+    path = Path(path)
+    merged = _merge_tracks(path)
+    tempo_map, last_tick = merged.tempo_map, merged.last_tick
+    events = [e for e in merged.events if e[3].type in ("note_on", "note_off", "control_change")]
     notes, stats = _pair_notes(events, last_tick, skip_drums)
 
     raw = []
@@ -211,7 +242,7 @@ def read_score(path: str | Path, *, min_note_s: float = MIN_NOTE_S,
     end_of_file_s = float(tempo_map.seconds(last_tick))
     duration = max([end_of_file_s] + [n.end_s for n in raw])
     return Score(notes=tuple(raw), duration_s=duration,
-                 tempo_changes=tuple(tempo_map.changes), midi_format=int(midi.type),
+                 tempo_changes=tuple(tempo_map.changes), midi_format=merged.midi_format,
                  stats=replace(stats, lengthened_notes=lengthened), path=str(path))
 
 

@@ -71,6 +71,7 @@ def check_valid(config: ServeConfig) -> None:
     assert 0 <= config.osc_port <= 65535 and 8000 <= config.sample_rate <= 384000
     assert all(isinstance(n, str) for n in config.midi_in + config.corners + config.osc_allow)
     assert all(0 <= p <= 127 and isinstance(n, str) for p, n in config.programs.items())
+    assert 0 <= config.expression.depth <= 1  # the translator's Expression accepts it
 
 
 @settings(max_examples=400, deadline=None,
@@ -129,6 +130,14 @@ def path_value(folder):
         lambda v: (v, Path(v))))
 
 
+def curve_value():
+    """A curve by name (any case) or a power as a number or as text: what the config holds."""
+    power = st.floats(0.1, 10.0)
+    return st.sampled_from([("linear", "linear"), ("exp", "exp"), (" Exp ", "exp"),
+                            (2, "2"), ("0.5", "0.5")]) | power.map(lambda p: (p, repr(p))) | \
+        power.map(lambda p: (repr(p), repr(p)))
+
+
 def channels_list():
     return same(st.lists(st.integers(1, 16), max_size=4)) | st.lists(
         st.integers(1, 16), min_size=1, max_size=4).map(lambda cs: (",".join(map(str, cs)), cs))
@@ -162,6 +171,9 @@ def valid_values(folder: Path) -> dict:
         "cc_y": optional_int(0, 127), "programs": programs_value(), "osc": same(st.booleans()),
         "mpe": same(st.lists(st.sampled_from(["lower", "upper", "lower:3", "upper:15"]),
                              max_size=2)),
+        "expression_slide": same(st.sampled_from(["x", "y", "none"])),
+        "expression_pressure": same(st.sampled_from(["x", "y", "none"])),
+        "expression_depth": unit_float(), "expression_curve": curve_value(),
         "osc_host": same(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost"])),
         "osc_port": same(st.integers(0, 65535)), "osc_allow": names_list(),
         "osc_reply_port": optional_int(1, 65535), "feedback_rate": unit_float(200.0),

@@ -149,3 +149,36 @@ def test_mpe_zones_from_the_config_or_a_flag(tmp_path):
     for bad in (["middle"], ["lower:0"], ["lower:16"], ["lower", "upper", "lower"]):
         with pytest.raises(ConfigError, match="mpe"):
             ServeConfig(mpe=bad)
+
+
+def test_expression_mapping_from_the_config_or_flags(tmp_path):
+    from gansynth_live.inputs.midi import Expression
+
+    assert ServeConfig().expression == Expression()  # slide y, pressure x, 0.25, linear
+    path = tmp_path / "gig.toml"
+    path.write_text('expression_slide = "x"\nexpression_pressure = "none"\n'
+                    'expression_depth = 0.5\nexpression_curve = 2\n')
+    config = parse([], config=path)
+    assert config.expression == Expression("x", "none", 0.5, "2")
+    flagged = parse(["--expression-slide", "y", "--expression-curve", "EXP",
+                     "--expression-depth", "1"], config=path)
+    assert flagged.expression == Expression("y", "none", 1.0, "exp")
+    path.write_text("expression_curve = 0.5\n")
+    assert parse([], config=path).expression.curve == "0.5"
+
+
+@pytest.mark.parametrize("text,match", [
+    ('expression_slide = "z"', "expression_slide: expected one of x, y, none"),
+    ("expression_pressure = 1", "expression_pressure: expected a string"),
+    ("expression_depth = 1.5", "expression_depth = 1.5: 0..1 morph units"),
+    ("expression_depth = nan", "expression_depth: expected a finite number"),
+    ('expression_curve = "cubic"', "expression_curve = 'cubic': linear, exp or a power"),
+    ("expression_curve = 20", "expression_curve = '20': linear, exp or a power 0.1..10"),
+    ("expression_curve = true", "expression_curve: expected a string"),
+])
+def test_bad_expression_settings_name_the_key(tmp_path, text, match):
+    toml = tmp_path / "bad.toml"
+    toml.write_text(text)
+    with pytest.raises(ConfigError, match=match) as info:
+        parse([], toml)
+    assert "bad.toml" in str(info.value)

@@ -106,3 +106,45 @@ def test_zone_specs_parse_and_reject_junk():
             MpeZone.parse(bad)
     with pytest.raises(ValueError):
         Expression(slide_axis="z")
+
+
+def test_expression_curves_shape_the_travel_not_its_ends():
+    linear, square = Expression(depth=0.5), Expression(depth=0.5, curve="2")
+    steep = Expression(depth=0.5, curve="exp")
+    for e in (linear, square, steep):
+        assert e.offset(0.0, 0.0) == (0.0, 0.0)
+        assert e.offset(1.0, 1.0) == pytest.approx((0.5, 0.5))  # full travel: the depth
+        assert e.offset(-1.0, 0.0) == pytest.approx((0.0, -0.5))
+    assert linear.offset(0.5, 0.5) == pytest.approx((0.25, 0.25))
+    assert square.offset(-0.5, 0.5) == pytest.approx((0.125, -0.125))  # slide: symmetric
+    dx, dy = steep.offset(0.5, 0.5)
+    assert dx == dy and 0.0 < dx < 0.125  # fine at first
+    assert Expression(curve="0.5").offset(0.25, 0.0)[1] == pytest.approx(0.125)  # quick start
+    assert Expression(curve=" EXP ") == Expression(curve=" EXP ")
+    for bad in ("cubic", "0", "-1", "11", "nan", ""):
+        with pytest.raises(ValueError, match="'linear', 'exp' or a power"):
+            Expression(curve=bad)
+    with pytest.raises(ValueError, match="depth"):
+        Expression(depth=1.5)
+
+
+def test_the_curve_shapes_what_the_translator_sends(sink):
+    tr = MidiTranslator(sink, CCMap(), zones=(MpeZone(0, 15),),
+                        expression=Expression(slide_axis="y", pressure_axis="none", depth=1.0,
+                                              curve="2"))
+    sink.calls.clear()
+    tr.handle(cc(74, 96, 3))  # slide (96 - 64) / 63
+    tr.handle(mido.Message("aftertouch", value=127, channel=3))  # pressure on axis 'none'
+    sent = events(sink)
+    assert [(e.channel, e.pitch, e.dx) for e in sent] == [(3, None, 0.0)] * 2
+    assert [e.dy for e in sent] == pytest.approx([((96 - 64) / 63) ** 2] * 2)
+
+
+def test_midi_inputs_give_every_port_the_configured_expression():
+    from gansynth_live.inputs.midi_ports import MidiInputs
+
+    expression = Expression(slide_axis="x", pressure_axis="y", depth=0.5, curve="exp")
+    inputs = MidiInputs(RecordingSink(), CCMap(), report=lambda text: None,
+                        expression=expression)
+    assert inputs._translator("keys").expression is expression
+    assert MidiInputs(RecordingSink(), CCMap())._translator("keys").expression == Expression()

@@ -53,3 +53,18 @@ def raw_midi(path: Path, track_bodies: list[bytes], midi_type: int = 0,
         data += b"MTrk" + struct.pack(">I", len(body)) + body
     path.write_bytes(data)
     return path
+
+
+def bend(value: int, time: int = 0, channel: int = 0) -> mido.Message:
+    """Pitch bend, -8192..8191 (mido's `pitchwheel`)."""
+    return mido.Message("pitchwheel", pitch=value, channel=channel, time=time)
+
+
+def pressure(value: int, time: int = 0, channel: int = 0) -> mido.Message:
+    """Channel pressure (mido's `aftertouch`)."""
+    return mido.Message("aftertouch", value=value, channel=channel, time=time)
+
+
+def polytouch(note: int, value: int, time: int = 0, channel: int = 0) -> mido.Message:
+    """Polyphonic (key) aftertouch."""
+    return mido.Message("polytouch", note=note, value=value, channel=channel, time=time)
