@@ -210,6 +210,22 @@ class SetExpression:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteBend:
+    """The sounding notes of one key bend by their own `semitones` (-48..48), on top of
+    their channel's bend: per-note pitch where MIDI has none (OSC note ids, `/ne/pitch`).
+    A new note on the key starts unbent."""
+
+    channel: int
+    pitch: int
+    semitones: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_int("channel", self.channel, 0, 15)
+        _check_int("pitch", self.pitch, 0, 127)
+        _check_float("semitones", self.semitones, -48.0, 48.0)
+
+
+@dataclass(frozen=True, slots=True)
 class SetLayers:
     """Play from these banks from now on (sounding notes glide to them).
 
@@ -222,7 +238,8 @@ class SetLayers:
 
 
 Event = Union[NoteOn, NoteOff, PitchBend, SustainPedal, AllNotesOff, AllSoundOff,
-              SetMasterGain, SetEnvelope, SetBendRange, SetMpeZone, SetExpression, SetLayers]
+              SetMasterGain, SetEnvelope, SetBendRange, SetMpeZone, SetExpression, NoteBend,
+              SetLayers]
 
 
 

@@ -25,13 +25,15 @@ import numpy as np
 
 from ..engine import Engine
 from ..errors import GansynthLiveError
-from ..events import (AllNotesOff, AllSoundOff, NoteOff, NoteOn, PitchBend, SetBendRange,
-                      SetEnvelope, SetMasterGain, SustainPedal)
+from ..events import (AllNotesOff, AllSoundOff, NoteBend, NoteOff, NoteOn, PitchBend,
+                      SetBendRange, SetEnvelope, SetExpression, SetMasterGain, SustainPedal)
 from ..inputs.cc_map import CCMap
+from ..inputs.midi import Expression
 from ..model.prior import NORMAL, LatentPrior
 from ..presets import Envelope, Preset, PresetError, save_preset
 from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
 from .follower import LayerFollower, SpaceFactory
+from .note_ids import NamedNote, NoteIds
 from .recording import DEFAULT_MAX_TAKE_S, LiveRecording
 from .timbre import BankProgress
 
@@ -73,8 +75,11 @@ class Instrument:
                  model_name: str, library: PresetLibrary, recordings: Path,
                  cc_map: CCMap | None = None, volume: float = 0.5, resolution: int | None = None,
                  report: Callable[[str], None] = print,
-                 max_take_s: float = DEFAULT_MAX_TAKE_S, prior: LatentPrior = NORMAL) -> None:
+                 max_take_s: float = DEFAULT_MAX_TAKE_S, prior: LatentPrior = NORMAL,
+                 expression: Expression | None = None) -> None:
         self.engine = engine
+        self.expression = expression or Expression()  # how /ne/timbre and /ne/pressure move
+        self.note_ids = NoteIds()
         self.latent_size = int(latent_size)
         self.model_name = model_name
         self.prior = prior  # where /corner/N/random draws from: the model's own (model/prior.py)
@@ -153,6 +158,56 @@ class Instrument:
     def note_release(self, pitch: int, channel: int = 1) -> None:
         self.note_off(pitch, channel - 1)
 
+    # --- named notes and their expression (OSC, Surge XT's convention) -----------------
+    def mnote(self, pitch: int, velocity: int, note_id: int | None = None) -> None:
+        """OSC /mnote: a note on channel 1, named by `note_id` for /ne/...; velocity 0
+        releases it (by id when given, else by key). A reused id releases its old note."""
+        if velocity == 0:
+            self.mnote_release(pitch, note_id)
+            return
+        if note_id is not None:
+            previous = self.note_ids.start(note_id, 0, pitch)
+            if previous is not None and previous.pitch != pitch:
+                self.note_off(previous.pitch, previous.channel)
+        self.note_on(pitch, velocity, 0)
+
+    def mnote_release(self, pitch: int, note_id: int | None = None) -> None:
+        """OSC /mnote/rel: release the note `note_id` names (else the key on channel 1)."""
+        if note_id is None:
+            self.note_off(pitch, 0)
+            return
+        note = self.note_ids.end(note_id)
+        if note is not None:
+            self.note_off(note.pitch, note.channel)
+
+    def note_expression(self, note_id: int, kind: str, value: float) -> None:
+        """OSC /ne/pitch (semitones), /ne/timbre and /ne/pressure (0..1) for a named note.
+
+        Timbre is slide (0.5 = none, as CC74's 64) and pressure is pressure:
+        both move the note's own morph through the expression mapping
+        (`--expression-*`, as MPE does); pitch bends that key alone.
+        """
+        note = self.note_ids.get(note_id)
+        if note is None:
+            return
+        if kind == "pitch":
+            self.engine.push(NoteBend(note.channel, note.pitch, float(value)))
+            return
+        if kind == "timbre":
+            note.slide = 2.0 * float(value) - 1.0
+        else:
+            note.pressure = float(value)
+        self._express(note, *self.expression.offset(note.slide, note.pressure))
+
+    def note_morph(self, note_id: int, dx: float, dy: float) -> None:
+        """OSC /ne/morph: a named note's own morph offset from the pad, in pad units."""
+        note = self.note_ids.get(note_id)
+        if note is not None:
+            self._express(note, dx, dy)
+
+    def _express(self, note: NamedNote, dx: float, dy: float) -> None:
+        self.engine.push(SetExpression(note.channel, note.pitch, float(dx), float(dy)))
+
     def sustain(self, down: bool, channel: int = 1) -> None:
         self.engine.push(SustainPedal(bool(down), channel - 1))
 
@@ -165,9 +220,11 @@ class Instrument:
         self.engine.push(SetBendRange(float(semitones)))
 
     def all_notes_off(self) -> None:
+        self.note_ids.clear()
         self.engine.push(AllNotesOff())
 
     def panic(self) -> None:
+        self.note_ids.clear()
         self.engine.push(AllNotesOff())
         self.engine.push(AllSoundOff())
 

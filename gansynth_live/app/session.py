@@ -133,7 +133,8 @@ class Session:
             recordings=config.record_dir or data_dir() / "recordings",
             cc_map=CCMap(config.cc_x, config.cc_y, on_change=say), volume=config.volume,
             resolution=config.resolution, report=say,
-            max_take_s=config.max_take_minutes * 60.0, prior=self.prior)
+            max_take_s=config.max_take_minutes * 60.0, prior=self.prior,
+            expression=config.expression)
         library.model_name = self.model_name or stamp.name
         corners, preset = self._initial_setup(library, stamp.latent_size, say)
         self.instrument.start(corners=corners, preset=preset,

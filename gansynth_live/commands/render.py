@@ -79,10 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_pad_arguments(parser: argparse.ArgumentParser) -> None:
-    """serve's --corners, --morph, --resolution and --mpe (their values go through serve's
-    option table, studio/pad.py)."""
+    """serve's --corners, --morph, --resolution, --mpe and --expression-* (their values go
+    through serve's option table, studio/pad.py)."""
     from ..app.config import OPTION_BY_KEY
-    from ..studio.pad import DEFAULT_RESOLUTION
+    from ..studio.pad import DEFAULT_RESOLUTION, EXPRESSION_OPTIONS
 
     group = parser.add_argument_group(
         "morph pad", "play the file on serve's morph pad with the live engine instead: MPE, "
@@ -95,6 +95,10 @@ def _add_pad_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--resolution", default=None, metavar="N",
                        help=f"morph grid points per axis (default {DEFAULT_RESOLUTION}, "
                             "as serve's)")
+    for key in EXPRESSION_OPTIONS:  # serve's per-note expression mapping, as serve has it
+        option = OPTION_BY_KEY[key]
+        group.add_argument(option.flag, dest=key, default=None, metavar=option.metavar,
+                           choices=option.choices, help=option.help)
     group.add_argument("--mpe", nargs="?", const="lower", default=None, metavar="ZONE[,ZONE]",
                        help="MPE file: bare --mpe is the lower zone with 15 member channels "
                             "(MPE's default); or lower[:N] and/or upper[:N] as serve's --mpe. "

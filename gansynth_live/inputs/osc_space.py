@@ -128,6 +128,8 @@ class Feedback:
 _UNIT = Arg("value", "float", 0.0, 1.0)
 _NAME = Arg("name", "string")
 _CHANNEL = Arg("channel", "int", 1, 16, optional=True)
+_NOTE_ID = Arg("note_id", "int", 0, 2**31 - 1)  # chosen by the client (app/note_ids.py)
+_NOTE_ID_OPTIONAL = Arg("note_id", "int", 0, 2**31 - 1, optional=True)
 
 ADDRESSES: tuple[Address, ...] = (
     # --- morph ---------------------------------------------------------------------------
@@ -157,6 +159,21 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/note", "note", "play a note; velocity 0 releases it",
             (Arg("pitch", "int", 0, 127), Arg("velocity", "int", 0, 127), _CHANNEL)),
     Address("/note/off", "note_release", "release a note", (Arg("pitch", "int", 0, 127), _CHANNEL)),
+    Address("/mnote", "mnote", "play a note on channel 1 named by `note_id` (Surge XT's "
+            "convention) for /ne/...; velocity 0 releases it",
+            (Arg("pitch", "int", 0, 127), Arg("velocity", "int", 0, 127), _NOTE_ID_OPTIONAL)),
+    Address("/mnote/rel", "mnote_release", "release the note `note_id` names (else the key)",
+            (Arg("pitch", "int", 0, 127), _NOTE_ID_OPTIONAL)),
+    Address("/ne/pitch", "note_expression", "bend the note `note_id` names by its own semitones",
+            (_NOTE_ID, Arg("value", "float", -48.0, 48.0, unit="semitones")),
+            fixed={"kind": "pitch"}),
+    Address("/ne/timbre", "note_expression", "the note's slide, 0..1 (0.5 none; as MPE's "
+            "CC74, moves its own morph through the expression mapping)",
+            (_NOTE_ID, Arg("value", "float")), fixed={"kind": "timbre"}),
+    Address("/ne/pressure", "note_expression", "the note's pressure, 0..1 (as MPE's channel "
+            "pressure)", (_NOTE_ID, Arg("value", "float")), fixed={"kind": "pressure"}),
+    Address("/ne/morph", "note_morph", "the note's own morph offset from the pad position",
+            (_NOTE_ID, Arg("dx", "float", -1.0, 1.0), Arg("dy", "float", -1.0, 1.0))),
     Address("/sustain", "sustain", "sustain pedal down (1/on) or up (0/off)",
             (Arg("down", "switch"), _CHANNEL)),
     Address("/bend", "bend", "pitch bend, -1..1 of the bend range",

@@ -3,7 +3,7 @@
 `render --corners/--mpe` does not translate MIDI itself: every message of
 the file goes, in file order, through the live `MidiTranslator` (the very
 object a MIDI port feeds in `serve`), with serve's defaults (controller 1
-moves the pad's x, 2 its y; slide and pressure per `Expression()`). Its
+moves the pad's x, 2 its y; slide and pressure per the `expression` mapping, serve's). Its
 sink, `EventRecorder`, stamps whatever the translator sends with the time of
 the message being handled. So pitch bend and bend ranges (RPN 0), MPE zones
 (`--mpe` and the file's own RPN 6), slide, channel pressure, polyphonic
@@ -21,7 +21,7 @@ from ..banks.bank import BankLayers
 from ..engine.offline import TimedEvent
 from ..events import NoteOff, NoteOn, SetLayers
 from ..inputs.cc_map import CCMap
-from ..inputs.midi import MidiTranslator, MpeZone
+from ..inputs.midi import Expression, MidiTranslator, MpeZone
 
 LayersAt = Callable[[float, float], BankLayers | None]
 DRUM_CHANNEL = 9
@@ -81,7 +81,8 @@ class EventRecorder:
 
 def capture(messages: Iterable[tuple[float, object]], layers_at: LayersAt,
             position: tuple[float, float], zones: tuple[MpeZone, ...] = (), *,
-            skip_drums: bool = False, end_s: float | None = None) -> Capture:
+            skip_drums: bool = False, end_s: float | None = None,
+            expression: Expression | None = None) -> Capture:
     """Feed (seconds, mido message) pairs through a live translator; see the module docstring.
 
     `skip_drums` leaves MIDI channel 10 out (the translator's channel
@@ -91,7 +92,7 @@ def capture(messages: Iterable[tuple[float, object]], layers_at: LayersAt,
     recorder = EventRecorder(layers_at, position)
     channels = frozenset(range(16)) - {DRUM_CHANNEL} if skip_drums else None
     translator = MidiTranslator(recorder, CCMap(), channels=channels, name="render",
-                                zones=zones)
+                                zones=zones, expression=expression)
     for time_s, message in messages:
         recorder.time_s = float(time_s)
         translator.handle(message)

@@ -33,10 +33,12 @@ from ..banks.morph import MorphGrid
 from ..banks.source import ModelSource
 from ..banks.worker import BankService
 from ..errors import GansynthLiveError
-from ..inputs.midi import MpeZone
+from ..inputs.midi import Expression, MpeZone
 
 DEFAULT_RESOLUTION = 3  # serve's, without a preset that names one
-PAD_OPTIONS = ("corners", "morph", "resolution", "mpe")  # serve options render shares
+EXPRESSION_OPTIONS = ("expression_slide", "expression_pressure", "expression_depth",
+                      "expression_curve")
+PAD_OPTIONS = ("corners", "morph", "resolution", "mpe") + EXPRESSION_OPTIONS  # serve's, shared
 WAIT_STEP_S = 0.2  # how often the bank wait reports progress
 
 ProgressFn = Callable[[int, int], None]
@@ -50,6 +52,7 @@ class PadSettings:
     position: tuple[float, float]
     resolution: int
     zones: tuple[MpeZone, ...]
+    expression: Expression = Expression()  # how slide, pressure and aftertouch move a note
 
     @property
     def mpe(self) -> bool:
@@ -73,7 +76,7 @@ def pad_settings(given: dict[str, str]) -> PadSettings:
     return PadSettings(corners=tuple(config.corners),
                        position=(float(config.morph[0]), float(config.morph[1])),
                        resolution=config.resolution or DEFAULT_RESOLUTION,
-                       zones=config.mpe_zones)
+                       zones=config.mpe_zones, expression=config.expression)
 
 
 def resolve_corners(specs: Sequence[str], latent_size: int, prior,

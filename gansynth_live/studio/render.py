@@ -166,7 +166,7 @@ def render_pad(model, score: Score, messages: Sequence[tuple[float, object]],
     grid = build_grid(model, anchors, pad.resolution, pitches, settings.sample_rate,
                       batch_size=settings.batch_size, progress=bar("generating", "note"))
     recorded = capture(messages, grid.layers_at, pad.position, pad.zones,
-                       skip_drums=skip_drums, end_s=score.duration_s)
+                       skip_drums=skip_drums, end_s=score.duration_s, expression=pad.expression)
     banks = list({id(p.bank): p.bank for p in grid.points.values()
                   if p.bank is not None}.values())
     playback = schedule_live(score.notes, recorded.events, banks, score.duration_s,

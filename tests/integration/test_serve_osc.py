@@ -85,3 +85,34 @@ def test_osc_corners_presets_volume_and_record(session, tmp_path):
         assert session.osc.stats().refused == 2
     finally:
         peer.close()
+
+
+def test_named_notes_bend_and_move_on_their_own_over_osc(session):
+    """/mnote with ids, then /ne/pitch and /ne/morph: one note of two moves (Surge XT's
+    convention), heard through JACK."""
+    player = OscPeer(session.osc.port)
+    try:
+        with JackCapture(3.0) as capture:
+            capture.connect("PortAudio")
+            capture.start()
+            player.send("/mnote", 57, 110, 1)  # A3 and E4 on the pad's x = 0 (fund)
+            player.send("/mnote", 64, 110, 2)
+            time.sleep(0.8)
+            moved_at = capture.frames
+            player.send("/ne/pitch", 1, 12.0)  # A3 -> A4, its own bend
+            player.send("/ne/morph", 2, 1.0, 0.0)  # E4 -> x = 1 (oct): 659 -> 1319 Hz
+            time.sleep(1.0)
+            player.send("/mnote/rel", 57, 1)
+            player.send("/mnote", 64, 0, 2)
+            time.sleep(0.6)
+            audio = capture.stop()
+        before = audio[moved_at - int(0.5 * RATE):moved_at]
+        after = audio[moved_at + int(0.3 * RATE):moved_at + int(0.9 * RATE)]
+        assert band_energy(before, 220.0) > 10 * band_energy(before, 440.0)
+        assert band_energy(after, 440.0) > 10 * band_energy(after, 220.0)  # A3 bent up
+        assert band_energy(before, 329.63) > 10 * band_energy(before, 659.26)
+        assert band_energy(after, 659.26) > 10 * band_energy(after, 329.63)  # E4 moved
+        wait_until(lambda: session.engine.stats().voices_active == 0, 5, "both released")
+        assert len(session.instrument.note_ids) == 0 and session.osc.stats().bad_total == 0
+    finally:
+        player.close()

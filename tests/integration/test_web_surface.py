@@ -206,6 +206,32 @@ def test_two_fingers_on_the_pad_the_newest_steers_and_lifting_it_hands_back(brow
     assert session.web.stats().bad_messages == 0
 
 
+def test_sliding_up_a_key_moves_that_notes_own_timbre(browser, session):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    engine = session.engine
+    voices = engine.renderer.voices
+    key = browser.find_element(By.CSS_SELECTOR, '.key[data-pitch="69"]')  # A4, a white key
+    other = browser.find_element(By.CSS_SELECTOR, '.key[data-pitch="64"]')
+    height = key.size["height"]
+    ActionChains(browser).move_to_element(other).click_and_hold().release().perform()
+    ActionChains(browser).move_to_element_with_offset(key, 0, round(height * 0.3)) \
+        .click_and_hold().perform()
+    wait_for(lambda: engine.stats().voices_sounding >= 1 and len(session.instrument.note_ids), 5,
+             "the named note")
+    ActionChains(browser).move_by_offset(0, -round(height * 0.35)).perform()  # up the key
+    playing = lambda: voices.active & (voices.pitch == 69) & (voices.stage < 3)  # noqa: E731
+    wait_for(lambda: (voices.expr_dy[playing()] > 0.1).any(), 5,
+             "the note's own morph to move up (slide -> y)")
+    assert not voices.expressive[voices.active & (voices.pitch == 64)].any()
+    ActionChains(browser).release().perform()
+    wait_for(lambda: len(session.instrument.note_ids) == 0, 5, "the id to be released")
+    wait_for(lambda: engine.stats().voices_active == 0, 5, "the release")
+    assert session.web.stats().bad_messages == 0
+
+
 def test_sustain_all_notes_off_and_panic_do_what_they_say(browser, session):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By

@@ -46,8 +46,8 @@ def _key_up(v, channel, pitch, key_down, held):
 
 @numba.njit(**_JIT)
 def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
-                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, step_by_channel,
-                  params, step, seg, w1, slot_used, acc):
+                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, note_step,
+                  step_by_channel, params, step, seg, w1, slot_used, acc):
     frames = int(params[P_FRAMES])
     glide_inc = params[P_GLIDE_INC]
     fade_frames = params[P_FADE_FRAMES]
@@ -59,7 +59,7 @@ def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, hel
     for v in range(active.shape[0]):
         if not active[v]:
             continue
-        st = step_by_channel[channel[v]]
+        st = step_by_channel[channel[v]] * note_step[v]  # the channel's bend, the note's own
         step[v] = st
         g = min(glide[v] + glide_inc, 1.0)
         remaining = np.inf
@@ -272,10 +272,10 @@ def prepare_packed(state, geometry, step_by_channel, params, step, seg, w1, slot
     """prepare_block with the voice arrays in two tuples (see kernel_numpy.prepare_packed)."""
     (active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide, w_from,
      w_to, w_cur) = state
-    start, end, loop_start, loop_end, rate = geometry
+    start, end, loop_start, loop_end, rate, note_step = geometry
     prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
-                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, step_by_channel,
-                  params, step, seg, w1, slot_used, acc)
+                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, note_step,
+                  step_by_channel, params, step, seg, w1, slot_used, acc)
 
 
 @numba.njit(**_JIT)
@@ -314,7 +314,7 @@ def warm_up() -> None:
     v = voices
     prepare_block(v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
                   v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur, v.start, v.end, v.loop_start,
-                  v.loop_end, v.rate, np.ones(16), params, step, seg, w1, slot_used, acc)
+                  v.loop_end, v.rate, v.note_step, np.ones(16), params, step, seg, w1, slot_used, acc)
     for dtype in (np.float32, np.int16):
         samples = np.zeros(8, dtype=dtype)
         samples.setflags(write=False)
@@ -326,6 +326,7 @@ def warm_up() -> None:
     choose_victim(v.active, v.stage, v.level, v.gain, v.key_down, v.started_at, v.released_at, 0)
     state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
              v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
-    prepare_packed(state, (v.start, v.end, v.loop_start, v.loop_end, v.rate), np.ones(16),
+    prepare_packed(state, (v.start, v.end, v.loop_start, v.loop_end, v.rate, v.note_step),
+                   np.ones(16),
                    params, step, seg, w1, slot_used, acc)
     finish_packed(state, (v.gain, v.pan_l, v.pan_r), params, step, seg, w1, acc, out)

@@ -40,15 +40,15 @@ PARAMS = 7
 
 
 def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
-                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, step_by_channel,
-                  params, step, seg, w1, slot_used, acc):
+                  w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, note_step,
+                  step_by_channel, params, step, seg, w1, slot_used, acc):
     """Block coefficients into `step`, `seg` (6, voices), `w1` and `slot_used`. See module doc."""
     frames = int(params[P_FRAMES])
     act = np.flatnonzero(active)
     slot_used[:] = False
     if act.size == 0:
         return
-    st = step_by_channel[channel[act]]
+    st = step_by_channel[channel[act]] * note_step[act]  # the channel's bend, the note's own
     step[act] = st
     g = np.minimum(glide[act] + params[P_GLIDE_INC], 1.0)
     wf = w_from[:, act]

@@ -42,7 +42,7 @@ class Mixer:
         v = voices
         self._state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down,
                        v.held, v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
-        self._geometry = (v.start, v.end, v.loop_start, v.loop_end, v.rate)
+        self._geometry = (v.start, v.end, v.loop_start, v.loop_end, v.rate, v.note_step)
         self._voice_gains = (v.gain, v.pan_l, v.pan_r)
         # per bank slot, the (voices,) rows accumulate_layer reads: views made once, here
         self._slot_rows = tuple(

@@ -17,8 +17,9 @@ from types import ModuleType
 
 import numpy as np
 
-from ...events import (AllNotesOff, AllSoundOff, NoteOff, NoteOn, PitchBend, SetBendRange,
-                       SetEnvelope, SetExpression, SetMasterGain, SetMpeZone, SustainPedal)
+from ...events import (AllNotesOff, AllSoundOff, NoteBend, NoteOff, NoteOn, PitchBend,
+                       SetBendRange, SetEnvelope, SetExpression, SetMasterGain, SetMpeZone,
+                       SustainPedal)
 from ..config import EngineConfig
 from ..layers import PreparedLayers
 from . import envelope as env
@@ -103,6 +104,7 @@ class Renderer:
             AllSoundOff: self._all_sound_off, SetMasterGain: self._master_gain,
             SetEnvelope: self._envelope, SetBendRange: self._bend_range_event,
             SetMpeZone: self._mpe_zone, SetExpression: self._expression,
+            NoteBend: self._note_bend,
         }
 
     @property
@@ -302,6 +304,13 @@ class Renderer:
         voices.expressive[chosen] = event.dx != 0.0 or event.dy != 0.0
         if self.config.follow_morph:  # else a note keeps the banks it started with
             self._express(chosen)
+
+    def _note_bend(self, event: NoteBend) -> None:
+        """A key's own bend: its sounding notes read at 2^(semitones/12) times their rate."""
+        voices = self.voices
+        chosen = np.flatnonzero(voices.active & (voices.channel == event.channel)
+                                & (voices.pitch == event.pitch))
+        voices.note_step[chosen] = 2.0 ** (event.semitones / 12.0)
 
     def _express(self, chosen: np.ndarray) -> None:
         """Retarget these voices to their own weights (shared ones where there is no offset)."""

@@ -63,6 +63,7 @@ class Voices:
         self.expressive = np.zeros(n, dtype=bool)
         self.expr_dx = np.zeros(n, dtype=np.float64)
         self.expr_dy = np.zeros(n, dtype=np.float64)
+        self.note_step = np.ones(n, dtype=np.float64)  # the note's own bend, as a rate factor
 
     # --- queries ----------------------------------------------------------------------
     def sounding_count(self) -> int:
@@ -106,6 +107,7 @@ class Voices:
         self.glide[v] = 1.0
         self.expressive[v] = False
         self.expr_dx[v] = self.expr_dy[v] = 0.0
+        self.note_step[v] = 1.0
         geometry = prepared.geometry[:, :, pitch]
         self.start[slots, v] = geometry[0]
         self.end[slots, v] = geometry[1]

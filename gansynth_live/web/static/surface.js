@@ -463,6 +463,7 @@
   }
   function releaseAll(tell = true) {
     for (const pitch of held.keys()) if (tell) send("/note", pitch, 0);
+    for (const note of pointerNotes.values()) if (tell) send("/mnote/rel", note.pitch, note.id);
     held.clear();
     pointerNotes.clear();
     typedNotes.clear();
@@ -504,7 +505,28 @@
     }
     $("octave").textContent = `C${octave}`;
   }
-  const pointerNotes = new Map();  // pointerId -> pitch (each finger plays its own note)
+  // Each finger's note is named (OSC /mnote with an id) so sliding along the key moves that
+  // note's own timbre (/ne/timbre: up the key is 1, down 0, where it was pressed 0.5).
+  const pointerNotes = new Map();  // pointerId -> {pitch, id, y, height}
+  let nextNoteId = Math.floor(Math.random() * 1e6) * 1000;  // page-unique ids (0..2^31)
+  function fingerOn(pointerId, key, y) {
+    const pitch = Number(key.dataset.pitch);
+    const box = key.getBoundingClientRect();
+    const id = nextNoteId = (nextNoteId + 1) % 2147483647;
+    pointerNotes.set(pointerId, { pitch, id, y, height: box.height, timbre: 0.5 });
+    held.set(pitch, (held.get(pitch) || 0) + 1);
+    send("/mnote", pitch, Math.max(1, Math.min(127, Math.round(velocityOf(key, y)))), id);
+    markKey(pitch);
+  }
+  function fingerOff(pointerId) {
+    const note = pointerNotes.get(pointerId);
+    if (note === undefined) return;
+    pointerNotes.delete(pointerId);
+    const count = held.get(note.pitch) || 0;
+    if (count <= 1) held.delete(note.pitch); else held.set(note.pitch, count - 1);
+    send("/mnote/rel", note.pitch, note.id);
+    markKey(note.pitch);
+  }
   function keyAt(x, y) {
     const element = document.elementFromPoint(x, y);
     return element && element.classList.contains("key") ? element : null;
@@ -517,27 +539,25 @@
     const key = keyAt(event.clientX, event.clientY);
     if (!key) return;
     keyboard.setPointerCapture(event.pointerId);
-    const pitch = Number(key.dataset.pitch);
-    pointerNotes.set(event.pointerId, pitch);
-    noteOn(pitch, velocityOf(key, event.clientY));
+    fingerOn(event.pointerId, key, event.clientY);
     event.preventDefault();
   });
-  keyboard.addEventListener("pointermove", (event) => {  // a glissando: slide to the next key
-    const playing = pointerNotes.get(event.pointerId);
-    if (playing === undefined) return;
+  keyboard.addEventListener("pointermove", (event) => {
+    const note = pointerNotes.get(event.pointerId);
+    if (note === undefined) return;
     const key = keyAt(event.clientX, event.clientY);
-    if (!key || Number(key.dataset.pitch) === playing) return;
-    noteOff(playing);
-    const pitch = Number(key.dataset.pitch);
-    pointerNotes.set(event.pointerId, pitch);
-    noteOn(pitch, velocityOf(key, event.clientY));
+    if (key && Number(key.dataset.pitch) !== note.pitch) {  // a glissando: the next key
+      fingerOff(event.pointerId);
+      fingerOn(event.pointerId, key, event.clientY);
+      return;
+    }
+    const timbre = Number(clamp(0.5 + (note.y - event.clientY) / note.height).toFixed(2));
+    if (timbre !== note.timbre) {  // sliding along the key: this note's own timbre
+      note.timbre = timbre;
+      send("/ne/timbre", note.id, timbre);
+    }
   });
-  const keyUp = (event) => {
-    const playing = pointerNotes.get(event.pointerId);
-    if (playing === undefined) return;
-    pointerNotes.delete(event.pointerId);
-    noteOff(playing);
-  };
+  const keyUp = (event) => fingerOff(event.pointerId);
   for (const kind of ["pointerup", "pointercancel"]) keyboard.addEventListener(kind, keyUp);
 
   // --- the computer keyboard (the common DAW layout) ----------------------------------------

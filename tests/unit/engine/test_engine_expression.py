@@ -171,3 +171,22 @@ def test_a_bank_on_two_corners_is_read_once_and_its_weights_add_up(fundamental_b
     assert len(prepared.tables) == 2 and prepared.weights == pytest.approx((0.5, 0.5))
     assert prepared.weights_at(0.0, 0.25) == pytest.approx([0.25, 0.75])  # y 0.75: mostly top
     assert prepared.weights_at(0.4, -0.5) == pytest.approx([1.0, 0.0])
+
+
+def test_a_note_bend_moves_one_key_on_top_of_its_channels_bend(layers):
+    from gansynth_live.events import NoteBend
+    chord = [(0.0, NoteOn(57, 100, 0)), (0.0, NoteOn(64, 100, 0))]
+    bent = chord + [(0.0, NoteBend(0, 57, 12.0)), (0.0, PitchBend(1.0, 0))]  # +12, and +2 all
+    out = render_offline(None, layers, [(0.0, NoteOn(57, 100, 0)), *bent[2:]], 1.5)
+    assert fundamental_hz(window(out, 0.5, 1.5), SR) == \
+        pytest.approx(tone_frequency(57, SR) * 2 ** (14 / 12), rel=5e-4)
+    alone = render_offline(None, layers, [(0.0, NoteOn(64, 100, 0)), (0.0, NoteBend(0, 57, 12.0))],
+                           1.5)  # another key's bend leaves it alone
+    assert fundamental_hz(window(alone, 0.5, 1.5), SR) == \
+        pytest.approx(tone_frequency(64, SR), rel=5e-4)
+    again = render_offline(None, layers, [(0.0, NoteOn(57, 100, 0)), (0.0, NoteBend(0, 57, 7.0)),
+                                          (0.2, NoteOn(57, 100, 0))], 1.5)  # a new note: unbent
+    assert fundamental_hz(window(again, 0.7, 1.5), SR) == \
+        pytest.approx(tone_frequency(57, SR), rel=5e-4)
+    with pytest.raises(ValueError):
+        NoteBend(0, 57, 60.0)

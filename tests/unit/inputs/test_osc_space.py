@@ -87,6 +87,20 @@ def test_every_instrument_action_exists():
         assert callable(getattr(owner, name, None)), f"{spec.pattern} -> {name} missing"
 
 
+def test_every_instrument_action_takes_its_addresses_arguments_by_name():
+    import inspect
+
+    from gansynth_live.app.instrument import Instrument
+
+    for address, spec in address_table().items():
+        if spec.target != "instrument":
+            continue
+        parameters = inspect.signature(getattr(Instrument, spec.action)).parameters
+        names = [a.name for a in spec.args] + list(spec.fixed)
+        missing = [n for n in names if n not in parameters]
+        assert not missing, f"{address} sends {missing}, {spec.action} does not take them"
+
+
 def test_docs_table_is_in_step_with_the_server():
     from pathlib import Path
 

@@ -191,3 +191,17 @@ def test_bad_pad_flags_are_one_line_errors(tiny_model_dir, tmp_path, capsys, fla
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_the_expression_mapping_flags_reach_the_translator(model, presets, tmp_path):
+    pad = pad_settings({"corners": "fund,oct", "expression_slide": "x",
+                        "expression_depth": "0.5", "expression_curve": "linear"})
+    assert (pad.expression.slide_axis, pad.expression.depth) == ("x", 0.5)
+    track = [cc(74, 127, channel=1), on(C4, channel=1), off(C4, SECOND, channel=1)]
+    path = write_midi(tmp_path / "slide-x.mid", [track])
+    _, result = play(model, presets, path, corners="fund,oct", mpe="lower", resolution="2",
+                     expression_slide="x", expression_depth="0.5")
+    # slide +1 at depth 0.5 on x: the pad's 0.5 + 0.5 = all 'oct'
+    assert centroid(window(result.audio, 0.2, 0.9), hz(C4)) > 1.95
+    with pytest.raises(Exception, match="expression"):
+        pad_settings({"corners": "fund,oct", "expression_slide": "z"})
