@@ -227,7 +227,7 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     midi_before, osc_before = session.midi.messages, session.osc.stats()
     generated_before = service.stats.generated_notes
     busy_before = service.stats.generate_s + service.stats.process_s
-    generator = None if service.in_process else service._process._proc.pid
+    generator = service.generator_pid
     sampler = Sampler(session, monitor, generator, performers.pid)
     before = sampler.before
     say(f"soak: playing for {options.seconds:.0f} s")

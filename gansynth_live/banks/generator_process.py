@@ -17,9 +17,9 @@ the generator for a CPU.
 The parent (`GeneratorProcess`, used by `BankService(process=True)`) keeps
 all bookkeeping: schedules, arenas, publishing, the cache. The child
 (`python -m gansynth_live.banks.generator_process`) loads the model folder,
-then answers render requests: one generator batch for one latent, each
-note processed by `process_wave` (and the pitches above the model's range
-that are rendered from it), returned as float32 samples.
+then answers render requests: one generator batch for one latent, its notes
+made by `generate_notes` (generators.py: the same function as in-process),
+returned as float32 samples.
 
 Protocol (no pickle): the parent writes one JSON object per line to the
 child's stdin; the child answers on stdout with one JSON line, followed for a
@@ -42,14 +42,15 @@ from typing import IO, Any
 
 import numpy as np
 
-from .builder import BuildSettings, ProcessedNote, process_wave
+from .builder import BuildSettings, ProcessedNote
+from .generators import GeneratorError, generate_notes, warm_up
 from .loops import LoopSettings
 from .source import ModelStamp
 
 START_TIMEOUT_S = 600.0  # loading and fingerprinting a full-size model, tracing its graph
 
 
-class GeneratorProcessError(RuntimeError):
+class GeneratorProcessError(GeneratorError):
     """The generator process failed or went away."""
 
 
@@ -64,12 +65,16 @@ def settings_from_json(data: dict[str, Any]) -> BuildSettings:
 
 
 class GeneratorProcess:
-    """Parent side: start the child on a model folder, ask it for processed notes."""
+    """Parent side: start the child on a model folder, ask it for processed notes.
+
+    A NoteGenerator (generators.py): the bank service's usual generator in `serve`.
+    """
 
     def __init__(self, model_path: str | Path, settings: BuildSettings, name: str = "") -> None:
+        self.name = "child process"  # the NoteGenerator's name (the model's is `model_name`)
         self.model_path = Path(model_path)
         self.settings = settings
-        self.name = name
+        self.model_name = name
         self.stamp: ModelStamp | None = None
         self.warm_up_s = 0.0
         self._proc: subprocess.Popen | None = None
@@ -86,7 +91,7 @@ class GeneratorProcess:
             [sys.executable, "-m", "gansynth_live.banks.generator_process"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         t0 = time.perf_counter()
-        reply = self._ask({"op": "load", "path": str(self.model_path), "name": self.name,
+        reply = self._ask({"op": "load", "path": str(self.model_path), "name": self.model_name,
                            "settings": settings_to_json(self.settings)})
         self.stamp = ModelStamp(**reply["stamp"])
         self.warm_up_s = time.perf_counter() - t0
@@ -95,6 +100,11 @@ class GeneratorProcess:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self.running and self._proc is not None else None
 
     def close(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
@@ -191,9 +201,7 @@ class _Child:
         self.settings = settings_from_json(request["settings"])
         self.model = load_model(request["path"])
         self.stamp = ModelStamp.of(self.model, request.get("name") or Path(request["path"]).name)
-        mid = self.stamp.pitch_range[len(self.stamp.pitch_range) // 2]
-        wave = self.model.generate(np.zeros((1, self.stamp.latent_size)), [mid], batch_size=1)
-        process_wave(wave[0], self.stamp.sample_rate, mid, self.settings)  # warm-up
+        warm_up(self.model, self.stamp, self.settings)
         return {"stamp": asdict(self.stamp)}
 
     def render(self, request: dict[str, Any], out: IO[bytes]) -> None:
@@ -201,24 +209,13 @@ class _Child:
         latent = np.asarray(request["latent"], dtype=np.float64)
         pitches = [int(p) for p in request["pitches"]]
         extensions = {int(k): int(v) for k, v in request["extensions"].items()}
-        t0 = time.perf_counter()
-        z = np.repeat(latent[np.newaxis, :], len(pitches), axis=0)
-        waves = self.model.generate(z, pitches, batch_size=len(pitches))
-        t1 = time.perf_counter()
-        notes = []
-        rate = self.stamp.sample_rate
-        for pitch, wave in zip(pitches, waves):
-            notes.append(process_wave(wave, rate, pitch, self.settings))
-            for ext_pitch, source in extensions.items():
-                if source == pitch:
-                    notes.append(process_wave(wave, rate, ext_pitch, self.settings,
-                                              shift_semitones=ext_pitch - source))
-        t2 = time.perf_counter()
+        notes, generate_s, process_s = generate_notes(self.model, self.stamp.sample_rate, latent,
+                                                      pitches, extensions, self.settings)
         meta = [{"pitch": n.pitch, "frames": len(n.samples), "loop_start": n.loop_start,
                  "loop_end": n.loop_end, "peak": n.peak, "rms": n.rms,
                  "source_pitch": n.source_pitch} for n in notes]
-        out.write(json.dumps({"notes": meta, "generate_s": t1 - t0,
-                              "process_s": t2 - t1}).encode() + b"\n")
+        out.write(json.dumps({"notes": meta, "generate_s": generate_s,
+                              "process_s": process_s}).encode() + b"\n")
         for note in notes:
             out.write(np.ascontiguousarray(note.samples, dtype="<f4").tobytes())
         out.flush()

@@ -15,11 +15,14 @@ BankHandle; the worker thread then, in priority order across requests:
    so the work is kept and resumed by the next request for that latent; partial
    banks together stay within `partial_budget_bytes`, oldest dropped first).
 
-With `process=True` (what `serve` uses) steps 2's generation and note
-processing run in a child process (`generator_process.py`): the model is
-loaded there, TensorFlow is never imported here, and the interpreter lock the
-audio callback needs is not held by generation. The worker thread then only
-waits for the child's replies and files the notes.
+Step 2 asks a NoteGenerator (generators.py) for processed notes: the model
+in this process, in a child process (`process=True`, what `serve` uses: the
+model is loaded there, TensorFlow is never imported here, and the interpreter
+lock the audio callback needs is not held by generation), or a remote server
+(`generator=RemoteGenerator(...)`, cluster/client.py). With a `fallback`
+generator, a remote one that cannot be reached hands over to the fallback at
+once (the status says so) and takes over again when it answers; the worker
+thread only waits for replies and files the notes, whoever made them.
 
 Threads: `request`, `prioritize`, `set_priority`, `cancel` and `close` may be
 called from any thread except the audio callback (they take a lock the
@@ -41,15 +44,18 @@ import numpy as np
 
 from .arena import BankArena
 from .bank import NoteBank
-from .builder import BuildSettings, max_note_frames, process_wave
+from .builder import BuildSettings, max_note_frames
 from .cache import BankCache, bank_key, canonical_latent, encode_latent, latent_id
 from .extend import extension_sources
 from .generator_process import GeneratorProcess
+from .generators import (GeneratorError, GeneratorUnavailable, LocalGenerator, NoteGenerator)
 from .schedule import PitchSchedule
 from .source import ModelSource, ModelStamp
 
 if TYPE_CHECKING:
     from ..model.gansynth import GanSynth
+
+RETRY_PRIMARY_S = 2.0  # how often a fallen-back service asks its remote generator again
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +158,15 @@ class BankService:
     def __init__(self, model: GanSynth | ModelSource, settings: BuildSettings = BuildSettings(),
                  cache: BankCache | None = None, *, batch_size: int | None = None,
                  batch_seconds: float = 1.0, preload: bool = True,
-                 process: bool = False) -> None:
+                 process: bool = False, generator: NoteGenerator | None = None,
+                 fallback: NoteGenerator | None = None) -> None:
         self.source = model if isinstance(model, ModelSource) else ModelSource(model=model)
-        # A model folder not loaded here yet can be generated from in a child process.
-        self._process: GeneratorProcess | None = None
-        if process and self.source.path is not None and not self.source.loaded:
-            self._process = GeneratorProcess(self.source.path, settings, self.source.name)
+        self._primary: NoteGenerator = generator or self.own_generator(self.source, settings,
+                                                                        process)
+        self._fallback = fallback
+        self._active = self._primary
+        self._primary_back = threading.Event()  # the watcher saw a fallen-back primary answer
+        self.generator_note = ""  # why the fallback is generating ("" while the primary is)
         self.settings = settings
         self.cache = cache
         # cancelled requests' partial banks share an eighth of the cache (256 MB of 2 GiB)
@@ -178,11 +187,23 @@ class BankService:
                                         daemon=True)
         self._started = False
 
+    @staticmethod
+    def own_generator(source: ModelSource, settings: BuildSettings,
+                      process: bool) -> NoteGenerator:
+        """This machine's generator for `source`: a child process for a model folder not
+        loaded here yet (`process`), else the model in this process."""
+        if process and source.path is not None and not source.loaded:
+            return GeneratorProcess(source.path, settings, source.name)
+        return LocalGenerator(source, settings)
+
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> "BankService":
         if not self._started:
             self._started = True
             self._thread.start()
+            if self._fallback is not None:
+                threading.Thread(target=self._watch_primary, name="gansynth-generator-watch",
+                                 daemon=True).start()
         return self
 
     def close(self, timeout: float | None = 30.0) -> None:
@@ -197,13 +218,24 @@ class BankService:
             self._jobs.clear()
         for job in jobs:
             self._finish(job, CANCELLED)
-        if self._process is not None:
-            self._process.close()
+        for generator in (self._primary, self._fallback):
+            if generator is not None:
+                generator.close()
 
     @property
     def in_process(self) -> bool:
-        """True when the model runs in this process (False: in a generator process)."""
-        return self._process is None
+        """True when the model runs in this process (False: a child process or a server)."""
+        return isinstance(self._active, LocalGenerator)
+
+    @property
+    def generator(self) -> NoteGenerator:
+        """The generator making notes now (the fallback while the primary is unreachable)."""
+        return self._active
+
+    @property
+    def generator_pid(self) -> int | None:
+        """The child process generating, if that is where the model runs (for benchmarks)."""
+        return getattr(self._active, "pid", None)
 
     def __enter__(self) -> "BankService":
         return self.start()
@@ -231,6 +263,7 @@ class BankService:
                      "total": j.progress[1], "priority": j.priority}
                     for j in self._jobs.values()]
         return {"ready": self._warm, "load_error": str(self._load_error or ""),
+                "generator": self._active.name, "generator_note": self.generator_note,
                 "cache_corrupt_files": self.cache.corrupt_files if self.cache else 0,
                 "jobs": jobs, **asdict(self.stats)}
 
@@ -323,7 +356,7 @@ class BankService:
                     job.state = RUNNING
             try:
                 if job is None:
-                    self._model()
+                    self._ensure()
                 else:
                     self._advance(job)
             except Exception as exc:  # a worker must survive anything one job does
@@ -338,55 +371,76 @@ class BankService:
                     log.exception("bank worker: bank %s failed", job.latent_id)
                     self._fail(job, exc)
 
-    def _model(self) -> GanSynth | None:
-        """Load and warm up the model (here, or in the generator process: then None)."""
+    def _ensure(self) -> NoteGenerator:
+        """The generator to use, loaded and warmed up (a fallen-back service goes back to
+        its primary once the watcher saw it answer). Raises if no generator can run."""
         if self._load_error is not None:
             raise self._load_error
-        if self._process is not None:
-            return self._start_process()
-        if self._warm:
-            return self.source.load()
-        t0 = time.perf_counter()
+        if self._active is not self._primary and self._primary_back.is_set():
+            self._primary_back.clear()
+            self._switch(self._primary, "")
+        generator = self._active
+        if self._warm and generator.running:
+            return generator
         try:
-            model = self.source.load()
-            # Trace the TensorFlow graph and import the DSP modules once, so the
-            # first real note costs only its own generation.
-            stamp = self.source.stamp
-            assert stamp is not None
-            mid = stamp.pitch_range[len(stamp.pitch_range) // 2]
-            wave = model.generate(np.zeros((1, stamp.latent_size)), [mid], batch_size=1)
-            process_wave(wave[0], stamp.sample_rate, mid, self.settings)
-        except Exception as exc:
-            self._load_error = exc  # remembered: later requests fail fast, no retries
-            self._ready.set()
+            stamp = generator.start()
+        except GeneratorUnavailable as exc:
+            if generator is self._primary and self._fallback is not None:
+                self._switch(self._fallback, f"{generator.name} unreachable ({exc})")
+                return self._ensure()
+            if not self._warm:
+                self._load_error = exc
+                self._ready.set()
             raise
-        self.stats.warm_up_s = time.perf_counter() - t0
-        self._warm = True
-        self._ready.set()
-        return model
-
-    def _start_process(self) -> None:
-        assert self._process is not None
-        if self._warm and self._process.running:
-            return None
-        try:
-            stamp = self._process.start()
         except Exception as exc:
             if not self._warm:  # the model never loaded: remembered, later requests fail fast
                 self._load_error = exc
                 self._ready.set()
             raise
+        known = self.source.stamp
+        if self._fallback is not None and known is not None and stamp != known:
+            raise GeneratorError(f"{generator.name} runs model {stamp.name!r} "
+                                 f"({stamp.fingerprint[:12]}), not {known.name!r} "
+                                 f"({known.fingerprint[:12]}): start it with the same model")
         self.source.adopt_stamp(stamp)
         if not self._warm:
-            self.stats.warm_up_s = self._process.warm_up_s
+            self.stats.warm_up_s = generator.warm_up_s
             self._warm = True
             self._ready.set()
-        return None
+        return generator
+
+    def _switch(self, generator: NoteGenerator, note: str) -> None:
+        if note:
+            log.warning("bank worker: %s; generating with %s", note, generator.name)
+        else:
+            log.warning("bank worker: back to %s", generator.name)
+        self._active = generator
+        self.generator_note = note
+
+    def _watch_primary(self) -> None:
+        """While the fallback generates, ask the primary every RETRY_PRIMARY_S (its own
+        thread: a dead server's time-outs never delay a batch)."""
+        while True:
+            with self._cond:
+                if self._cond.wait_for(lambda: self._closed, RETRY_PRIMARY_S):
+                    return
+            if self._active is self._primary or self._primary_back.is_set():
+                continue
+            try:
+                self._primary.start()
+            except GeneratorError:
+                continue
+            except Exception:  # noqa: BLE001 - a watcher must not die; try again later
+                log.debug("generator watch", exc_info=True)
+                continue
+            self._primary_back.set()
+            with self._cond:
+                self._cond.notify_all()
 
     def _stamp(self) -> ModelStamp:
         stamp = self.source.stamp
         if stamp is None:
-            self._model()
+            self._ensure()
             stamp = self.source.stamp
         assert stamp is not None
         return stamp
@@ -461,33 +515,22 @@ class BankService:
                                  self.settings.highest_pitch)
 
     def _generate(self, job: BankHandle, pitches: list[int]) -> None:
-        model = self._model()
+        generator = self._ensure()
         stamp = self._stamp()
         assert job._arena is not None and job._schedule is not None
         extensions = self._extensions(stamp)
-        if model is None:  # in the generator process
-            assert self._process is not None
-            notes, generate_s, process_s = self._process.render(job.latent, pitches, extensions)
-            self.stats.generate_s += generate_s
-            self._tune_batch(generate_s / len(pitches), stamp)
-            for note in notes:
-                job._arena.add(note)
-            self.stats.process_s += process_s
-        else:
-            z = np.repeat(job.latent[np.newaxis, :], len(pitches), axis=0)
-            t0 = time.perf_counter()
-            waves = model.generate(z, pitches, batch_size=len(pitches))
-            t1 = time.perf_counter()
-            self.stats.generate_s += t1 - t0
-            self._tune_batch((t1 - t0) / len(pitches), stamp)
-            for pitch, wave in zip(pitches, waves):
-                job._arena.add(process_wave(wave, stamp.sample_rate, pitch, self.settings))
-                for ext_pitch, source in extensions.items():
-                    if source == pitch:
-                        job._arena.add(process_wave(wave, stamp.sample_rate, ext_pitch,
-                                                    self.settings,
-                                                    shift_semitones=ext_pitch - source))
-            self.stats.process_s += time.perf_counter() - t1
+        try:
+            notes, generate_s, process_s = generator.render(job.latent, pitches, extensions)
+        except GeneratorUnavailable as exc:
+            if generator is not self._primary or self._fallback is None:
+                raise
+            self._switch(self._fallback, f"{generator.name} unreachable ({exc})")
+            notes, generate_s, process_s = self._ensure().render(job.latent, pitches, extensions)
+        self.stats.generate_s += generate_s
+        self.stats.process_s += process_s
+        self._tune_batch(generate_s / len(pitches), stamp)
+        for note in notes:
+            job._arena.add(note)
         self.stats.generated_notes += len(pitches)
         with self._cond:
             job._schedule.mark_done(pitches)

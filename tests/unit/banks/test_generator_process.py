@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +59,11 @@ def test_the_child_makes_the_same_banks_and_is_restarted_after_a_crash(tiny_mode
         assert_same_bank(handle.current, made_here)
         # the child is killed: the batch in flight fails (or, if the worker finds it dead
         # first, restarts it), and the next request is served by a new child
-        process = remote._process
-        os.kill(process._proc.pid, signal.SIGKILL)
-        process._proc.wait()
+        process = remote.generator
+        pid = remote.generator_pid
+        os.kill(pid, signal.SIGKILL)
+        while process.running:  # reaped by poll()
+            time.sleep(0.01)
         stamp = remote.stamp
         first = remote.request(stamp.random_latents(1, seed=1)[0], [60])
         assert first.wait(120)
