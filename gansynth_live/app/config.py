@@ -216,6 +216,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("no_cache", _bool, False, "neither read nor write the bank cache", "sound"),
     Option("allow_large_grid", _bool, False, "start even if --resolution asks for more "
            "banks than the bank cache or the memory holds", "sound"),
+    Option("generator", _optional_str, None, "make the banks on a generation server "
+           "(`gansynth-live generate-server` on a GPU box, reached as http://HOST:PORT, e.g. "
+           "through an SSH tunnel); this machine takes over at once while it is unreachable",
+           "sound", "URL"),
+    Option("allow_insecure_generator", _bool, False, "let --generator be a plain-text "
+           "address outside this machine (only on a network you trust: docs/cluster.md)",
+           "sound"),
     Option("wait", _choice("none", "first", "all"), "first", "before opening audio, wait for "
            "no bank, the bank at the start position, or the whole grid (default first)",
            "sound", choices=("none", "first", "all")),
@@ -309,6 +316,8 @@ class ServeConfig:
     cache_dir: Path | None = None
     no_cache: bool = False
     allow_large_grid: bool = False
+    generator: str | None = None
+    allow_insecure_generator: bool = False
     wait: str = "first"
     audio_device: str | None = None
     sample_rate: int = 48000

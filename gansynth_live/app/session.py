@@ -106,9 +106,14 @@ class Session:
         settings = self._settings or BuildSettings(sample_rate=config.sample_rate)
         cache = None if config.no_cache else BankCache(bank_folder(config.cache_dir))
         # The model runs in a generator process: generation never holds the interpreter
-        # lock the audio callback needs (see banks/generator_process.py).
-        self.service = BankService(source, settings, cache,
-                                   process=self.generator_process).start()
+        # lock the audio callback needs (see banks/generator_process.py). With --generator
+        # a server makes the banks, and that process takes over while it is unreachable.
+        own = BankService.own_generator(source, settings, self.generator_process)
+        remote = self._remote_generator(settings)
+        self.service = BankService(source, settings, cache, generator=remote or own,
+                                   fallback=own if remote else None).start()
+        if remote is not None:
+            say(f"banks from {remote.name} (this machine while it is unreachable)")
         if source.stamp is None:
             say("loading the model (first use of this model: fingerprinting its weights) ...")
             if not self.service.wait_ready():
@@ -167,6 +172,16 @@ class Session:
         self.model_name = self.model_name or model_name_for(self.config.model, path)
         memo = None if self.config.no_cache else StampMemo(bank_folder(self.config.cache_dir))
         return ModelSource(path=path, memo=memo, name=self.model_name)
+
+    def _remote_generator(self, settings):
+        """The --generator server's client, or None (checked before anything starts)."""
+        if not self.config.generator:
+            return None
+        from ..cluster.client import RemoteGenerator, check_address
+
+        url, insecure = self.config.generator, self.config.allow_insecure_generator
+        check_address(url, insecure)  # one line for a bad or unsafe address, before any work
+        return RemoteGenerator(url, settings, allow_insecure=insecure)
 
     def _initial_setup(self, library: PresetLibrary, latent_size: int,
                        say: Callable[[str], None]) -> tuple[list[Corner] | None, str | None]:
@@ -263,7 +278,15 @@ class Session:
             state, engine.stats(), self.midi.open_count if self.midi is not None else None,
             self.osc.stats() if self.osc is not None else None,
             state.record_seconds if state.recording else None,
-            instrument.recording.session_active)
+            instrument.recording.session_active, self._generator_text())
+
+    def _generator_text(self) -> str:
+        """'' without --generator; else who makes the banks now, and why not the server."""
+        if not self.config.generator or self.service is None:
+            return ""
+        if self.service.generator_note:
+            return "banks here (generator unreachable)"
+        return "banks remote"
 
     def run(self, period_s: float = 0.25) -> None:
         """Show the status line until `stop()` or KeyboardInterrupt (main thread)."""

@@ -17,13 +17,15 @@ from typing import TextIO
 
 
 def format_status(state, stats, midi_ports: int | None, osc_stats, recording_s: float | None,
-                  session_recording: bool = False) -> str:
+                  session_recording: bool = False, generator: str = "") -> str:
     """'voices 3/64 | xruns 0 | cpu 4% | banks 4/9, notes 61% | morph 0.50,0.25 | ...'."""
     parts = [f"voices {stats.voices_sounding}/{stats.polyphony}", f"xruns {stats.xruns}",
              f"cpu {100.0 * stats.dsp_load:.0f}%"]
     if stats.notes_refused or stats.events_refused:
         parts.append(f"refused {stats.notes_refused + stats.events_refused}")
     parts.append(state.progress.describe())
+    if generator:  # serve --generator: where the banks are made now
+        parts.append(generator)
     if state.shape == "point":
         parts.append("morph - (one timbre)")
     else:

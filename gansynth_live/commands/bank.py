@@ -1,4 +1,5 @@
-"""Build (or load from the cache) the note bank of one latent, with a progress bar."""
+"""Build (or load from the cache) the note bank of one latent, with a progress bar;
+`bank build` makes many (a preset library, seeds, a morph grid), here or on a cluster."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from ..errors import GansynthLiveError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .bank_build import add_arguments as add_build_arguments
+
+    parser.add_argument("action", nargs="?", choices=["build"], default=None,
+                        help="'build': many banks at once, here or on a generate server "
+                             "(--presets, --seeds, --grid, --cluster; below)")
     parser.add_argument("--model", default=None,
                         help="model folder or name (default: the model shipped with the package)")
     parser.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
@@ -28,9 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated MIDI pitches to preview")
     parser.add_argument("--hold", type=float, default=6.0,
                         help="seconds each preview key is held (default 6)")
+    add_build_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "build":
+        from .bank_build import run_build
+
+        return run_build(args)
     from tqdm import tqdm
 
     from ..banks.builder import BuildSettings

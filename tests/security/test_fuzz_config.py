@@ -165,6 +165,8 @@ def valid_values(folder: Path) -> dict:
         "volume": unit_float(), "bend_range": unit_float(48.0), "record": path_value(folder),
         "record_dir": path_value(folder), "max_take_minutes": same(st.floats(0.01, 1440.0)),
         "allow_large_grid": same(st.booleans()), "midi": same(st.booleans()),
+        "generator": same(st.sampled_from(["http://127.0.0.1:8100", "http://localhost:9"])),
+        "allow_insecure_generator": same(st.booleans()),
         "midi_in": names_list(), "midi_virtual": same(name),
         "midi_api": same(st.sampled_from(["auto", "alsa", "jack"])),
         "midi_channels": channels_list(), "cc_x": optional_int(0, 127),

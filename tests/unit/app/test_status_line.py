@@ -63,3 +63,10 @@ def test_osc_kernel_drops_show():
 
     line = format_status(state(), Stats(), None, Flooded(), None)
     assert "osc 1 client, 6 bad, 1234 dropped" in line
+
+
+def test_the_line_says_where_the_banks_are_made_with_a_generator_server():
+    line = format_status(state(), Stats(), None, None, None, False,
+                         "banks here (generator unreachable)")
+    assert "| banks here (generator unreachable) |" in line
+    assert "generator" not in format_status(state(), Stats(), None, None, None)
