@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+import time
+
 import pytest
 from instrument_testing import render, wait_playable
 from tone_model import band_energy
@@ -15,7 +16,15 @@ def duo(make_instrument, engine):
     instrument = make_instrument("duo")  # fund at x = 0, oct at x = 1 (a line)
     instrument.set_morph(x=0.5)
     wait_playable(instrument)
-    render(engine, 0.05)
+    deadline = time.monotonic() + 30
+    while True:  # until the engine plays the grid at x = 0.5, its points around included
+        render(engine, 0.05)
+        applied = engine.renderer.applied
+        if applied is not None and applied.corners is not None and \
+                applied.position[0] == 0.5 and len(applied.tables) >= 2:
+            break
+        assert time.monotonic() < deadline, "the layers at x = 0.5 never arrived"
+        instrument.follower.wait_pass(0.2)
     return instrument, engine
 
 
