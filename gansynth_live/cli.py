@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("bank", "bank", "build or load the note bank of one latent (progress bar, previews)"),
     ("cache", "cache", "list or clear cached note banks"),
     ("serve", "serve", "play live: audio out, MIDI and OSC in, until Ctrl-C"),
+    ("generate-server", "generate_server", "generate notes for other machines (Ray Serve)"),
     ("preset", "preset", "save, list and show presets"),
     ("touchosc", "touchosc", "write the TouchOSC layout to a file, to open in TouchOSC"),
     ("play-test", "play_test", "play a synthetic arpeggio through the audio device"),
