@@ -22,6 +22,8 @@ tests/unit/test_readme.py hold them to it):
   - `needs a sound card`: plays audio (serve, play-test, JACK with a real device);
   - `needs a MIDI device`: a keyboard or controller must be plugged in;
   - `needs a running serve`: talks to a running server (oscsend);
+  - `needs a generate server`: talks to a running `generate-server` (bank build --cluster);
+  - `needs a second machine`: runs on or reaches another machine (a GPU box, an SSH tunnel);
   - `needs the network`: downloads (pip, apt, fetch-model, a released model);
   - `needs sudo`: installs system packages;
   - `needs your own files`: names a file of yours (song.mid, a recording);
@@ -41,9 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MARKS = frozenset({
     "needs a sound card", "needs a MIDI device", "needs a running serve", "needs the network",
+    "needs a generate server", "needs a second machine",
     "needs sudo", "needs your own files", "takes minutes", "takes hours"})
 SHELL_LANGS = frozenset({"sh", "bash", "shell"})
-COMMAND_WORDS = ("gansynth-live", "python", "python3", "bash", "pip", "sudo", "jackd",
+COMMAND_WORDS = ("gansynth-live", "python", "python3", "bash", "pip", "sudo", "jackd", "ssh",
                  "jack_connect", "pw-jack", "pw-metadata", "oscsend")
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([^\s`]*)\s*$")
 _INDENTED = re.compile(r"^(?: {4}|\t)\s*(\S.*)$")
