@@ -182,14 +182,7 @@ def run(args: argparse.Namespace) -> int:
     _write(out, result.audio, result.sample_rate, args.bit_depth)
     _report(score, plan, result, out)
     if args.plot:
-        from ..studio.plots import plot_cqt, plot_piano_roll
-
-        stem = out.with_suffix("")
-        cqt = plot_cqt(result.audio, result.sample_rate, Path(f"{stem}.cqt.png"),
-                       title=f"{out.name}: CQT spectrogram")
-        roll = plot_piano_roll(plan.notes, Path(f"{stem}.roll.png"), timbre, model.pitch_range,
-                               title=midi.name, duration_s=score.duration_s)
-        print(f"plots: {cqt}, {roll}")
+        _plot(out, result, plan.notes, timbre, model.pitch_range, midi.name, score.duration_s)
     return 0
 
 
@@ -240,16 +233,26 @@ def _run_pad(args: argparse.Namespace, given: dict[str, str]) -> int:
     _write(out, result.audio, result.sample_rate, args.bit_depth)
     _report_pad(score, pad, result, out)
     if args.plot:
-        from ..studio.plots import PadPaths, plot_cqt, plot_piano_roll
+        from ..studio.plots import PadPaths
 
-        stem = out.with_suffix("")
-        cqt = plot_cqt(result.audio, result.sample_rate, Path(f"{stem}.cqt.png"),
-                       title=f"{out.name}: CQT spectrogram")
         paths = PadPaths(pad.corners, result.capture.pad, tuple(result.paths))
-        roll = plot_piano_roll(score.notes, Path(f"{stem}.roll.png"), None, model.pitch_range,
-                               title=midi.name, duration_s=score.duration_s, pad=paths)
-        print(f"plots: {cqt}, {roll}")
+        _plot(out, result, score.notes, None, model.pitch_range, midi.name, score.duration_s,
+              pad=paths)
     return 0
+
+
+def _plot(out: Path, result, notes, timbre, pitch_range, title: str, duration_s: float,
+          pad=None) -> None:
+    """--plot: the CQT and the piano roll (with each note's pad path in pad mode) beside
+    the WAV."""
+    from ..studio.plots import plot_cqt, plot_piano_roll
+
+    stem = out.with_suffix("")
+    cqt = plot_cqt(result.audio, result.sample_rate, Path(f"{stem}.cqt.png"),
+                   title=f"{out.name}: CQT spectrogram")
+    roll = plot_piano_roll(notes, Path(f"{stem}.roll.png"), timbre, pitch_range, title=title,
+                           duration_s=duration_s, pad=pad)
+    print(f"plots: {cqt}, {roll}")
 
 
 def _report_pad(score, pad, result, out: Path) -> None:

@@ -57,6 +57,18 @@ class MidiSender:
     def send(self, *data: int) -> None:
         self.out.send_message(list(data))
 
+    def send_paced(self, chunks: list[list[list[int]]], per_second: float = 100.0) -> int:
+        """Send each chunk of messages at its time on the clock (a flood at a steady
+        rate, not as fast as the port takes it); the number of messages sent."""
+        sent = 0
+        start = time.monotonic()
+        for i, chunk in enumerate(chunks):
+            time.sleep(max(0.0, start + i / per_second - time.monotonic()))
+            for message in chunk:
+                self.send(*message)
+            sent += len(chunk)
+        return sent
+
     def connect_to(self, destination: str) -> None:
         import jack
 

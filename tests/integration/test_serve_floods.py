@@ -51,24 +51,9 @@ def flood_chunk(rng: np.random.Generator, n: int) -> list[list[int]]:
 def test_midi_flood_leaves_no_stuck_note_and_the_session_answers(session):
     sender = MidiSender("test-flood")
     wait_until(lambda: session.midi.open_count == 2, 5, "the flood port to open")
-    sent = 0
     rng = np.random.default_rng(7)
     chunks = [flood_chunk(rng, MIDI_RATE // 100) for _ in range(int(MIDI_SECONDS * 100))]
-
-    def send_all():
-        nonlocal sent
-        start = time.monotonic()
-        for i, chunk in enumerate(chunks):  # 100 chunks a second, paced on the clock
-            delay = start + i / 100.0 - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            for message in chunk:
-                sender.send(*message)
-            sent += len(chunk)
-
-    thread = threading.Thread(target=send_all)
-    thread.start()
-    thread.join()
+    sent = sender.send_paced(chunks)  # 100 chunks a second
     try:
         assert sent >= MIDI_RATE * MIDI_SECONDS
         wait_until(lambda: session.midi.messages >= sent, 120, "the reader to drain the flood")

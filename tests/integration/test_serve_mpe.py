@@ -9,7 +9,6 @@ y = 0 and the octave at y = 1, so where its own y is shows as its spectral centr
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import numpy as np
@@ -199,22 +198,9 @@ def test_rotating_member_channels_under_a_flood_leave_no_stuck_note(serve):
     engine = session.engine
     sender = MidiSender("test-mpe-flood")
     chunks = rotating_flood(np.random.default_rng(19))
-    sent = 0
     try:
         sender.connect_to(session.midi.virtual_port_name())
-
-        def send_all():
-            nonlocal sent
-            start = time.monotonic()
-            for i, chunk in enumerate(chunks):  # 100 chunks a second, paced on the clock
-                time.sleep(max(0.0, start + i / 100.0 - time.monotonic()))
-                for message in chunk:
-                    sender.send(*message)
-                sent += len(chunk)
-
-        thread = threading.Thread(target=send_all)
-        thread.start()
-        thread.join()
+        sent = sender.send_paced(chunks)  # 100 chunks a second
         wait_until(lambda: session.midi.messages >= sent, 20, "the reader to drain the flood")
         assert session.midi.messages == sent and session.midi.bad_messages == 0
         time.sleep(0.3)
