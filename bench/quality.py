@@ -41,6 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gansynth_live.fit.instruments import pitched_presets, read_instruments  # noqa: E402
+from gansynth_live.interpolation import slerp  # noqa: E402
 from gansynth_live.fit.quality import (DISTINCT_DB, PITCH_BAR, in_tune,  # noqa: E402
                                        is_bad, log_spectrum, pitch_error_cents,
                                        spectral_centroid_hz)
@@ -51,14 +52,6 @@ TIMBRE_PITCHES = (48, 60, 72)
 INTERP_STEPS = 9
 BACKSTEP_TOLERANCE = 0.10
 MIN_END_RATIO = 0.05
-
-
-def slerp(p0: np.ndarray, p1: np.ndarray, t: float) -> np.ndarray:
-    a, b = p0 / np.linalg.norm(p0), p1 / np.linalg.norm(p1)
-    omega = np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))
-    if omega < 1e-6:
-        return (1 - t) * p0 + t * p1
-    return (np.sin((1 - t) * omega) * p0 + np.sin(t * omega) * p1) / np.sin(omega)
 
 
 def band_envelope(wave: np.ndarray, sample_rate: int) -> np.ndarray:

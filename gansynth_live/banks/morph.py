@@ -34,30 +34,15 @@ from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
+from ..interpolation import lerp, slerp
 from .bank import BankLayers, NoteBank
 from .worker import BankHandle, BankService
 
 Interpolation = Literal["slerp", "linear"]
 
 
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """magenta's spherical interpolation; linear where a and b are (anti)parallel."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0.0 or nb == 0.0:
-        return (1.0 - t) * a + t * b
-    omega = float(np.arccos(np.clip(np.dot(a / na, b / nb), -1.0, 1.0)))
-    so = np.sin(omega)
-    if so < 1e-6:
-        return (1.0 - t) * a + t * b
-    return np.sin((1.0 - t) * omega) / so * a + np.sin(t * omega) / so * b
-
-
 def _mix(a: np.ndarray, b: np.ndarray, t: float, how: Interpolation) -> np.ndarray:
-    if how == "slerp":
-        return slerp(a, b, t)
-    return (1.0 - t) * np.asarray(a, np.float64) + t * np.asarray(b, np.float64)
+    return slerp(a, b, t) if how == "slerp" else lerp(a, b, t)
 
 
 def axis_levels(n: int) -> list[int]:

@@ -31,9 +31,9 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import GansynthLiveError
+from ..interpolation import lerp, slerp
 
 INTERPOLATIONS = ("linear", "spherical")
-_PARALLEL_SIN = 1e-9
 
 
 class TimbreError(GansynthLiveError):
@@ -59,26 +59,6 @@ class Instrument:
 class TimbrePoint:
     time_s: float
     instrument: Instrument
-
-
-def lerp(p0: np.ndarray, p1: np.ndarray, t: float) -> np.ndarray:
-    """Straight line; exact at both ends (t = 0 gives p0, t = 1 gives p1)."""
-    return (1.0 - t) * p0 + t * p1
-
-
-def slerp(p0: np.ndarray, p1: np.ndarray, t: float) -> np.ndarray:
-    """magenta's spherical interpolation, with its arithmetic, defined for parallel latents.
-
-    The angle comes from the normalised vectors but the unnormalised ones are
-    mixed, as in magenta. When sin(angle) is ~0 (parallel or opposite latents)
-    the formula is 0/0 and linear interpolation is used instead.
-    """
-    cos = float(np.dot(np.squeeze(p0 / np.linalg.norm(p0)), np.squeeze(p1 / np.linalg.norm(p1))))
-    omega = np.arccos(min(1.0, max(-1.0, cos)))
-    so = np.sin(omega)
-    if abs(so) < _PARALLEL_SIN:
-        return lerp(p0, p1, t)
-    return np.sin((1.0 - t) * omega) / so * p0 + np.sin(t * omega) / so * p1
 
 
 class TimbrePath:
