@@ -48,7 +48,7 @@ import numpy as np
 from pathlib import Path
 from gansynth_live.banks.cache import BankCache
 from gansynth_live.banks.source import ModelSource, StampMemo
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.service import BankService
 folder = Path(sys.argv[2])
 source = ModelSource(path=sys.argv[1], memo=StampMemo(folder))
 z = source.stamp.random_latents(1, seed=int(sys.argv[3]))[0]
@@ -88,7 +88,7 @@ def main() -> int:
     from gansynth_live.banks.builder import BuildSettings, process_wave
     from gansynth_live.banks.cache import BankCache
     from gansynth_live.banks.source import ModelSource, StampMemo
-    from gansynth_live.banks.worker import BankService
+    from gansynth_live.banks.service import BankService
     from gansynth_live.model import load_model
 
     rows: list[tuple[str, str, str]] = []

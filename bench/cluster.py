@@ -57,7 +57,7 @@ def timed(label: str, build) -> dict:
 def build(latents, source, settings, generators) -> tuple[int, int]:
     from gansynth_live.banks.cache import BankCache
     from gansynth_live.banks.library import build_library
-    from gansynth_live.banks.worker import BankService
+    from gansynth_live.banks.service import BankService
 
     with tempfile.TemporaryDirectory() as folder:
         cache = BankCache(Path(folder))

@@ -82,7 +82,7 @@ def tone_service():
     """
     from tone_model import tone_source
 
-    from gansynth_live.banks.worker import BankService
+    from gansynth_live.banks.service import BankService
 
     source, settings = tone_source()
     with BankService(source, settings, None) as service:

@@ -30,7 +30,7 @@ from typing import Callable
 from ..banks.builder import BuildSettings
 from ..banks.cache import DEFAULT_MAX_BYTES, BankCache, bank_folder
 from ..banks.source import ModelSource, StampMemo
-from ..banks.worker import BankService
+from ..banks.service import BankService
 from ..engine import AudioStream, Engine, EngineConfig
 from ..errors import GansynthLiveError
 from ..events import AllNotesOff, AllSoundOff

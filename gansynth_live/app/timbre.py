@@ -29,7 +29,7 @@ import numpy as np
 from ..banks.bank import BankLayers
 from ..banks.cache import latent_id
 from ..banks.morph import MorphGrid
-from ..banks.worker import BankHandle, BankService
+from ..banks.service import BankHandle, BankService
 
 TRIANGLE_RESOLUTIONS = (2, 3, 5, 9, 17, 33)
 

@@ -1,6 +1,6 @@
 """Where a bank's notes come from: one interface, three places to run the model.
 
-The bank service (worker.py) asks a `NoteGenerator` for the processed notes
+The bank service (service.py) asks a `NoteGenerator` for the processed notes
 of one latent at some pitches, and never cares where the model runs:
 
 - `LocalGenerator`: in this process (tests, offline commands on a loaded model);

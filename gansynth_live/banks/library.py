@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .worker import BankHandle, BankService
+from .service import BankHandle, BankService
 
 ProgressFn = Callable[[int, int], None]  # (notes done, notes in all), any thread
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..interpolation import lerp, slerp
 from .bank import BankLayers, NoteBank
-from .worker import BankHandle, BankService
+from .service import BankHandle, BankService
 
 Interpolation = Literal["slerp", "linear"]
 

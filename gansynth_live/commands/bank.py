@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..banks.builder import BuildSettings
     from ..banks.cache import BankCache, bank_folder
     from ..banks.source import ModelSource, StampMemo
-    from ..banks.worker import BankService
+    from ..banks.service import BankService
     from ..model.registry import resolve_model
 
     if args.index < 0:

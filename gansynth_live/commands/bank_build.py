@@ -122,7 +122,7 @@ def run_build(args: argparse.Namespace) -> int:
     from ..banks.cache import BankCache, bank_folder
     from ..banks.library import build_library
     from ..banks.source import ModelSource, StampMemo
-    from ..banks.worker import BankService
+    from ..banks.service import BankService
     from ..model.registry import resolve_model
 
     if not (args.presets or args.seeds or args.grid):
@@ -181,7 +181,7 @@ def _generator(args: argparse.Namespace, source, settings):
         from ..cluster.client import RemoteGenerator
 
         return RemoteGenerator(args.cluster, settings, allow_insecure=args.allow_insecure)
-    from ..banks.worker import BankService
+    from ..banks.service import BankService
 
     return BankService.own_generator(source, settings, process=False)
 

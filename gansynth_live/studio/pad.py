@@ -31,7 +31,7 @@ import numpy as np
 from ..banks.builder import BuildSettings
 from ..banks.morph import MorphGrid
 from ..banks.source import ModelSource
-from ..banks.worker import BankService
+from ..banks.service import BankService
 from ..errors import GansynthLiveError
 from ..inputs.midi import Expression, MpeZone
 

@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from float32 import NETWORK_MAX_ULPS, WAVE_MEAN_ULPS, assert_within_ulps
 from gansynth_live.banks.builder import BuildSettings
 from gansynth_live.banks.generators import GeneratorUnavailable, LocalGenerator
 from gansynth_live.banks.source import ModelSource, ModelStamp
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.service import BankService
 from gansynth_live.cli import main
 from gansynth_live.cluster import wire
 from gansynth_live.cluster.client import AddressError, RemoteGenerator
@@ -182,6 +183,46 @@ def test_a_replica_killed_mid_request_is_retried_on_the_other(server, tiny_model
             latent, [24, 60, 84], {})[0]
         for got, want in zip([notes[0], notes[36], notes[60]], local):
             assert_within_ulps(got.samples, want.samples, NETWORK_MAX_ULPS, WAVE_MEAN_ULPS)
+
+
+def test_a_library_build_survives_a_killed_replica(server, tmp_path):
+    """bank build's fan-out (banks/library.py) over both replicas, one killed mid-build:
+    every bank ends complete in the cache, none failed, none half-written."""
+    from gansynth_live.banks.cache import BankCache, bank_key
+    from gansynth_live.banks.library import build_library
+
+    def replicas():
+        return [pid for pid in session_processes(server.proc.pid)
+                if "ServeReplica" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+
+    deadline = time.monotonic() + 120
+    while len(replicas()) < 2:  # the previous test's victim is restarted by Serve
+        assert time.monotonic() < deadline, "Serve did not restart the replica"
+        time.sleep(0.5)
+    cache = BankCache(tmp_path)
+    source = ModelSource(path=TINY_MODEL)
+    services = [BankService(source, SETTINGS, cache, preload=False,
+                            generator=RemoteGenerator(server.url, SETTINGS)) for _ in range(2)]
+    stamp = services[0].generator.start()
+    source.adopt_stamp(stamp)
+    latents = list(stamp.random_latents(4, seed=21))
+    outcome = {}
+    builder = threading.Thread(target=lambda: outcome.update(
+        result=build_library(latents, services)))
+    try:
+        builder.start()
+        time.sleep(1.5)  # banks in flight on both replicas
+        os.kill(replicas()[0], signal.SIGKILL)
+        builder.join(300)
+    finally:
+        for service in services:
+            service.close()
+    result = outcome["result"]
+    assert result.failed == [] and result.built == 4, result
+    for latent in latents:
+        bank = cache.load(bank_key(stamp.fingerprint, latent, SETTINGS.sample_rate,
+                                   SETTINGS.settings_id))
+        assert bank is not None and bank.complete and len(bank.slots) >= 61
 
 
 def test_a_plain_address_elsewhere_is_refused(capsys):

@@ -19,7 +19,7 @@ from tone_model import write_tone_presets  # noqa: E402
 from gansynth_live.app.corners import PresetLibrary  # noqa: E402
 from gansynth_live.app.instrument import Instrument  # noqa: E402
 from gansynth_live.app.timbre import GridSpace  # noqa: E402
-from gansynth_live.banks.worker import BankService  # noqa: E402
+from gansynth_live.banks.service import BankService  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 from gansynth_live.engine.rt.callback import make_callback  # noqa: E402
 

@@ -29,7 +29,7 @@ from .counters import (BLOCKS, CLOCK, FRAMES, LAYER_SWAPS, LAYER_SWAPS_WAITING,
                        NOTES_STARTED, UNKNOWN_EVENTS, VOICES_STOLEN, Counters, bump)
 from .event_queue import EventQueue
 from .jit import njit, on_warm_up
-from .limiter import OutputStage
+from .output_stage import OutputStage
 from .mixer import Mixer
 from .voices import Voices
 

@@ -9,7 +9,7 @@ import time
 from gansynth_live.banks.builder import BuildSettings
 from gansynth_live.banks.generators import GeneratorUnavailable, LocalGenerator
 from gansynth_live.banks.source import ModelSource
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.service import BankService
 
 SETTINGS = BuildSettings(sample_rate=16000)
 
@@ -37,8 +37,8 @@ class Switchable(LocalGenerator):
 
 
 def test_the_fallback_takes_over_at_once_and_hands_back(tiny_model, monkeypatch):
-    import gansynth_live.banks.worker as worker
-    monkeypatch.setattr(worker, "RETRY_PRIMARY_S", 0.1)
+    import gansynth_live.banks.service as service_module
+    monkeypatch.setattr(service_module, "RETRY_PRIMARY_S", 0.1)
     source = ModelSource(model=tiny_model)
     primary = Switchable(source, SETTINGS)
     fallback = LocalGenerator(source, SETTINGS)

@@ -18,7 +18,7 @@ from gansynth_live.banks.generator_process import (THREADS_ENV, GeneratorProcess
                                                    generator_threads, settings_from_json,
                                                    settings_to_json, thread_env)
 from gansynth_live.banks.source import ModelSource
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.service import BankService
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow  # each test starts a process that imports TensorFlow
@@ -92,7 +92,7 @@ def test_the_parent_never_imports_tensorflow(tiny_model_dir):
     code = f"""
 import sys
 from gansynth_live.banks.source import ModelSource
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.service import BankService
 from gansynth_live.banks.builder import BuildSettings
 with BankService(ModelSource(path={str(tiny_model_dir)!r}), BuildSettings(highest_pitch=84),
                  None, process=True) as service:

@@ -10,8 +10,9 @@ import pytest
 
 from gansynth_live.banks.arena import BankArena
 from gansynth_live.banks.bank import NoteBank
-from gansynth_live.banks.morph import MorphGrid, axis_levels, slerp, triangle_weights
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.morph import MorphGrid, axis_levels, triangle_weights
+from gansynth_live.interpolation import slerp
+from gansynth_live.banks.service import BankService
 
 
 def magenta_slerp(p0, p1, t):

@@ -1,10 +1,10 @@
-"""The compiled output stage (limiter.output_block) against its numpy reference, sample for sample."""
+"""The compiled output stage (output_stage.output_block) against its numpy reference, sample for sample."""
 
 import numpy as np
 import pytest
 
 from gansynth_live.engine.rt import jit
-from gansynth_live.engine.rt.limiter import OutputStage
+from gansynth_live.engine.rt.output_stage import OutputStage
 
 pytest.importorskip("numba")
 

@@ -18,7 +18,7 @@ from gansynth_live.banks.builder import BuildSettings
 from gansynth_live.banks.cache import BankCache, bank_folder
 from gansynth_live.banks.extend import extension_sources
 from gansynth_live.banks.source import ModelSource, ModelStamp, StampMemo
-from gansynth_live.banks.worker import BankService
+from gansynth_live.banks.service import BankService
 from gansynth_live.errors import ModelLoadError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -92,7 +92,7 @@ WARM_RESTART = textwrap.dedent("""
     from pathlib import Path
     from gansynth_live.banks.cache import BankCache
     from gansynth_live.banks.source import ModelSource, StampMemo
-    from gansynth_live.banks.worker import BankService
+    from gansynth_live.banks.service import BankService
     folder = Path(sys.argv[2])
     source = ModelSource(path=sys.argv[1], memo=StampMemo(folder))
     z = source.stamp.random_latents(1, seed=7)[0]  # the fixture's latent(7)
