@@ -88,7 +88,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=48000)
     args = parser.parse_args()
 
-    from gansynth_live.app.corners import seeded_corner
+    from gansynth_live.live.corners import seeded_corner
     from gansynth_live.banks.builder import BuildSettings
     from gansynth_live.banks.generators import LocalGenerator
     from gansynth_live.banks.morph import MorphGrid

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Soak: the whole instrument under a full performance load, on a JACK dummy server.
 
-The real `serve` stack (gansynth_live.app.Session: bank service with its generator
+The real `serve` stack (gansynth_live.live.Session: bank service with its generator
 process, morph grid, instrument, engine, PortAudio/JACK audio, session recording, MIDI,
 OSC) runs in this process for `--seconds` while, from a process of their own
 (soaklib/performers.py):
@@ -169,7 +169,7 @@ class Sampler:
 
 
 def _serve_config(options: SoakOptions, folder: Path):
-    from gansynth_live.app.config import ServeConfig
+    from gansynth_live.live.config import ServeConfig
 
     return ServeConfig(
         model=MODELS.get(options.model, options.model),
@@ -181,8 +181,8 @@ def _serve_config(options: SoakOptions, folder: Path):
 
 
 def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
-    from gansynth_live.app.session import Session
-    from gansynth_live.app.status import Console
+    from gansynth_live.live.session import Session
+    from gansynth_live.live.status import Console
 
     config = _serve_config(options, folder)
     result = SoakResult(options.seconds, options.rate, options.blocksize,

@@ -326,7 +326,7 @@ def config_block(page: Page, name: str) -> Block | None:
 def serve_config(namespace, page: Page, folder: Path):
     """The ServeConfig a documented `serve` command builds; --config FILE comes from the
     page's block for FILE, written into `folder`."""
-    from gansynth_live.app.config import build_config
+    from gansynth_live.live.config import build_config
 
     config = getattr(namespace, "config", None)
     if config is not None:

@@ -1,7 +1,7 @@
 """A sink for MidiTranslator that records what it was asked to do, call by call.
 
 Shared by the translator, port and JACK event tests: they check the translator's own
-bookkeeping message by message; tests/unit/app/test_instrument_notes.py runs the same
+bookkeeping message by message; tests/unit/live/test_instrument_notes.py runs the same
 translator into a real engine and checks what sounds.
 """
 

@@ -70,7 +70,7 @@ def latents_to_build(args: argparse.Namespace, latent_size: int, prior) -> list[
     """Every latent the flags name (duplicates once), in the order given."""
     from pathlib import Path
 
-    from ..app.corners import PresetLibrary, corner_from_spec, preset_corner
+    from ..live.corners import PresetLibrary, corner_from_spec, preset_corner
     from ..banks.morph import MorphGrid
     from ..presets import PresetError
 
@@ -79,7 +79,7 @@ def latents_to_build(args: argparse.Namespace, latent_size: int, prior) -> list[
     latents: list[np.ndarray] = []
 
     def grid_points(anchors: list[np.ndarray], resolution: int) -> list[np.ndarray]:
-        from ..app.timbre import grid_resolution
+        from ..live.timbre import grid_resolution
 
         grid = MorphGrid(None, np.stack(anchors),  # type: ignore[arg-type]  # no service
                          grid_resolution(len(anchors), resolution))

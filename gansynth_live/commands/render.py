@@ -81,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_pad_arguments(parser: argparse.ArgumentParser) -> None:
     """serve's --corners, --morph, --resolution, --mpe and --expression-* (their values go
     through serve's option table, studio/pad.py)."""
-    from ..app.config import OPTION_BY_KEY
+    from ..live.config import OPTION_BY_KEY
     from ..studio.pad import DEFAULT_RESOLUTION, EXPRESSION_OPTIONS
 
     group = parser.add_argument_group(

@@ -19,7 +19,7 @@ EXIT_AUDIO_LOST = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..app.config import add_arguments as add_options
+    from ..live.config import add_arguments as add_options
 
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="TOML file with any of the options below")
@@ -29,9 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..app.config import build_config
-    from ..app.session import Session
-    from ..app.status import Console
+    from ..live.config import build_config
+    from ..live.session import Session
+    from ..live.status import Console
 
     config = build_config(args)
     if args.list_devices:

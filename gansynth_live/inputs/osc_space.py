@@ -128,7 +128,7 @@ class Feedback:
 _UNIT = Arg("value", "float", 0.0, 1.0)
 _NAME = Arg("name", "string")
 _CHANNEL = Arg("channel", "int", 1, 16, optional=True)
-_NOTE_ID = Arg("note_id", "int", 0, 2**31 - 1)  # chosen by the client (app/note_ids.py)
+_NOTE_ID = Arg("note_id", "int", 0, 2**31 - 1)  # chosen by the client (live/note_ids.py)
 _NOTE_ID_OPTIONAL = Arg("note_id", "int", 0, 2**31 - 1, optional=True)
 
 ADDRESSES: tuple[Address, ...] = (

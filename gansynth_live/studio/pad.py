@@ -2,7 +2,7 @@
 
 A render in this mode plays what `serve` would play, so it takes serve's
 pieces rather than copies of them: the option values are converted and
-checked by serve's option table (`app/config.py`), the corner specs are
+checked by serve's option table (`live/config.py`), the corner specs are
 resolved by serve's own `corner_from_spec`, the banks come from the bank
 service and the banks package's `MorphGrid`, and the layers at a position
 from `MorphGrid.layers_at`. What differs, and why:
@@ -65,7 +65,7 @@ def pad_settings(given: dict[str, str]) -> PadSettings:
 
     Raises serve's `ConfigError` (one line naming the flag) for a bad value.
     """
-    from ..app.config import ServeConfig, from_flags
+    from ..live.config import ServeConfig, from_flags
 
     unknown = set(given) - set(PAD_OPTIONS)
     if unknown:
@@ -82,7 +82,7 @@ def pad_settings(given: dict[str, str]) -> PadSettings:
 def resolve_corners(specs: Sequence[str], latent_size: int, prior,
                     presets_dir: Path | None = None) -> np.ndarray:
     """The corners' latents (corners, latent_size), by serve's own rule for `--corners`."""
-    from ..app.corners import PresetLibrary, corner_from_spec
+    from ..live.corners import PresetLibrary, corner_from_spec
 
     library = PresetLibrary(presets_dir)
     corners = [corner_from_spec(spec, library, latent_size, prior) for spec in specs]
@@ -122,7 +122,7 @@ def build_grid(model, anchors: np.ndarray, resolution: int, pitches: Sequence[in
     extension notes (as in serve); below it they play the lowest pitch
     resampled, as the engine does with any missing pitch.
     """
-    from ..app.timbre import grid_resolution
+    from ..live.timbre import grid_resolution
 
     window = pitch_window(pitches, model.pitch_range)
     settings = BuildSettings(sample_rate=int(sample_rate),

@@ -140,7 +140,7 @@ def fader_settings() -> list[tuple[str, str, str, float, float]]:
     of the fader, 0.1 s at 21 %, 1.25 s half way; decay and release 0.4 s at 24 %,
     3.75 s half way).
     """
-    from ..app.config import ServeConfig
+    from ..live.config import ServeConfig
     from ..engine.config import EngineConfig
 
     engine, serve = EngineConfig(), ServeConfig()

@@ -1,6 +1,6 @@
 """How `serve` opens the web surface: the token decision and the URL it prints.
 
-Kept out of app/session.py so the session only wires: which bind needs a
+Kept out of live/session.py so the session only wires: which bind needs a
 token, and what address a phone should open for a wildcard bind, are the
 web surface's business. On a network bind it also prints the link as a QR code
 (segno), so a phone's camera opens it, token and all.

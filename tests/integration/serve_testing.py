@@ -12,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: tone_mod
 
 from tone_model import tone_source, write_tone_presets  # noqa: E402
 
-from gansynth_live.app.config import ServeConfig  # noqa: E402
-from gansynth_live.app.session import Session  # noqa: E402
-from gansynth_live.app.status import Console  # noqa: E402
+from gansynth_live.live.config import ServeConfig  # noqa: E402
+from gansynth_live.live.session import Session  # noqa: E402
+from gansynth_live.live.status import Console  # noqa: E402
 
 RATE = 48000
 

@@ -12,9 +12,9 @@ from fixture_paths import TINY_MODEL
 from generate_server_process import launch, wait_started
 from serve_testing import wait_until
 
-from gansynth_live.app.config import ServeConfig
-from gansynth_live.app.session import Session
-from gansynth_live.app.status import Console
+from gansynth_live.live.config import ServeConfig
+from gansynth_live.live.session import Session
+from gansynth_live.live.status import Console
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 

@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: tone_mod
 
 from tone_model import write_tone_presets  # noqa: E402
 
-from gansynth_live.app.corners import PresetLibrary  # noqa: E402
-from gansynth_live.app.instrument import Instrument  # noqa: E402
-from gansynth_live.app.timbre import GridSpace  # noqa: E402
+from gansynth_live.live.corners import PresetLibrary  # noqa: E402
+from gansynth_live.live.instrument import Instrument  # noqa: E402
+from gansynth_live.live.timbre import GridSpace  # noqa: E402
 from gansynth_live.banks.service import BankService  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 from gansynth_live.engine.rt.callback import make_callback  # noqa: E402

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gansynth_live.app.config import (OPTION_BY_KEY, OPTIONS, ConfigError, ServeConfig,
+from gansynth_live.live.config import (OPTION_BY_KEY, OPTIONS, ConfigError, ServeConfig,
                                       add_arguments, build_config)
 
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from gansynth_live.app.status import format_status
+from gansynth_live.live.status import format_status
 from gansynth_live.inputs.osc import OscServer
 from gansynth_live.inputs.osc_feedback import feedback_values
 from gansynth_live.inputs.osc_space import address_table

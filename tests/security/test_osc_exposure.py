@@ -9,7 +9,7 @@ import time
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from gansynth_live.app.config import ServeConfig, add_arguments, build_config
+from gansynth_live.live.config import ServeConfig, add_arguments, build_config
 from gansynth_live.inputs.osc import OscServer, OscServerError, is_loopback, parse_allow
 
 

@@ -174,7 +174,7 @@ def test_hostile_preset_is_one_line_error(user_dir, name):
 
 
 def test_hostile_user_presets_are_skipped_by_listing_and_stepping(user_dir, capsys):
-    from gansynth_live.app.corners import PresetLibrary
+    from gansynth_live.live.corners import PresetLibrary
     from gansynth_live.cli import main
 
     user_dir.mkdir(parents=True)

@@ -1,7 +1,7 @@
 """MIDI messages -> sink calls: notes, pedals, sostenuto, panic, bend, programs, filters.
 
 The sink here records calls, to check the translator's own bookkeeping
-message by message; tests/unit/app/test_instrument_notes.py runs the same
+message by message; tests/unit/live/test_instrument_notes.py runs the same
 translator into a real engine and checks what sounds.
 """
 

@@ -78,7 +78,7 @@ def test_corner_addresses_expand_with_fixed_numbers():
 
 
 def test_every_instrument_action_exists():
-    from gansynth_live.app.instrument import Instrument
+    from gansynth_live.live.instrument import Instrument
     from gansynth_live.inputs.osc import OscServer
 
     for spec in ADDRESSES:
@@ -90,7 +90,7 @@ def test_every_instrument_action_exists():
 def test_every_instrument_action_takes_its_addresses_arguments_by_name():
     import inspect
 
-    from gansynth_live.app.instrument import Instrument
+    from gansynth_live.live.instrument import Instrument
 
     for address, spec in address_table().items():
         if spec.target != "instrument":

@@ -53,7 +53,7 @@ def test_the_surface_covers_the_issue_s_controls(shipped):
 
 def _server_defaults() -> dict[str, float]:
     """What `serve` starts with before a preset sets its own: address -> value."""
-    from gansynth_live.app.config import ServeConfig
+    from gansynth_live.live.config import ServeConfig
     from gansynth_live.engine.config import EngineConfig
 
     engine = EngineConfig()

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from recording_instrument import RecordingInstrument
 
-from gansynth_live.app.corners import PresetLibrary
+from gansynth_live.live.corners import PresetLibrary
 from gansynth_live.touchosc.layout import TIME_CURVE, fader_settings
 from gansynth_live.web.catalog import fader_catalog, instrument_documents, preset_catalog
 from gansynth_live.web.server import WebServer, web_dispatcher

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from gansynth_live.app.config import ConfigError, ServeConfig, build_config
+from gansynth_live.live.config import ConfigError, ServeConfig, build_config
 from gansynth_live.commands.serve import add_arguments
 from gansynth_live.web.access import host_name, is_loopback_host, refusal
 from gansynth_live.web.session import surface_url

@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from gansynth_live.app.config import ServeConfig
-from gansynth_live.app.grid_budget import bank_bytes, check_grid, grid_banks
-from gansynth_live.app.session import Session
-from gansynth_live.app.status import Console
+from gansynth_live.live.config import ServeConfig
+from gansynth_live.live.grid_budget import bank_bytes, check_grid, grid_banks
+from gansynth_live.live.session import Session
+from gansynth_live.live.status import Console
 from gansynth_live.banks.cache import DEFAULT_MAX_BYTES
 from gansynth_live.errors import GansynthLiveError
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gansynth_live.app.config import ServeConfig
-from gansynth_live.app.corners import PresetLibrary
-from gansynth_live.app.session import DEFAULT_SEEDS, Session
+from gansynth_live.live.config import ServeConfig
+from gansynth_live.live.corners import PresetLibrary
+from gansynth_live.live.session import DEFAULT_SEEDS, Session
 from gansynth_live.presets import Preset, save_preset
 
 
@@ -45,7 +45,7 @@ def test_seeded_corners_draw_from_the_models_prior(tmp_path):
     (model/prior.py), as `sample` and `audition` do; magenta's models keep N(0, 1)."""
     import numpy as np
 
-    from gansynth_live.app.corners import seeded_corner
+    from gansynth_live.live.corners import seeded_corner
     from gansynth_live.banks.source import ModelSource
     from gansynth_live.model.prior import NORMAL, LatentPrior
     from gansynth_live.model.registry import resolve_model

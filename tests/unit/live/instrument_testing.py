@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from gansynth_live.app.instrument import Instrument
+from gansynth_live.live.instrument import Instrument
 from gansynth_live.engine import Engine
 
 

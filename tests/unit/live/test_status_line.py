@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from gansynth_live.app.instrument import InstrumentState
-from gansynth_live.app.status import Console, format_status
-from gansynth_live.app.timbre import BankProgress
+from gansynth_live.live.instrument import InstrumentState
+from gansynth_live.live.status import Console, format_status
+from gansynth_live.live.timbre import BankProgress
 from gansynth_live.presets import Envelope
 
 

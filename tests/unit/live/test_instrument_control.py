@@ -10,7 +10,7 @@ import soundfile as sf
 from instrument_testing import render, wait_playable
 from tone_model import FUNDAMENTAL, OCTAVE
 
-from gansynth_live.app.corners import Corner
+from gansynth_live.live.corners import Corner
 from gansynth_live.errors import GansynthLiveError
 from gansynth_live.presets import PresetError, find_preset
 

@@ -8,7 +8,7 @@ import pytest
 from instrument_testing import render, wait_playable
 from tone_model import band_energy
 
-from gansynth_live.app.note_ids import NoteIds
+from gansynth_live.live.note_ids import NoteIds
 
 
 @pytest.fixture

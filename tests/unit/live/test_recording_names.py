@@ -21,8 +21,8 @@ import pytest
 import soundfile as sf
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from gansynth_live.app import recording as recording_module
-from gansynth_live.app.recording import LiveRecording
+from gansynth_live.live import recording as recording_module
+from gansynth_live.live.recording import LiveRecording
 from gansynth_live.errors import GansynthLiveError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,7 +78,7 @@ def test_a_recording_that_cannot_start_leaves_no_file(tmp_path, monkeypatch):
 CLAIMER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from gansynth_live.app.recording import claim_new_file
+    from gansynth_live.live.recording import claim_new_file
     start = float(sys.argv[2])
     while time.time() < start:
         pass

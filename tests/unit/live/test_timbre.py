@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from tone_model import FUNDAMENTAL, OCTAVE
 
-from gansynth_live.app.follower import same_layers
-from gansynth_live.app.timbre import BankProgress, GridSpace, grid_resolution, merge_layers
+from gansynth_live.live.follower import same_layers
+from gansynth_live.live.timbre import BankProgress, GridSpace, grid_resolution, merge_layers
 from gansynth_live.banks.bank import BankLayers
 from gansynth_live.engine.synthetic import synthetic_bank
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gansynth_live.app.config import (OPTIONS, ConfigError, ServeConfig, add_arguments,
+from gansynth_live.live.config import (OPTIONS, ConfigError, ServeConfig, add_arguments,
                                       build_config)
 
 
