@@ -26,6 +26,7 @@ thousands deep), loading ends in a ServeConfig or one ConfigError line.
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -303,55 +304,74 @@ OPTIONS: tuple[Option, ...] = (
 OPTION_BY_KEY = {o.key: o for o in OPTIONS}
 
 
-@dataclass(frozen=True)
-class ServeConfig:
-    """Every `serve` setting, validated."""
+def _defaults_from_options(cls: type) -> type:
+    """Give each field of `cls` the default its Option declares: defaults are declared
+    once, in OPTIONS (a field without an option, or an option without a field, is an
+    error at import). Lists and tables get a fresh copy per config."""
+    fields_ = set(cls.__annotations__)
+    if fields_ != set(OPTION_BY_KEY):
+        raise TypeError(f"ServeConfig fields and OPTIONS differ: "
+                        f"{sorted(fields_ ^ set(OPTION_BY_KEY))}")
+    for key in cls.__annotations__:
+        default = OPTION_BY_KEY[key].default
+        if isinstance(default, (list, dict)):
+            setattr(cls, key, field(default_factory=lambda d=default: copy.deepcopy(d)))
+        else:
+            setattr(cls, key, default)
+    return cls
 
-    model: str | None = None
-    preset: str | None = None
-    corners: list[str] = field(default_factory=list)
-    morph: list[float] = field(default_factory=lambda: [0.5, 0.5])
-    resolution: int | None = None
-    presets_dir: Path | None = None
-    cache_dir: Path | None = None
-    no_cache: bool = False
-    allow_large_grid: bool = False
-    generator: str | None = None
-    allow_insecure_generator: bool = False
-    wait: str = "first"
-    audio_device: str | None = None
-    sample_rate: int = 48000
-    blocksize: int = 256
-    latency: str = "low"
-    polyphony: int = 64
-    kernel: str = "auto"
-    volume: float = 0.5
-    bend_range: float = 2.0
-    record: Path | None = None
-    record_dir: Path | None = None
-    max_take_minutes: float = 60.0
-    midi: bool = True
-    midi_in: list[str] = field(default_factory=lambda: ["all"])
-    midi_virtual: str = "gansynth-live in"
-    midi_api: str = "auto"
-    midi_channels: list[int] = field(default_factory=list)
-    cc_x: int | None = 1
-    cc_y: int | None = 2
-    mpe: list[str] = field(default_factory=list)
-    expression_slide: str = EXPRESSION.slide_axis
-    expression_pressure: str = EXPRESSION.pressure_axis
-    expression_depth: float = EXPRESSION.depth
-    expression_curve: str = EXPRESSION.curve
-    programs: dict[int, str] = field(default_factory=dict)
-    osc: bool = True
-    osc_host: str = "127.0.0.1"
-    osc_port: int = 9000
-    osc_allow: list[str] = field(default_factory=list)
-    osc_reply_port: int | None = None
-    feedback_rate: float = 20.0
-    web: bool = True
-    web_host: str = "127.0.0.1"
-    web_port: int = 8000
+
+@dataclass(frozen=True)
+@_defaults_from_options
+class ServeConfig:
+    """Every `serve` setting, validated; the types here, the defaults in OPTIONS."""
+
+    model: str | None
+    preset: str | None
+    corners: list[str]
+    morph: list[float]
+    resolution: int | None
+    presets_dir: Path | None
+    cache_dir: Path | None
+    no_cache: bool
+    allow_large_grid: bool
+    generator: str | None
+    allow_insecure_generator: bool
+    wait: str
+    audio_device: str | None
+    sample_rate: int
+    blocksize: int
+    latency: str
+    polyphony: int
+    kernel: str
+    volume: float
+    bend_range: float
+    record: Path | None
+    record_dir: Path | None
+    max_take_minutes: float
+    midi: bool
+    midi_in: list[str]
+    midi_virtual: str
+    midi_api: str
+    midi_channels: list[int]
+    cc_x: int | None
+    cc_y: int | None
+    mpe: list[str]
+    expression_slide: str
+    expression_pressure: str
+    expression_depth: float
+    expression_curve: str
+    programs: dict[int, str]
+    osc: bool
+    osc_host: str
+    osc_port: int
+    osc_allow: list[str]
+    osc_reply_port: int | None
+    feedback_rate: float
+    web: bool
+    web_host: str
+    web_port: int
+
 
     def __post_init__(self) -> None:
         def check(key: str, ok: bool, allowed: str) -> None:
