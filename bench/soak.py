@@ -51,6 +51,7 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 
 from soaklib.jack_server import JackMonitor, JackServer, reference_run  # noqa: E402
 from soaklib.machine import (cpu_times, pid_cpu_s, process_cpu_s, rss_mb,  # noqa: E402
+                             thread_major_faults,
                              runnable, slope_per_min, TICKS)
 from soaklib.performers import Performers  # noqa: E402
 from soaklib.recording import check_wav  # noqa: E402
@@ -230,6 +231,8 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     generator = service.generator_pid
     sampler = Sampler(session, monitor, generator, performers.pid)
     before = sampler.before
+    audio_thread = engine.counters.audio_thread_id
+    faults_before = thread_major_faults(audio_thread)
     say(f"soak: playing for {options.seconds:.0f} s")
     performers.go()
     end = sampler.t0 + options.seconds
@@ -238,6 +241,9 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
         sampler.sample()
     counts = performers.stop()  # every key released, the pedal lifted
     sampler.totals(result)
+    faults_after = thread_major_faults(audio_thread)
+    result.audio_major_faults = (None if faults_before is None or faults_after is None
+                                 else faults_after - faults_before)
     wall = time.monotonic() - sampler.t0
     _wait_delivered(session, midi_before, osc_before, counts)
     result.voices_after_release = _wait_silent(engine, engine.config.release_s + 2.0)

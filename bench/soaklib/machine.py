@@ -69,3 +69,16 @@ def slope_per_min(ts: list[float], values: list[float]) -> float:
         return 0.0
     t = np.asarray(ts)
     return float(np.polyfit(t - t[0], np.asarray(values), 1)[0] * 60.0)
+
+
+def thread_major_faults(tid: int) -> int | None:
+    """Major page faults (a page read from disk) of thread `tid` of this process so far;
+    None if it is gone or unknown (0)."""
+    if not tid:
+        return None
+    try:
+        with open(f"/proc/self/task/{tid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[9])  # majflt, field 12 of stat (after pid and comm)

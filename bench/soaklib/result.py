@@ -92,6 +92,7 @@ class SoakResult:
     # callback
     callback_avg_ms: float = 0.0
     callback_p99_ms: float = 0.0
+    audio_major_faults: int | None = None  # the callback thread's, during the run (None: unread)
     callback_max_ms: float = 0.0
     period_ms: float = 0.0
     # bank worker
@@ -185,6 +186,8 @@ class SoakResult:
             ("audio callback mean / p99 / max",
              f"{self.callback_avg_ms:.2f} / {self.callback_p99_ms:.2f} / "
              f"{self.callback_max_ms:.2f} ms", f"< {period:.2f} ms"),
+            ("audio thread major page faults (pages read from disk) during the run",
+             "-" if self.audio_major_faults is None else str(self.audio_major_faults), "0"),
             ("bank worker: corners re-rolled / notes made / busy",
              f"{self.banks_requested} / {self.notes_generated} / {self.worker_busy_pct:.0f} %",
              ""),

@@ -24,6 +24,7 @@ import numpy as np
 
 from .bank import NoteBank, NoteSlot
 from .builder import ProcessedNote
+from .resident import lock_in_memory
 
 INT16_FULL_SCALE = 32767
 INT16_SCALE = 1.0 / INT16_FULL_SCALE
@@ -95,8 +96,14 @@ class BankArena:
         return slot
 
     def snapshot(self, complete: bool) -> NoteBank:
-        """A NoteBank of everything added so far (shares memory, never changes later)."""
+        """A NoteBank of everything added so far (shares memory, never changes later).
+
+        A complete bank's samples are locked in RAM (resident.py): the audio thread
+        plays them for the rest of the session and must never wait for a page.
+        """
         scale = INT16_SCALE if self.note_gain else FIXED_FULL_SCALE * INT16_SCALE
+        if complete:
+            lock_in_memory(self._data[: self._fill])
         return NoteBank(sample_rate=self.sample_rate, samples=self._data[: self._fill],
                         slots=dict(self._slots), scale=scale, latent_id=self.latent_id,
                         complete=complete)

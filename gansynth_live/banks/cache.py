@@ -54,6 +54,7 @@ import numpy as np
 from ..documents import DocumentError, parse_json, shown
 from ..paths import cache_dir, child_path
 from .bank import NoteBank, NoteSlot
+from .resident import lock_in_memory
 
 log = logging.getLogger(__name__)
 
@@ -481,6 +482,7 @@ def _read_payload(fh: BinaryIO, offset: int, n: int) -> np.ndarray:
         raise CorruptBankFile("truncated while reading")
     digest.update(head)
     samples = np.empty(n, dtype="<i2")
+    lock_in_memory(samples)  # resident before the audio thread reads it (resident.py)
     view = memoryview(samples).cast("B")
     at = 0
     while at < len(view):

@@ -156,6 +156,7 @@ class AudioStream:
         recorder = None
         if self.record is not None:  # first: a bad path fails before any device is opened
             recorder = Recorder(self.record, engine.sample_rate, 2, subtype=self.record_subtype)
+        engine.counters.audio_thread_id = 0  # this stream's callback thread notes itself
         try:
             stream = sd.OutputStream(
                 samplerate=engine.sample_rate, blocksize=self.blocksize, device=self.device,

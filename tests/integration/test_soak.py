@@ -53,6 +53,7 @@ def test_soak(tiny_model_dir, tmp_path):
     assert result.events_refused == 0 and result.notes_refused == 0
     assert result.dropped_events == 0
     assert result.callback_errors == 0 and result.notes_started > 100
+    assert result.audio_major_faults is not None  # measured (the figure: bench/soak.py)
     assert result.voices_max >= 16  # it really was polyphonic
     # nothing stuck
     assert result.voices_after_release == 0

@@ -16,6 +16,7 @@ The offline renderer calls the very same function with `status=None`.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -42,6 +43,8 @@ def make_callback(engine: Engine) -> Callback:
     def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         started = clock()
         counters.in_callback = True
+        if not counters.audio_thread_id:  # once (warm-up): the thread a soak watches
+            counters.audio_thread_id = threading.get_native_id()
         if status and status.output_underflow:
             bump(ints, XRUNS, 1)
         try:

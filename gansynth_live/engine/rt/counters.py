@@ -60,7 +60,7 @@ def _warm_up() -> None:
 class Counters:
     """Counters the audio thread bumps in place and `Engine.stats` reads."""
 
-    __slots__ = ("ints", "costs", "last_error", "cost_hist", "in_callback")
+    __slots__ = ("ints", "costs", "last_error", "cost_hist", "in_callback", "audio_thread_id")
 
     COST_BIN_S = 25e-6  # callback cost histogram: 25 us bins up to 10 ms (the last bin: more)
     COST_BINS = 400
@@ -70,6 +70,7 @@ class Counters:
         self.costs = np.zeros(3, dtype=np.float64)  # seconds: total, worst; load (fraction)
         self.last_error = ""
         self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
+        self.audio_thread_id = 0  # the OS thread id of the callback (benchmarks read its faults)
         self.in_callback = False  # True from a callback's start until after `callbacks` is bumped
 
     cost_total_s = array_cell("costs", COST_TOTAL, float)
