@@ -2,6 +2,7 @@
 
     python bench/quality.py [--model default|PATH] [--presets a,b] [--pitch-step 1]
     python bench/quality.py --prior [--prior-count 16] [--prior-seed 1234]
+    python bench/quality.py --fidelity [--fidelity-pitches 48,60,72] [--listening DIR]
 
 1. Pitch: librosa pYIN median f0 of the sustained part of every note, MIDI 36..84;
    a note is in tune within +-50 cents. Bar: >= 90 % per preset, no NaN or silent note.
@@ -24,6 +25,15 @@
    MIDI 36..84 step 12. Bar: the prior's mean distance within 20 % of the fitted
    instruments', >= 90 % in tune.
 
+5. Fidelity (--fidelity, alone): each fitted instrument's notes against the FluidR3
+   notes of its GM program, rendered as the fit rendered them (fit.json's SoundFont
+   and velocity, dataset.render_program), both peak-normalised, at MIDI 48, 60, 72:
+   envelope distance (3. above), attack (RMS rise 10 -> 90 % of peak) and decay (peak
+   -> -20 dB) time errors in ms, harmonic-to-noise ratio of both (fit/quality.py).
+   The worst figure is the one furthest off in units of a rough just-noticeable
+   difference (FIDELITY_TOLERANCE); the table says what it points at. --listening DIR
+   writes A/B WAVs of a few staples (A = FluidR3, B = generated) and an index.md.
+
 Presets are the instruments of the model's instruments.json. Expect ~1 s of
 pYIN per note on one core: the full table for 38 presets takes ~40 minutes.
 """
@@ -42,9 +52,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gansynth_live.fit.instruments import pitched_presets, read_instruments  # noqa: E402
 from gansynth_live.interpolation import slerp  # noqa: E402
-from gansynth_live.fit.quality import (DISTINCT_DB, PITCH_BAR, in_tune,  # noqa: E402
-                                       is_bad, log_spectrum, pitch_error_cents,
-                                       spectral_centroid_hz)
+from gansynth_live.fit.quality import (DISTINCT_DB, PITCH_BAR, attack_ms,  # noqa: E402
+                                       decay_ms, harmonic_to_noise_db, in_tune, is_bad,
+                                       log_spectrum, midi_to_hz, pitch_error_cents,
+                                       rms_envelope, spectral_centroid_hz)
 from gansynth_live.model import load_model  # noqa: E402
 from gansynth_live.model.registry import resolve_model  # noqa: E402
 
@@ -210,8 +221,7 @@ def character_rows(model, table, names, pitch: int = 60):
     rows = []
     for name in names:
         w = model.generate(table[name][1][None, :], [pitch])[0]
-        frame = 160  # 10 ms
-        rms = np.sqrt(np.mean(w[: len(w) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+        rms = rms_envelope(w, model.sample_rate, frame_s=0.01)
         peak = rms.max() + 1e-12
         db = 20 * np.log10(rms / peak + 1e-9)
         above = np.flatnonzero(rms >= 0.9 * peak)
@@ -256,6 +266,274 @@ def data_pitch_table(args) -> int:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
 
+# --- fidelity: fitted instruments against the FluidR3 notes they were fitted on ---------
+
+FIDELITY_PITCHES = (48, 60, 72)
+# Rough just-noticeable differences, to say which figure is furthest off: band levels
+# ~1 dB, so 3 dB on average (the distinctness bar); rise and decay times 10-30 %, so
+# 25 % (at least 10 ms); harmonic-to-noise ratio 3 dB.
+FIDELITY_TOLERANCE = {"env_db": DISTINCT_DB, "attack": (0.25, 10.0), "decay": (0.25, 10.0),
+                      "hnr": 3.0}
+# (figure, sign of the mean error) -> what it points at
+FIDELITY_POINTERS = {
+    ("env_db", 1): "the spectral envelope (the magnitude channel): a magnitude loss on the "
+                   "decoded audio (multi-resolution STFT), more steps or capacity",
+    ("attack", 1): "onsets too slow, smeared: the magnitude loss averages transients away; "
+                   "a multi-resolution STFT loss with short windows on the decoded audio, "
+                   "or a discriminator",
+    ("attack", -1): "onsets too abrupt, swells missed: weight the first frames in the loss",
+    ("decay", 1): "notes ring on too long: the quiet tail has little weight in a loud-bin "
+                  "loss; weight the envelope over time (loss on the decoded audio)",
+    ("decay", -1): "notes die too early: the quiet tail has little weight in a loud-bin "
+                   "loss; weight the envelope over time (loss on the decoded audio)",
+    ("hnr", -1): "harmonics blurred into noise (soft bands, phase/IF errors between "
+                 "frames): a loss on the decoded audio (multi-resolution STFT) or a "
+                 "discriminator for realism",
+    ("hnr", 1): "too clean: the breath, bow and hammer noise of the real notes is missing; "
+                "a discriminator for realism",
+}
+STAPLE_PROGRAMS = (("piano", (0,)), ("strings", (40, 48, 42)), ("trumpet", (56, 61)),
+                   ("flute", (73, 75)), ("organ", (19, 16, 21)))
+
+
+def fit_source(model_dir: Path, soundfont: Path | None) -> tuple[Path, int]:
+    """The SoundFont and velocity the model was fitted on (its fit.json), as defaults."""
+    from gansynth_live.fit.dataset import DatasetError
+
+    path = Path(model_dir) / "fit.json"
+    data = json.loads(path.read_text()).get("data", {}) if path.is_file() else {}
+    velocities = data.get("velocities") or [100]
+    font = soundfont or Path(data.get("soundfont") or "/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    if not font.is_file():
+        raise DatasetError(f"SoundFont '{font}' does not exist; pass --soundfont")
+    return font, int(velocities[0])
+
+
+def fidelity_notes(model, table, names, pitches, soundfont: Path, velocity: int):
+    """name -> (real notes, generated notes), both peak-normalised as the fit saw them."""
+    import tempfile
+
+    from gansynth_live.fit.dataset import SAMPLE_RATE, normalise, render_program
+
+    if model.sample_rate != SAMPLE_RATE:
+        raise SystemExit(f"the model runs at {model.sample_rate} Hz, FluidR3 notes are "
+                         f"rendered at {SAMPLE_RATE} Hz")
+    notes = {}
+    with tempfile.TemporaryDirectory(prefix="gansynth-fidelity-") as tmp:
+        for name in names:
+            program, z = table[name]
+            real = normalise(render_program(soundfont, program, pitches, velocity, Path(tmp)))[0]
+            gen = normalise(model.generate(np.repeat(z[None, :], len(pitches), 0), pitches))[0]
+            notes[name] = (real, gen)
+            print(f"  {name}", file=sys.stderr, flush=True)
+    return notes
+
+
+def round_trip(model, waves: np.ndarray) -> np.ndarray:
+    """The notes through the model's own mel + IF representation and back: what a
+    perfect generator would give (the ceiling of the fidelity table)."""
+    import tensorflow as tf
+
+    codec = model.codec
+    return codec.melspecs_to_waves(codec.waves_to_melspecs(tf.constant(waves))).numpy()
+
+
+def note_figures(wave: np.ndarray, pitch: int, sample_rate: int) -> dict[str, float]:
+    return {"attack": attack_ms(wave, sample_rate), "decay": decay_ms(wave, sample_rate),
+            "hnr": harmonic_to_noise_db(wave, midi_to_hz(pitch), sample_rate)}
+
+
+def _mean(values) -> float | None:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
+    return float(v.mean()) if v.size else None
+
+
+def fidelity_row(name, program, real, gen, pitches, sample_rate: int) -> dict:
+    """One instrument: envelope distance as in distinct_rows, then per-pitch figures
+    averaged over the pitches (errors only where both notes have the figure)."""
+    env = [np.mean([band_envelope(w, sample_rate) for w in waves], axis=0)
+           for waves in (real, gen)]
+    row = {"instrument": name, "program": program,
+           "env_db": float(np.mean(np.abs(env[0] - env[1])))}
+    figs = [(note_figures(r, p, sample_rate), note_figures(g, p, sample_rate))
+            for r, g, p in zip(real, gen, pitches)]
+    for key in ("attack", "decay", "hnr"):
+        pairs = [(fr[key], fg[key]) for fr, fg in figs]
+        row[f"{key}_real"] = _mean(r for r, _ in pairs)
+        row[f"{key}_gen"] = _mean(g for _, g in pairs)
+        row[f"{key}_err"] = _mean(g - r for r, g in pairs)
+        row[f"{key}_per_pitch"] = [[None if not np.isfinite(v) else round(float(v), 2)
+                                    for v in pair] for pair in pairs]
+    return row
+
+
+def _score(key: str, row: dict) -> float | None:
+    """|error| in units of the figure's tolerance (FIDELITY_TOLERANCE)."""
+    err = row["env_db" if key == "env_db" else f"{key}_err"]
+    if err is None:
+        return None
+    tol = FIDELITY_TOLERANCE[key]
+    if isinstance(tol, tuple):
+        tol = max(tol[0] * (row[f"{key}_real"] or 0.0), tol[1])
+    return abs(err) / tol
+
+
+def fidelity_summary(rows: list[dict]) -> dict:
+    """Per figure: mean, mean |error|, worst instrument, mean score; the worst figure."""
+    out = {}
+    for key in ("env_db", "attack", "decay", "hnr"):
+        col = "env_db" if key == "env_db" else f"{key}_err"
+        have = [r for r in rows if r[col] is not None]
+        worst = max(have, key=lambda r: abs(r[col]))
+        out[key] = {"mean": _mean(r[col] for r in have),
+                    "mean_abs": _mean(abs(r[col]) for r in have),
+                    "worst": worst[col], "worst_instrument": worst["instrument"],
+                    "score": _mean(_score(key, r) for r in have), "measured": len(have)}
+        if key != "env_db":
+            out[key]["mean_real"] = _mean(r[f"{key}_real"] for r in have)
+            out[key]["mean_gen"] = _mean(r[f"{key}_gen"] for r in have)
+    key = max(out, key=lambda k: out[k]["score"])
+    sign = 1 if key == "env_db" or out[key]["mean"] >= 0 else -1
+    out["worst_figure"] = {"figure": key, "score": out[key]["score"],
+                           "points_at": FIDELITY_POINTERS[(key, sign)]}
+    return out
+
+
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+ERR_FORMAT = {"env_db": ".1f", "attack": "+.0f", "decay": "+.0f", "hnr": "+.1f"}
+VALUE_FORMAT = {"attack": ".0f", "decay": ".0f", "hnr": ".1f"}
+
+
+def fidelity_markdown(rows: list[dict], summary: dict, pitched: set[str],
+                      ceiling: dict | None = None) -> str:
+    """The table: one row per instrument, then mean, mean |error|, worst, x tolerance,
+    and the round trip's mean |error| (the ceiling)."""
+    figs = ("attack", "decay", "hnr")
+    lines = ["| instrument | GM | env dB | attack real | attack gen | attack err | decay real "
+             "| decay gen | decay err | HNR real | HNR gen | HNR diff |", "|" + " --- |" * 12]
+    for r in rows:
+        mark = "" if r["instrument"] in pitched else " *"
+        cells = [_cell(r[f"{k}_{c}"], VALUE_FORMAT[k] if c != "err" else ERR_FORMAT[k])
+                 for k in figs for c in ("real", "gen", "err")]
+        lines.append(f"| {r['instrument']}{mark} | {r['program']} | {r['env_db']:.1f} | "
+                     + " | ".join(cells) + " |")
+    s = summary
+    means = [_cell(s[k][c], VALUE_FORMAT[k] if c != "mean" else ERR_FORMAT[k])
+             for k in figs for c in ("mean_real", "mean_gen", "mean")]
+    lines.append(f"| **mean** | | {s['env_db']['mean']:.1f} | " + " | ".join(means) + " |")
+    cells = {"mean abs": lambda k: format(s[k]["mean_abs"], VALUE_FORMAT.get(k, ".1f")),
+             "worst": lambda k: (f"{s[k]['worst']:{ERR_FORMAT[k]}} "
+                                 f"({s[k]['worst_instrument']})"),
+             "x tolerance": lambda k: f"{s[k]['score']:.1f}"}
+    if ceiling is not None:
+        cells["round trip: mean abs (x tol.)"] = lambda k: (
+            f"{ceiling[k]['mean_abs']:{VALUE_FORMAT.get(k, '.1f')}} "
+            f"({ceiling[k]['score']:.1f})")
+    for label, cell in cells.items():
+        lines.append(f"| **{label}** | | {cell('env_db')} | "
+                     + " | ".join(f" | | {cell(k)}" for k in figs).lstrip() + " |")
+    return "\n".join(lines)
+
+
+def pick_staples(table) -> list[str]:
+    """One fitted instrument per staple family, chosen by GM program, where present."""
+    by_program = {prog: name for name, (prog, _) in table.items()}
+    picks = []
+    for _, programs in STAPLE_PROGRAMS:
+        found = [by_program[p] for p in programs if p in by_program]
+        if found:
+            picks.append(found[0])
+    return picks
+
+
+def _pair(values, fmt: str) -> str:
+    return " / ".join(_cell(v, fmt) for v in values)
+
+
+def write_listening(folder: Path, notes, rows, pitches, sample_rate: int) -> list[Path]:
+    """A/B WAVs (A = real FluidR3 note, B = generated) of the staples, and index.md with
+    each pair's figures."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    by_name = {r["instrument"]: r for r in rows}
+    lines = ["# Listening sheet: FluidR3 note (A) against the model's note (B)", "",
+             "Both peak-normalised to 0.5 (as the fit saw them), 4 s at 16 kHz, held 3 s "
+             "then released. Figures of each pair as in `bench/quality.py --fidelity`; "
+             "real / generated.", "",
+             "| instrument | MIDI | A: real (FluidR3) | B: generated | env dB | attack ms "
+             "| decay ms | HNR dB |", "|" + " --- |" * 8]
+    written = []
+    for name in pick_staples({n: (r["program"], None) for n, r in by_name.items()}):
+        r = by_name[name]
+        for i, pitch in enumerate(pitches):
+            real, gen = notes[name][0][i], notes[name][1][i]
+            files = []
+            for tag, wave in (("A-real-fluidr3", real), ("B-generated", gen)):
+                path = folder / f"{name}_midi{pitch}_{tag}.wav"
+                sf.write(path, wave, sample_rate, subtype="PCM_16")
+                files.append(path.name)
+                written.append(path)
+            env = np.mean(np.abs(band_envelope(real, sample_rate)
+                                 - band_envelope(gen, sample_rate)))
+            lines.append(f"| {name} | {pitch} | {files[0]} | {files[1]} | {env:.1f} | "
+                         f"{_pair(r['attack_per_pitch'][i], '.0f')} | "
+                         f"{_pair(r['decay_per_pitch'][i], '.0f')} | "
+                         f"{_pair(r['hnr_per_pitch'][i], '.1f')} |")
+    (folder / "index.md").write_text("\n".join(lines) + "\n")
+    return written
+
+
+def fidelity_table(args) -> int:
+    tic = time.perf_counter()
+    model_dir = resolve_model(args.model)
+    model = load_model(model_dir)
+    table = {n: v for n, v in read_instruments(model_dir, model.latent_size).items()
+             if v[0] is not None}
+    names = args.presets.split(",") if args.presets else list(table)
+    pitches = [int(p) for p in args.fidelity_pitches.split(",")]
+    soundfont, velocity = fit_source(model_dir, args.soundfont)
+    notes = fidelity_notes(model, table, names, pitches, soundfont, velocity)
+    rows = [fidelity_row(n, table[n][0], *notes[n], pitches, model.sample_rate)
+            for n in names]
+    pitched = set(pitched_presets(model_dir))
+    summary = fidelity_summary([r for r in rows if r["instrument"] in pitched] or rows)
+    ceiling_rows = [fidelity_row(n, table[n][0], notes[n][0], round_trip(model, notes[n][0]),
+                                 pitches, model.sample_rate) for n in names]
+    ceiling = fidelity_summary([r for r in ceiling_rows if r["instrument"] in pitched]
+                               or ceiling_rows)
+    print(f"\nFidelity: each fitted instrument's notes against the FluidR3 notes of its GM "
+          f"program ({soundfont.name}, velocity {velocity}), MIDI {pitches}. env: "
+          "third-octave envelope distance (as the distinctness bar); attack: RMS rise "
+          "10 -> 90 % of peak, ms; decay: peak -> -20 dB, ms (notes released at 3 s); "
+          "err = generated - real; HNR: harmonic-to-noise ratio over 0.2..1.4 s, dB. "
+          "Summary over the instruments held to the pitch bar (* = not); round trip: the "
+          "FluidR3 notes through the model's mel + IF and back, the best a generator "
+          "could do.\n")
+    print(fidelity_markdown(rows, summary, pitched, ceiling))
+    worst = summary["worst_figure"]
+    limit = ceiling[worst["figure"]]["score"]
+    short = "representation" if limit > worst["score"] / 2 else "model"
+    print(f"\nWorst figure: {worst['figure']} ({worst['score']:.1f}x its tolerance; the "
+          f"round trip {limit:.1f}x, so the {short} is what falls short); points at "
+          f"{worst['points_at']}")
+    if args.listening:
+        files = write_listening(args.listening, notes, rows, pitches, model.sample_rate)
+        print(f"listening sheet: {len(files)} WAVs and index.md in {args.listening}")
+    seconds = time.perf_counter() - tic
+    print(f"\n{seconds:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"model": str(model_dir), "fingerprint": model.fingerprint,
+             "soundfont": str(soundfont), "velocity": velocity, "pitches": pitches,
+             "date": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
+             "summary": summary, "rows": rows, "round_trip_summary": ceiling,
+             "round_trip_rows": ceiling_rows}, indent=1) + "\n")
+    return 0
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -276,7 +554,20 @@ def main() -> int:
     parser.add_argument("--prior-count", type=int, default=16,
                         help="random draws per prior (default 16)")
     parser.add_argument("--prior-seed", type=int, default=1234)
+    parser.add_argument("--fidelity", action="store_true",
+                        help="only the fidelity table: each fitted instrument against the "
+                             "FluidR3 notes of its GM program")
+    parser.add_argument("--fidelity-pitches", default=",".join(map(str, FIDELITY_PITCHES)),
+                        help="MIDI pitches of the fidelity table (default 48,60,72)")
+    parser.add_argument("--soundfont", type=Path, default=None,
+                        help="SoundFont of the fidelity table (default: the one in the "
+                             "model's fit.json)")
+    parser.add_argument("--listening", type=Path, default=None,
+                        help="with --fidelity: write A/B WAVs of a few staples and an "
+                             "index.md to this folder")
     args = parser.parse_args()
+    if args.fidelity:
+        return fidelity_table(args)
     if args.prior:
         return prior_table(args)
     if args.data is not None:
