@@ -79,7 +79,7 @@ def latents_to_build(args: argparse.Namespace, latent_size: int, prior) -> list[
     latents: list[np.ndarray] = []
 
     def grid_points(anchors: list[np.ndarray], resolution: int) -> list[np.ndarray]:
-        from ..live.timbre import grid_resolution
+        from ..live.timbre_space import grid_resolution
 
         grid = MorphGrid(None, np.stack(anchors),  # type: ignore[arg-type]  # no service
                          grid_resolution(len(anchors), resolution))

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..banks.bank import BankLayers
 from ..engine import Engine
-from .timbre import BankProgress, TimbreSpace
+from .timbre_space import BankProgress, TimbreSpace
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from .corners import Corner, PresetLibrary, preset_corner, seeded_corner
 from .follower import LayerFollower, SpaceFactory
 from .note_ids import NamedNote, NoteIds
 from .recording import DEFAULT_MAX_TAKE_S, LiveRecording
-from .timbre import BankProgress
+from .timbre_space import BankProgress
 
 
 MAX_GAIN = 4.0  # SetMasterGain's limit

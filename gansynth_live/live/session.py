@@ -46,7 +46,7 @@ from .corners import Corner, PresetLibrary, corner_from_spec, seeded_corner
 from .grid_budget import available_memory, check_grid
 from .instrument import Instrument, fader_gain
 from .status import Console, format_status
-from .timbre import GridSpace
+from .timbre_space import GridSpace
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import GansynthLiveError
 from ..presets import PresetError, find_preset
-from .timbre import Instrument, TimbrePath, TimbrePoint
+from .timbre_path import Timbre, TimbrePath, TimbrePoint
 
 AUDITION_LATENTS = "latents.npy"
 AUDITION_INFO = "audition.json"
@@ -105,7 +105,7 @@ def read_audition_latents(folder: Path, latent_size: int | None = None) -> np.nd
 
 def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = None,
             warnings: list[str] | None = None, model_name: str = "default",
-            prior=None) -> Instrument:
+            prior=None) -> Timbre:
     """The instrument a spec names; `warnings` collects non-fatal remarks.
 
     `model_name` is the model in use as the user named it; a preset made for
@@ -118,7 +118,7 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
             raise InstrumentError(f"{spec.text!r}: seed must be an integer") from None
         if not 0 <= seed < 2**32:
             raise InstrumentError(f"{spec.text!r}: seed must be in 0..2**32-1")
-        return Instrument(f"seed:{seed}", seed_latent(seed, latent_size, prior))
+        return Timbre(f"seed:{seed}", seed_latent(seed, latent_size, prior))
     if spec.kind == "audition":
         folder, colon, index_text = spec.value.rpartition(":")
         if not colon or not folder:
@@ -131,7 +131,7 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
         if not 0 <= index < len(latents):
             raise InstrumentError(f"{spec.text!r}: the audition has instruments "
                                   f"0..{len(latents) - 1}")
-        return Instrument(f"audition:{Path(folder).name}:{index}", latents[index])
+        return Timbre(f"audition:{Path(folder).name}:{index}", latents[index])
     try:
         preset = find_preset(spec.value, preset_dir)
     except PresetError as exc:
@@ -146,7 +146,7 @@ def resolve(spec: InstrumentSpec, latent_size: int, preset_dir: Path | None = No
     if warnings is not None and preset.model not in (model_name, ""):
         warnings.append(f"preset {preset.name!r} was made with model {preset.model!r}; its "
                         "latent sounds different on another model")
-    return Instrument(preset.name, latent, preset.gain_db)
+    return Timbre(preset.name, latent, preset.gain_db)
 
 
 def path_from_specs(texts: Sequence[str], latent_size: int, duration_s: float,
@@ -185,7 +185,7 @@ def random_path(latent_size: int, total_time_s: float, secs_per_instrument: floa
     latents = (np.random.RandomState(seed).normal(size=[count, latent_size]) if prior is None
                else prior.draw(count, latent_size, seed))
     times = np.linspace(MAGENTA_FIRST_TIME_S, max(total_time_s, 1e-3), count)
-    points = [TimbrePoint(float(t), Instrument(f"random:{seed}:{i}", z))
+    points = [TimbrePoint(float(t), Timbre(f"random:{seed}:{i}", z))
               for i, (t, z) in enumerate(zip(times, latents))]
     return TimbrePath(points, interpolation)
 

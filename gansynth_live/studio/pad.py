@@ -122,7 +122,7 @@ def build_grid(model, anchors: np.ndarray, resolution: int, pitches: Sequence[in
     extension notes (as in serve); below it they play the lowest pitch
     resampled, as the engine does with any missing pitch.
     """
-    from ..live.timbre import grid_resolution
+    from ..live.timbre_space import grid_resolution
 
     window = pitch_window(pitches, model.pitch_range)
     settings = BuildSettings(sample_rate=int(sample_rate),

@@ -19,7 +19,7 @@ import numpy as np
 
 from .note_paths import NotePath, corner_weights
 from .score import ScoreNote, note_name
-from .timbre import TimbrePath
+from .timbre_path import TimbrePath
 
 CQT_LOW_PITCH = 36
 CQT_HIGH_PITCH = 84
@@ -198,7 +198,7 @@ def plot_piano_roll(notes: Sequence[ScoreNote], path: Path, timbre: TimbrePath |
     if top_ax is not None and timbre is not None:
         grid = np.linspace(0.0, end, 600)
         weights = timbre.weights_at(grid)
-        labels = [p.instrument.label for p in timbre.points]
+        labels = [p.timbre.label for p in timbre.points]
         top_ax.stackplot(grid, weights.T, colors=colours, labels=labels, alpha=0.85)
         for t, colour in zip(timbre.times, colours):
             if 0.0 <= t <= end:

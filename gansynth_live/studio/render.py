@@ -36,7 +36,7 @@ from .notegen import GeneratedNotes, generate_notes
 from .pad import PadSettings, build_grid, expression_warning
 from .playback import perform, schedule, schedule_live
 from .score import RangeFit, Score, ScoreNote, fit_to_range, source_pitch
-from .timbre import TimbrePath
+from .timbre_path import TimbrePath
 
 MAX_RENDER_S = 3600.0  # a corrupt or hostile file must not ask for terabytes of audio
 # magenta's get_envelope: 10 ms attack, full sustain, 0.3 s release

@@ -18,7 +18,7 @@ from tone_model import write_tone_presets  # noqa: E402
 
 from gansynth_live.live.corners import PresetLibrary  # noqa: E402
 from gansynth_live.live.instrument import Instrument  # noqa: E402
-from gansynth_live.live.timbre import GridSpace  # noqa: E402
+from gansynth_live.live.timbre_space import GridSpace  # noqa: E402
 from gansynth_live.banks.service import BankService  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 from gansynth_live.engine.rt.callback import make_callback  # noqa: E402

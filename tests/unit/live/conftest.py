@@ -14,7 +14,7 @@ from tone_model import write_tone_presets  # noqa: E402
 
 from gansynth_live.live.corners import PresetLibrary  # noqa: E402
 from gansynth_live.live.instrument import Instrument  # noqa: E402
-from gansynth_live.live.timbre import GridSpace  # noqa: E402
+from gansynth_live.live.timbre_space import GridSpace  # noqa: E402
 from gansynth_live.engine import Engine, EngineConfig  # noqa: E402
 
 SR = 48000

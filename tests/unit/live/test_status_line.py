@@ -6,7 +6,7 @@ import io
 
 from gansynth_live.live.instrument import InstrumentState
 from gansynth_live.live.status import Console, format_status
-from gansynth_live.live.timbre import BankProgress
+from gansynth_live.live.timbre_space import BankProgress
 from gansynth_live.presets import Envelope
 
 

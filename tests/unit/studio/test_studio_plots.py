@@ -8,7 +8,7 @@ import pytest
 from gansynth_live.studio.plots import (CQT_BINS_PER_OCTAVE, cqt_db, plot_cqt, plot_cqt_grid,
                                         plot_piano_roll)
 from gansynth_live.studio.score import ScoreNote
-from gansynth_live.studio.timbre import Instrument, TimbrePath, TimbrePoint
+from gansynth_live.studio.timbre_path import Timbre, TimbrePath, TimbrePoint
 
 RATE = 16000
 
@@ -56,9 +56,9 @@ def test_piano_roll_with_timbre_path(tmp_path):
     notes = [ScoreNote(0.5 * i, 0.5 * i + 0.4, 48 + 3 * i, 30 + 8 * i, 0, key_up_s=0.5 * i + 0.2)
              for i in range(12)]
     notes.append(ScoreNote(1.0, 2.0, 88, 100, 0, transposed_by=-12))
-    path = TimbrePath([TimbrePoint(0.0, Instrument("a", np.ones(4))),
-                       TimbrePoint(3.0, Instrument("b", -np.ones(4))),
-                       TimbrePoint(3.0, Instrument("c", np.arange(4.0)))], "spherical")
+    path = TimbrePath([TimbrePoint(0.0, Timbre("a", np.ones(4))),
+                       TimbrePoint(3.0, Timbre("b", -np.ones(4))),
+                       TimbrePoint(3.0, Timbre("c", np.arange(4.0)))], "spherical")
     out = plot_piano_roll(notes, tmp_path / "roll.png", path, range(24, 85), "t.mid", 7.0)
     assert_png_with_content(out)
     plain = plot_piano_roll(notes[:3], tmp_path / "plain.png")

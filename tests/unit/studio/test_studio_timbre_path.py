@@ -10,7 +10,7 @@ import pytest
 from gansynth_live.presets import Preset, save_preset
 from gansynth_live.studio.instruments import (InstrumentError, parse_spec, path_from_specs,
                                               random_path, read_audition_latents, seed_latent)
-from gansynth_live.studio.timbre import (Instrument, TimbreError, TimbrePath, TimbrePoint,
+from gansynth_live.studio.timbre_path import (Timbre, TimbreError, TimbrePath, TimbrePoint,
                                          slerp)
 
 
@@ -40,7 +40,7 @@ def magenta_lerp(p0, p1, t):
 
 
 def path_of(latents, times, interpolation="linear"):
-    return TimbrePath([TimbrePoint(t, Instrument(f"i{i}", z))
+    return TimbrePath([TimbrePoint(t, Timbre(f"i{i}", z))
                        for i, (t, z) in enumerate(zip(times, latents))], interpolation)
 
 
@@ -118,10 +118,10 @@ def test_unsorted_points_and_bad_paths():
     with pytest.raises(TimbreError):
         path_of(z, [0.0, 1.0], "cubic")
     with pytest.raises(TimbreError):
-        TimbrePath([TimbrePoint(0, Instrument("a", np.ones(3))),
-                    TimbrePoint(1, Instrument("b", np.ones(4)))])
+        TimbrePath([TimbrePoint(0, Timbre("a", np.ones(3))),
+                    TimbrePoint(1, Timbre("b", np.ones(4)))])
     with pytest.raises(TimbreError):
-        Instrument("nan", np.array([0.0, np.nan]))
+        Timbre("nan", np.array([0.0, np.nan]))
 
 
 def test_random_path_is_magentas_get_random_instruments():

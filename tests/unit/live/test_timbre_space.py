@@ -7,7 +7,7 @@ import pytest
 from tone_model import FUNDAMENTAL, OCTAVE
 
 from gansynth_live.live.follower import same_layers
-from gansynth_live.live.timbre import BankProgress, GridSpace, grid_resolution, merge_layers
+from gansynth_live.live.timbre_space import BankProgress, GridSpace, grid_resolution, merge_layers
 from gansynth_live.banks.bank import BankLayers
 from gansynth_live.engine.synthetic import synthetic_bank
 

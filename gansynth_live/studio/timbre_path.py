@@ -41,8 +41,8 @@ class TimbreError(GansynthLiveError):
 
 
 @dataclass(frozen=True, eq=False)
-class Instrument:
-    """A latent with a readable label and a level in dB (from a preset)."""
+class Timbre:
+    """A latent with a readable label and a level in dB (from a preset): one point's sound."""
 
     label: str
     latent: np.ndarray
@@ -51,14 +51,14 @@ class Instrument:
     def __post_init__(self) -> None:
         latent = np.asarray(self.latent, dtype=np.float64)
         if latent.ndim != 1 or latent.size == 0 or not np.all(np.isfinite(latent)):
-            raise TimbreError(f"instrument {self.label!r}: latent must be a finite 1-D vector")
+            raise TimbreError(f"timbre {self.label!r}: latent must be a finite 1-D vector")
         object.__setattr__(self, "latent", latent)
 
 
 @dataclass(frozen=True)
 class TimbrePoint:
     time_s: float
-    instrument: Instrument
+    timbre: Timbre
 
 
 class TimbrePath:
@@ -73,15 +73,15 @@ class TimbrePath:
         times = [float(p.time_s) for p in points]
         if not all(np.isfinite(times)):
             raise TimbreError("instrument times must be finite numbers")
-        sizes = {p.instrument.latent.size for p in points}
+        sizes = {p.timbre.latent.size for p in points}
         if len(sizes) != 1:
             raise TimbreError(f"instruments have latents of different sizes: {sorted(sizes)}")
         order = sorted(range(len(points)), key=lambda i: times[i])  # stable: file order on ties
         self.points: tuple[TimbrePoint, ...] = tuple(points[i] for i in order)
         self.interpolation = interpolation
         self.times = np.array([times[i] for i in order], dtype=np.float64)
-        self.latents = np.stack([p.instrument.latent for p in self.points])
-        self.gains_db = np.array([p.instrument.gain_db for p in self.points], dtype=np.float64)
+        self.latents = np.stack([p.timbre.latent for p in self.points])
+        self.gains_db = np.array([p.timbre.gain_db for p in self.points], dtype=np.float64)
 
     @property
     def latent_size(self) -> int:
@@ -122,7 +122,7 @@ class TimbrePath:
         return out
 
     def gains_db_at(self, onsets_s: Sequence[float] | np.ndarray) -> np.ndarray:
-        """Instrument level per onset, interpolated linearly in dB along the same segments."""
+        """Timbre level per onset, interpolated linearly in dB along the same segments."""
         left, right, frac = self.segments(onsets_s)
         return (1.0 - frac) * self.gains_db[left] + frac * self.gains_db[right]
 
