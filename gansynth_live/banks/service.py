@@ -36,7 +36,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
