@@ -121,23 +121,40 @@ class PreparedLayers:
     def weights_at(self, dx: float, dy: float) -> np.ndarray | None:
         """A note's own weights, at the position moved by (dx, dy) (issue 19), or None.
 
-        Bilinear weights of the moved position over the grid points the layers
-        carry (the cell and its neighbours, banks/morph.py `_reach`): a tent of
-        one grid step per axis around each point, clamped into the box the
-        points span, summed per bank (corners may share one). None when the
-        layers carry no corners (one bank, or a triangle grid).
+        One column of `weights_at_many`; None when the layers carry no corners
+        (one bank, or a triangle grid) or the point has no weight anywhere.
+        """
+        many = self.weights_at_many(np.array([dx]), np.array([dy]))
+        if many is None or not np.isfinite(many[0, 0]):
+            return None
+        return many[:, 0]
+
+    def weights_at_many(self, dx: np.ndarray, dy: np.ndarray) -> np.ndarray | None:
+        """Notes' own weights (tables, notes) at the position moved by each (dx, dy).
+
+        Bilinear weights over the grid points the layers carry (the cell and its
+        neighbours, banks/morph.py `_reach`): a tent of one grid step per axis
+        around each point, clamped into the box the points span, summed per bank
+        (corners may share one). A column is NaN where no point has weight; None
+        without corners. All notes in one numpy pass: a chord's expression costs
+        the audio thread one call, not one per note.
         """
         corners, step = self.corners, self.step
         if corners is None or step is None or corners.shape[0] < 2:
             return None
-        p = np.clip(self.position + np.array([dx, dy]), self.low, self.high)
-        w = np.ones(corners.shape[0])
+        moved = self.position[:, None] + np.stack([np.asarray(dx, np.float64),
+                                                   np.asarray(dy, np.float64)])
+        p = np.clip(moved, self.low[:, None], self.high[:, None])
+        w = np.ones((corners.shape[0], p.shape[1]))
         for axis in (0, 1):
             if step[axis] > 0.0:
-                w *= np.maximum(1.0 - np.abs(p[axis] - corners[:, axis]) / step[axis], 0.0)
-        per_table = np.bincount(self.corner_table, weights=w, minlength=len(self.tables))
-        total = per_table.sum()
-        return per_table / total if total > 0.0 else None
+                w *= np.maximum(1.0 - np.abs(p[axis][None, :] - corners[:, axis][:, None])
+                                / step[axis], 0.0)
+        per_table = np.zeros((len(self.tables), p.shape[1]))
+        np.add.at(per_table, self.corner_table, w)
+        total = per_table.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0.0, per_table / total, np.nan)
 
 
 def grid_step(corners: np.ndarray) -> np.ndarray:

@@ -319,13 +319,12 @@ class Renderer:
             return
         voices = self.voices
         shared = prepared.weight_array
-        columns = []
-        for v in chosen:
-            own = None
-            if voices.expressive[v]:
-                own = prepared.weights_at(float(voices.expr_dx[v]), float(voices.expr_dy[v]))
-            columns.append(shared if own is None else own)
-        voices.retarget(self._layer_slots, np.stack(columns, axis=1), prepared.tables, chosen)
+        columns = np.repeat(shared[:, None], chosen.size, axis=1)
+        own = prepared.weights_at_many(voices.expr_dx[chosen], voices.expr_dy[chosen])
+        if own is not None:  # expressive voices with a weighted point take their own
+            use = voices.expressive[chosen] & np.isfinite(own[0])
+            columns[:, use] = own[:, use]
+        voices.retarget(self._layer_slots, columns, prepared.tables, chosen)
 
     def _zone(self, channel: int) -> np.ndarray:
         """The channel and, when it is an MPE zone's master, its member channels: what a
