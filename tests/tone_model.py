@@ -104,13 +104,3 @@ def write_tone_square(folder) -> None:
     save_preset(Preset("oct2", model="tones", latent=tuple(-other), envelope=env), folder)
     save_preset(Preset("rise", model="tones", corners=("fund", "fund2", "oct", "oct2"),
                        resolution=2, envelope=env), folder)
-
-
-def centroid_hz(audio: np.ndarray, sample_rate: int = 48000, low_hz: float = 0.0,
-                high_hz: float | None = None) -> float:
-    """Spectral centroid (magnitude-weighted mean frequency) between low_hz and high_hz."""
-    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
-    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
-    freqs = np.fft.rfftfreq(len(mono), 1.0 / sample_rate)
-    band = (freqs >= low_hz) & (freqs <= (sample_rate / 2 if high_hz is None else high_hz))
-    return float((spectrum[band] * freqs[band]).sum() / max(spectrum[band].sum(), 1e-30))
