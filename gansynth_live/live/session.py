@@ -174,14 +174,14 @@ class Session:
         return ModelSource(path=path, memo=memo, name=self.model_name)
 
     def _remote_generator(self, settings):
-        """The --generator server's client, or None (checked before anything starts)."""
+        """The --generator server's client, or None. Its constructor checks the address
+        (one line for a bad or unsafe one), before anything starts."""
         if not self.config.generator:
             return None
-        from ..cluster.client import RemoteGenerator, check_address
+        from ..cluster.client import RemoteGenerator
 
-        url, insecure = self.config.generator, self.config.allow_insecure_generator
-        check_address(url, insecure)  # one line for a bad or unsafe address, before any work
-        return RemoteGenerator(url, settings, allow_insecure=insecure)
+        return RemoteGenerator(self.config.generator, settings,
+                               allow_insecure=self.config.allow_insecure_generator)
 
     def _initial_setup(self, library: PresetLibrary, latent_size: int,
                        say: Callable[[str], None]) -> tuple[list[Corner] | None, str | None]:

@@ -53,9 +53,7 @@ def drag(driver, element, points):
     """Press at the first (x, y) fraction of `element` (y up), move through the rest, let go."""
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
-    size = element.size
-    to = [(round((x - 0.5) * size["width"]), round((0.5 - y) * size["height"]))
-          for x, y in points]
+    to = [at(element, x, y) for x, y in points]
     actions = ActionBuilder(driver)
     pointer = actions.pointer_action
     pointer.move_to(element, *to[0]).pointer_down()
