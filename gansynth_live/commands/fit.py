@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 1000 for a new run, 0 turns it off; a run begun "
                              "before it existed keeps 0); with --resume, changes the run "
                              "from here on")
+    parser.add_argument("--envelope-weight", type=float, default=None, metavar="W",
+                        help="weight of a loss on each frame's level and its change over "
+                             "time, which sharpens attacks and fits decays (default 0: "
+                             "off); with --resume, changes the run from here on")
     parser.add_argument("--fmap-base", type=int, default=1024,
                         help="channels: min(fmap_base / 2**block, fmap_max) (default 1024)")
     parser.add_argument("--fmap-max", type=int, default=64)
@@ -90,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         render_only=args.render_only, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate, if_low_hz=args.if_low_hz,
+        envelope_weight=args.envelope_weight,
         fmap_base=args.fmap_base, fmap_max=args.fmap_max,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every,
         log_every=args.log_every, probe=args.probe, jit_compile=not args.no_jit)

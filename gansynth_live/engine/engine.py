@@ -27,6 +27,7 @@ import numpy as np
 from ..banks.bank import BankLayers
 from ..events import SetLayers
 from .config import EngineConfig
+from .event_records import QUEUED_TYPES
 from .layers import PitchTable, prepare_layers
 from .rt import envelope as env
 from .rt import jit
@@ -105,7 +106,6 @@ class Engine:
         self._queue, self._retire, self._slots, self._voices = r.queue, r.retire, r.slots, r.voices
         self._tables: dict[int, PitchTable] = {}
         self._tables_lock = threading.Lock()
-        self._handled = frozenset(r.handlers)
 
     # --- any thread ---------------------------------------------------------------------
     def push(self, event: object) -> bool:
@@ -118,7 +118,7 @@ class Engine:
         if isinstance(event, SetLayers):
             self.set_layers(event.layers)
             return True
-        if type(event) not in self._handled:
+        if type(event) not in QUEUED_TYPES:
             raise TypeError(f"not an engine event: {event!r}")
         return self._queue.push(event)
 

@@ -12,7 +12,8 @@ finite. A bank that fails raises `BankLayoutError` here, never in the callback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from ..banks.bank import BankLayers, NoteBank
 from ..errors import GansynthLiveError
 
 MIN_LOOP_FRAMES = 4  # the 4-point interpolation must wrap within one loop length
+_SERIALS = itertools.count(1)  # PitchTable.serial: the audio thread matches tables by number
 
 
 class BankLayoutError(GansynthLiveError, ValueError):
@@ -44,6 +46,8 @@ class PitchTable:
     loop_end: np.ndarray
     rate: np.ndarray
     gain: np.ndarray  # NoteSlot.gain of the slot each pitch plays from
+    # a number no other table has: what the audio thread's compiled code compares
+    serial: int = field(default_factory=lambda: next(_SERIALS))
 
     @classmethod
     def build(cls, bank: NoteBank, output_rate: int) -> "PitchTable":
@@ -117,6 +121,12 @@ class PreparedLayers:
     step: np.ndarray | None = None  # (2,) the grid step per axis (grid_step), with corners
     low: np.ndarray | None = None  # (2,) the box the corners span
     high: np.ndarray | None = None
+    # For the audio thread, made here so adopting the layers makes no object there:
+    serials: np.ndarray | None = None  # (layers,) int64: each table's serial
+    slot_indices: np.ndarray | None = None  # (layers,) int64: the bank slot of each table,
+    # written once by the audio thread when it adopts these layers
+    rt: tuple | None = None  # (geometry, rate, gain, weight_array, slot_indices): what the
+    # compiled note rules read (rt/event_apply.py)
 
     def weights_at(self, dx: float, dy: float) -> np.ndarray | None:
         """A note's own weights, at the position moved by (dx, dy) (issue 19), or None.
@@ -211,6 +221,11 @@ def prepare_layers(layers: BankLayers, output_rate: int,
         position = np.array(layers.position, dtype=np.float64)
         corner_table = np.array(owner, dtype=np.int64)
         step, low, high = grid_step(corner_array), corner_array.min(0), corner_array.max(0)
+    weight_array = np.array(weights, dtype=np.float64)
+    slot_indices = np.full(len(tables), -1, dtype=np.int64)
     return PreparedLayers(layers, tuple(tables), tuple(weights), geometry, rate,
-                          np.array(weights, dtype=np.float64), gain, corner_array, position,
-                          corner_table, step, low, high)
+                          weight_array, gain, corner_array, position,
+                          corner_table, step, low, high,
+                          serials=np.array([t.serial for t in tables], dtype=np.int64),
+                          slot_indices=slot_indices,
+                          rt=(geometry, rate, gain, weight_array, slot_indices))

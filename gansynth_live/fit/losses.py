@@ -12,6 +12,16 @@ right, harmonic lines missing, pitch wrong. Three terms instead:
   log scale a smeared band costs little;
 * IF L1 only where the target is within `if_mask_db` of its frame's peak: the
   phase of quiet bins is noise, the phase of harmonics sets the pitch.
+
+and, when `weight_envelope` > 0, a fourth on the note's level over time:
+
+* envelope L1: each frame's total mel power (log, floored `floor_db` under the
+  note's loudest frame) and its frame-to-frame change. Per-bin L1 lets a sharp
+  onset cost little when smeared over a few frames (the onset is 1-2 of 128
+  frames and its bins are a small share of the loud ones): the fidelity table
+  measured struck and plucked attacks of 113-222 ms against 2-59 ms real. Here
+  every frame's level weighs the same, and the change term is large exactly
+  where the target jumps and the prediction ramps.
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[fl
                           floor_db: float, if_mask_db: float, weight_linear: float,
                           weight_if: float, peak_weight: float = 0.0,
                           peak_span_db: float = 30.0,
-                          if_bin_weight: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+                          if_bin_weight: tf.Tensor | None = None,
+                          weight_envelope: float = 0.0) -> dict[str, tf.Tensor]:
     """pred, target: [B,T,F,2] normalised images. Returns scalar terms and 'total'.
 
     `if_bin_weight` [F]: per-bin factor on the IF error (see FitSettings.if_low_hz);
@@ -73,5 +84,26 @@ def reconstruction_losses(pred: tf.Tensor, target: tf.Tensor, mag_norm: tuple[fl
     strong = tf.cast(logp_tgt > peak - 40.0 * NATS_PER_DB, pred.dtype)
     loud_db = (tf.reduce_sum(strong * tf.abs(logp_pred - logp_tgt)) / (tf.reduce_sum(strong) + 1.0)
                / NATS_PER_DB)
+    envelope = envelope_l1(logp_pred, logp_tgt, floor_db) * a
     total = mag_l1 + weight_linear * linear + weight_if * if_l1
-    return {"total": total, "mag": mag_l1, "linear": linear, "if": if_l1, "loud_db": loud_db}
+    if weight_envelope > 0.0:
+        total = total + weight_envelope * envelope
+    return {"total": total, "mag": mag_l1, "linear": linear, "if": if_l1,
+            "envelope": envelope, "loud_db": loud_db}
+
+
+def envelope_l1(logp_pred: tf.Tensor, logp_tgt: tf.Tensor, floor_db: float) -> tf.Tensor:
+    """Mean L1 of the per-frame log mel power and of its frame-to-frame change.
+
+    logp_*: [B,T,F] natural-log mel power. Both levels are floored `floor_db` under
+    the target's loudest frame, so the silent tail costs nothing below it.
+    """
+    level_pred = tf.reduce_logsumexp(logp_pred, axis=2)  # [B,T]
+    level_tgt = tf.reduce_logsumexp(logp_tgt, axis=2)
+    floor = tf.reduce_max(level_tgt, axis=1, keepdims=True) - floor_db * NATS_PER_DB
+    level_pred = tf.maximum(level_pred, floor)
+    level_tgt = tf.maximum(level_tgt, floor)
+    levels = tf.reduce_mean(tf.abs(level_pred - level_tgt))
+    change = tf.reduce_mean(tf.abs((level_pred[:, 1:] - level_pred[:, :-1])
+                                   - (level_tgt[:, 1:] - level_tgt[:, :-1])))
+    return levels + change

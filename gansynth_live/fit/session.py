@@ -38,6 +38,7 @@ class FitRequest:
     batch_size: int = 8
     learning_rate: float | None = None
     if_low_hz: float | None = None
+    envelope_weight: float | None = None
     fmap_base: int = 1024
     fmap_max: int = 64
     checkpoint_every: int = 200
@@ -55,6 +56,8 @@ def _override(settings: FitSettings, req: FitRequest) -> FitSettings:
                            latent_learning_rate=2.0 * req.learning_rate)
     if req.if_low_hz is not None:
         settings = replace(settings, if_low_hz=req.if_low_hz)
+    if req.envelope_weight is not None:
+        settings = replace(settings, weight_envelope=req.envelope_weight)
     return settings
 
 
@@ -268,6 +271,7 @@ def run_fit(req: FitRequest) -> int:
         if step % 5 == 0:
             bar.set_postfix(loss=f"{losses['total']:.4f}", mag=f"{losses['mag']:.4f}",
                             lin=f"{losses['linear']:.3f}", IF=f"{losses['if']:.3f}",
+                            env=f"{losses['envelope']:.4f}",
                             loud_dB=f"{losses['loud_db']:.1f}", refresh=False)
 
     try:

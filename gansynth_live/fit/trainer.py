@@ -163,7 +163,8 @@ class FitModel(tf.Module):
             losses = reconstruction_losses(pred, targets, self.config.mag_normalizer,
                                            s.floor_db, s.if_mask_db, s.weight_linear,
                                            s.weight_if, s.peak_weight,
-                                           if_bin_weight=self.if_bin_weight)
+                                           if_bin_weight=self.if_bin_weight,
+                                           weight_envelope=s.weight_envelope)
         grads = tape.gradient(losses["total"], self.variables_list)
         step = self.step + 1
         t = tf.cast(step, tf.float32)

@@ -17,73 +17,167 @@ import threading
 import numpy as np
 
 from ..layers import PitchTable
+from .jit import njit, on_warm_up
+
+WRITTEN, READ = 0, 1
+
+
+@njit
+def ring_position(counts, capacity):
+    """Where the next put goes (a small int, < capacity), or -1 when the ring is full."""
+    if counts[WRITTEN] - counts[READ] >= capacity:
+        return -1
+    return counts[WRITTEN] % capacity
+
+
+@njit
+def ring_commit(counts):
+    counts[WRITTEN] += 1
+
+
+@njit
+def item(array, i):
+    """array[i] as a Python int without a numpy scalar (a small int: no new object)."""
+    return array[i]
+
+
+@njit
+def find_serial(serial, occupied, wanted):
+    """The slot holding the table with this serial, or -1."""
+    for k in range(serial.shape[0]):
+        if occupied[k] and serial[k] == wanted:
+            return k
+    return -1
+
+
+@njit
+def first_free(occupied):
+    for k in range(occupied.shape[0]):
+        if not occupied[k]:
+            return k
+    return -1
+
+
+@njit
+def plan_adoption(serial, occupied, in_use, wanted, indices, release):
+    """Map a new layer set's tables (their `wanted` serials) to slots.
+
+    Fills `indices[j]` with the slot already holding table j (-1: it needs
+    one) and `release[:count]` with the idle slots to empty first (holding a
+    bank no voice reads and the new layers do not use), in slot order, only as
+    many as the missing tables need. Returns count, or -1 when even all idle
+    slots would not make room (a glide must end first).
+    """
+    n_slots = serial.shape[0]
+    missing = 0
+    for j in range(wanted.shape[0]):
+        indices[j] = find_serial(serial, occupied, wanted[j])
+        if indices[j] < 0:
+            missing += 1
+    free = 0
+    for k in range(n_slots):
+        if not occupied[k]:
+            free += 1
+    count = 0
+    reusable = 0
+    for k in range(n_slots):
+        if not occupied[k] or in_use[k]:
+            continue
+        kept = False
+        for j in range(wanted.shape[0]):
+            if wanted[j] == serial[k]:
+                kept = True
+        if not kept:
+            reusable += 1
+            if free + count < missing:
+                release[count] = k
+                count += 1
+    if missing > free + reusable:
+        return -1
+    return count
+
+
+@on_warm_up
+def _warm_up() -> None:
+    counts = np.zeros(2, dtype=np.int64)
+    ring_commit(counts)
+    ring_position(counts, 4)
+    ints = np.zeros(2, dtype=np.int64)
+    flags = np.zeros(2, dtype=bool)
+    item(ints, 0)
+    find_serial(ints, flags, 0)
+    first_free(flags)
+    plan_adoption(ints, flags, flags, ints, ints.copy(), ints.copy())
 
 
 class RetireRing:
     """References handed from the audio thread to a housekeeping thread.
 
     `put`: audio thread only. `drain`: any other thread (serialised by a lock
-    the audio thread never takes).
+    the audio thread never takes). The two counts live in an int64 array that
+    compiled code advances: a Python int index past 256 would be a new object
+    per put.
     """
 
     def __init__(self, capacity: int = 256) -> None:
+        if not 1 <= capacity <= 256:  # positions stay small ints (no new object per put)
+            raise ValueError("RetireRing capacity must be 1..256")
         self._slots: list[object] = [None] * capacity
         self._capacity = capacity
-        self._written = 0  # audio thread
-        self._read = 0  # housekeeping, under _lock
+        self._counts = np.zeros(2, dtype=np.int64)  # WRITTEN: audio thread; READ: housekeeping
         self._lock = threading.Lock()
 
     def put(self, obj: object) -> bool:
-        written = self._written
-        if written - self._read >= self._capacity:
+        position = ring_position(self._counts, self._capacity)
+        if position < 0:
             return False
-        self._slots[written % self._capacity] = obj
-        self._written = written + 1
+        self._slots[position] = obj
+        ring_commit(self._counts)  # publish after the slot holds the reference
         return True
 
     def pending(self) -> bool:
         """True when something waits to be dropped (cheap; any thread)."""
-        return self._written != self._read
+        return bool(self._counts[WRITTEN] != self._counts[READ])
 
     def drain(self) -> int:
         """Drop every retired reference (here, in the calling thread); returns how many."""
         with self._lock:
             count = 0
-            while self._read != self._written:
-                self._slots[self._read % self._capacity] = None
-                self._read += 1
+            while self._counts[READ] != self._counts[WRITTEN]:
+                self._slots[int(self._counts[READ]) % self._capacity] = None
+                self._counts[READ] += 1
                 count += 1
             return count
 
 
 class BankSlots:
-    """A fixed table of `size` PitchTables the voices index by slot number. Audio thread only."""
+    """A fixed table of `size` PitchTables the voices index by slot number. Audio thread only.
+
+    Beside the objects (which the mixer reads samples from and the retire ring
+    takes), each slot's table serial (PitchTable.serial) in an int64 array, so
+    compiled code can match a new layer set to the slots (`plan_adoption`).
+    """
 
     def __init__(self, size: int, retire: RetireRing) -> None:
         self.tables: list[PitchTable | None] = [None] * size
         self.occupied = np.zeros(size, dtype=bool)  # tables[k] is not None, for numpy masks
+        self.serial = np.full(size, -1, dtype=np.int64)
         self.retire = retire
 
     def find(self, table: PitchTable) -> int:
-        for k, held in enumerate(self.tables):
-            if held is table:
-                return k
-        return -1
-
-    def free_count(self) -> int:
-        return len(self.tables) - int(np.count_nonzero(self.occupied))
+        return find_serial(self.serial, self.occupied, table.serial)
 
     def assign(self, table: PitchTable) -> int:
         """Put `table` in a free slot (or find it already there); -1 when none is free."""
         k = self.find(table)
         if k >= 0:
             return k
-        for k, held in enumerate(self.tables):
-            if held is None:
-                self.tables[k] = table
-                self.occupied[k] = True
-                return k
-        return -1
+        k = first_free(self.occupied)
+        if k >= 0:
+            self.tables[k] = table
+            self.occupied[k] = True
+            self.serial[k] = table.serial
+        return k
 
     def release(self, k: int) -> bool:
         """Empty slot k, handing its table to the retire ring (False: ring full, try later)."""
@@ -94,4 +188,5 @@ class BankSlots:
             return False
         self.tables[k] = None
         self.occupied[k] = False
+        self.serial[k] = -1
         return True

@@ -26,11 +26,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .jit import njit, on_warm_up
+
 FREE, ATTACK, DECAY, RELEASE, FADE = 0, 1, 2, 3, 4
 FLOOR = 1e-4  # -80 dB: a releasing voice below this is silent and freed
 MIN_ATTACK_S = 0.001  # a faster rise clicks
 MIN_DECAY_S = 0.001
 MIN_RELEASE_S = 0.005  # as short as the steal fade
+
+
+# The coefficients as one float64 array (what the compiled code reads and a SetEnvelope
+# record rewrites in place): rows of `coefficients`.
+E_ATTACK_RATE, E_SUSTAIN, E_LOG_K_DECAY, E_LOG_K_RELEASE = range(4)
+COEFFICIENTS = 4
+
+
+@njit
+def coefficients(attack_s, decay_s, sustain, release_s, sample_rate, out):
+    """Per-frame ADSR constants at one sample rate into `out` (COEFFICIENTS float64)."""
+    attack_frames = max(attack_s, MIN_ATTACK_S) * sample_rate
+    decay_frames = max(decay_s, MIN_DECAY_S) * sample_rate
+    release_frames = max(release_s, MIN_RELEASE_S) * sample_rate
+    out[E_ATTACK_RATE] = 1.0 / attack_frames
+    out[E_SUSTAIN] = sustain
+    out[E_LOG_K_DECAY] = math.log(1e-3) / decay_frames  # -60 dB of the distance
+    out[E_LOG_K_RELEASE] = math.log(FLOOR) / release_frames  # full level to -80 dB
+
+
+@on_warm_up
+def _warm_up() -> None:
+    coefficients(0.01, 0.1, 0.5, 0.2, 48000.0, np.zeros(COEFFICIENTS))
 
 
 @dataclass(frozen=True)
@@ -45,13 +70,14 @@ class EnvelopeCoefficients:
     @classmethod
     def make(cls, attack_s: float, decay_s: float, sustain: float, release_s: float,
              sample_rate: int) -> "EnvelopeCoefficients":
-        attack_frames = max(attack_s, MIN_ATTACK_S) * sample_rate
-        decay_frames = max(decay_s, MIN_DECAY_S) * sample_rate
-        release_frames = max(release_s, MIN_RELEASE_S) * sample_rate
-        return cls(attack_rate=1.0 / attack_frames,
-                   sustain=float(sustain),
-                   log_k_decay=math.log(1e-3) / decay_frames,  # -60 dB of the distance
-                   log_k_release=math.log(FLOOR) / release_frames)  # full level to -80 dB
+        out = np.zeros(COEFFICIENTS)
+        coefficients(float(attack_s), float(decay_s), float(sustain), float(release_s),
+                     float(sample_rate), out)
+        return cls.from_array(out)
+
+    @classmethod
+    def from_array(cls, array: np.ndarray) -> "EnvelopeCoefficients":
+        return cls(*(float(v) for v in array[:COEFFICIENTS]))
 
 
 @dataclass

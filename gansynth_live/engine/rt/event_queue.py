@@ -6,12 +6,15 @@ Why not the standard containers: `collections.deque(maxlen=...)` silently
 drops the *oldest* event when full (a lost note-off is a stuck note);
 `queue.Queue` takes a lock the consumer must also take, and a producer
 preempted while holding it would stall the audio callback. Here the audio
-thread takes no lock at all: a preallocated ring of object references with a
-producer index (`_tail`, published after the slot is written) and a consumer
-index (`_head`). Under CPython's GIL a list-item store and an attribute store
-are each atomic, which is all a single-consumer ring needs. Producers
-(MIDI thread, OSC thread, scripts) serialise among themselves with a lock the
-consumer never touches, like FluidSynth's API mutex.
+thread takes no lock at all: a preallocated ring of numeric records (one
+float64 row per event, `event_records.py`: no Python object crosses into the
+audio thread) with a producer index (`indices[TAIL]`, published after the row
+is written) and a consumer index (`indices[HEAD]`), both in one int64 array
+that compiled code reads and advances (rt/event_apply.py). Under CPython's GIL
+a numpy item store is atomic, and the compiled consumer keeps the GIL, which
+is all a single-consumer ring needs. Producers (MIDI thread, OSC thread,
+scripts) serialise among themselves with a lock the consumer never touches,
+like FluidSynth's API mutex.
 
 Headroom: ordinary events (note-ons, bends, settings) are refused and counted
 once the ring is `capacity - reserve` full; the reserve takes only note-offs,
@@ -29,13 +32,18 @@ import threading
 import numpy as np
 
 from ...events import AllNotesOff, AllSoundOff, NoteOff, SustainPedal, is_critical
+from ..event_records import RECORD_SIZE, decode, encode
+
+HEAD, TAIL = 0, 1
 
 
 class EventQueue:
     """Bounded multi-producer, single-consumer queue; the consumer never blocks or locks.
 
     `push` may be called from any thread; `pop`, `empty` and `take_lost` only
-    from the consumer (the audio thread).
+    from the consumer (the audio thread). The consumer normally reads `records`
+    and `indices` in compiled code (event_apply.apply_events); `pop` decodes
+    one record back into its event, for the few the audio thread hands to Python.
     """
 
     def __init__(self, capacity: int = 2048, reserve: int = 512) -> None:
@@ -43,9 +51,8 @@ class EventQueue:
             raise ValueError("EventQueue needs 1 <= reserve < capacity")
         self.capacity = capacity
         self.reserve = reserve
-        self._slots: list[object] = [None] * capacity
-        self._head = 0  # written by the consumer only
-        self._tail = 0  # written by producers only, under _lock
+        self.records = np.zeros((capacity, RECORD_SIZE), dtype=np.float64)
+        self.indices = np.zeros(2, dtype=np.int64)  # HEAD: the consumer's; TAIL: producers'
         self._lock = threading.Lock()
         # counters (read from any thread)
         self.refused = 0  # ordinary events refused near capacity
@@ -66,16 +73,16 @@ class EventQueue:
         """
         critical = is_critical(event)
         with self._lock:
-            tail = self._tail
+            tail = int(self.indices[TAIL])
             limit = self.capacity if critical else self.capacity - self.reserve
-            if tail - self._head >= limit:
+            if tail - int(self.indices[HEAD]) >= limit:
                 if not critical:
                     self.refused += 1
                     return False
                 self._remember_lost(event)
                 return True
-            self._slots[tail % self.capacity] = event
-            self._tail = tail + 1  # publish only after the slot holds the event
+            encode(event, self.records[tail % self.capacity])
+            self.indices[TAIL] = tail + 1  # publish only after the row holds the event
         return True
 
     def _remember_lost(self, event: object) -> None:
@@ -90,22 +97,20 @@ class EventQueue:
 
     def __len__(self) -> int:
         """Events waiting (approximate while others push or pop)."""
-        return self._tail - self._head
+        return int(self.indices[TAIL]) - int(self.indices[HEAD])
 
     # --- consumer (audio thread only) -----------------------------------------------
     def pop(self) -> object | None:
-        """The oldest event, or None when empty. Never blocks."""
-        head = self._head
-        if head == self._tail:
+        """The oldest event, decoded (None when empty, or for an unknown record). Never blocks."""
+        head = int(self.indices[HEAD])
+        if head == int(self.indices[TAIL]):
             return None
-        index = head % self.capacity
-        event = self._slots[index]
-        self._slots[index] = None
-        self._head = head + 1
+        event = decode(self.records[head % self.capacity])
+        self.indices[HEAD] = head + 1
         return event
 
     def empty(self) -> bool:
-        return self._head == self._tail
+        return self.indices[HEAD] == self.indices[TAIL]
 
     def take_lost(self) -> tuple[np.ndarray, np.ndarray, bool]:
         """Claim the lost-event tables: (channel, pitch) note-offs, pedal-up channels, panic.

@@ -33,7 +33,7 @@ from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, 
 _JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False,
             _nrt=False)
 
-__all__ = ["PARAMS", "accumulate_layer", "choose_victim", "finish_block", "finish_packed",
+__all__ = ["PARAMS", "accumulate_layer", "finish_block", "finish_packed",
            "prepare_block", "prepare_packed", "signature_count", "warm_up"]
 
 
@@ -237,37 +237,6 @@ def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held
 
 
 @numba.njit(**_JIT)
-def choose_victim(active, stage, level, gain, key_down, started_at, released_at, now):
-    """steal.choose_victim as one loop (same priorities and tie order)."""
-    best = -1
-    best_rank = 0
-    best_secondary = 0.0
-    best_started = 0
-    for v in range(active.shape[0]):
-        s = stage[v]
-        if not active[v] or s == FADE:
-            continue
-        released = s == RELEASE
-        if started_at[v] >= now:
-            rank = 3
-        elif released:
-            rank = 0
-        elif not key_down[v]:
-            rank = 1
-        else:
-            rank = 2
-        if released:
-            secondary = float(released_at[v])
-        else:
-            secondary = gain[v] * (1.0 if s == ATTACK else level[v])
-        if best < 0 or rank < best_rank or (rank == best_rank and (
-                secondary < best_secondary or (secondary == best_secondary
-                                               and started_at[v] < best_started))):
-            best, best_rank, best_secondary, best_started = v, rank, secondary, started_at[v]
-    return best
-
-
-@numba.njit(**_JIT)
 def prepare_packed(state, geometry, step_by_channel, params, step, seg, w1, slot_used, acc):
     """prepare_block with the voice arrays in two tuples (see kernel_numpy.prepare_packed)."""
     (active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide, w_from,
@@ -289,7 +258,7 @@ def finish_packed(state, voice_gains, params, step, seg, w1, acc, out):
                         acc, out)
 
 
-_KERNELS = (prepare_block, _accumulate_layer, finish_block, choose_victim, prepare_packed,
+_KERNELS = (prepare_block, _accumulate_layer, finish_block, prepare_packed,
             finish_packed)
 
 
@@ -323,7 +292,6 @@ def warm_up() -> None:
     finish_block(v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
                  v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur, v.gain, v.pan_l, v.pan_r, params,
                  step, seg, w1, acc, out)
-    choose_victim(v.active, v.stage, v.level, v.gain, v.key_down, v.started_at, v.released_at, 0)
     state = (v.active, v.stage, v.level, v.fade_rate, v.channel, v.pitch, v.key_down, v.held,
              v.elapsed, v.glide, v.w_from, v.w_to, v.w_cur)
     prepare_packed(state, (v.start, v.end, v.loop_start, v.loop_end, v.rate, v.note_step),

@@ -23,8 +23,6 @@ mixer builds once (a call with more than 20 arguments makes a new tuple, and
 the compiled twins then allocate nothing).
 
 `params` carries the block's scalars, indexed by the P_* constants.
-`choose_victim` (voice stealing, steal.py) is part of the interface too: it
-runs once per note-on when polyphony is full.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import envelope as env
-from .steal import choose_victim  # noqa: F401 - part of the kernel interface
 
 P_FRAMES, P_GLIDE_INC, P_FADE_FRAMES, P_ATTACK_RATE, P_SUSTAIN, P_LOG_K_DECAY, \
     P_LOG_K_RELEASE = range(7)

@@ -31,6 +31,13 @@ class Mixer:
         n, k = voices.capacity, len(slots.tables)
         self.params = np.zeros(PARAMS, dtype=np.float64)
         self.params[P_FADE_FRAMES] = fade_frames
+        # The envelope's coefficients are read in place, as the kernels' params
+        # P_ATTACK_RATE..P_LOG_K_RELEASE (envelope.coefficients writes this view: a
+        # SetEnvelope record rewrites it, no copy per block).
+        assert (P_SUSTAIN - P_ATTACK_RATE, P_LOG_K_DECAY - P_ATTACK_RATE,
+                P_LOG_K_RELEASE - P_ATTACK_RATE) == (env.E_SUSTAIN, env.E_LOG_K_DECAY,
+                                                     env.E_LOG_K_RELEASE)
+        self.envelope = self.params[P_ATTACK_RATE:P_ATTACK_RATE + env.COEFFICIENTS]
         self.step = np.ones(n, dtype=np.float64)
         self.seg = np.zeros((6, n), dtype=np.float64)
         self.w1 = np.zeros((k, n), dtype=np.float64)
@@ -50,8 +57,7 @@ class Mixer:
              v.w_cur[k], self.w1[k]) for k in range(k))
         self._mix_views: dict[int, np.ndarray] = {}  # mix[:frames], made once per block size
 
-    def render(self, frames: int, coeffs: env.EnvelopeCoefficients,
-               step_by_channel: np.ndarray) -> np.ndarray:
+    def render(self, frames: int, step_by_channel: np.ndarray) -> np.ndarray:
         """Mix `frames` frames of every active voice; returns a view of the stereo buffer."""
         mix = self._mix_views.get(frames)
         if mix is None:  # the first block of this size (warm-up, or a new PortAudio size)
@@ -60,10 +66,6 @@ class Mixer:
         p = self.params
         p[P_FRAMES] = frames
         p[P_GLIDE_INC] = frames / self.glide_frames
-        p[P_ATTACK_RATE] = coeffs.attack_rate
-        p[P_SUSTAIN] = coeffs.sustain
-        p[P_LOG_K_DECAY] = coeffs.log_k_decay
-        p[P_LOG_K_RELEASE] = coeffs.log_k_release
         k = self.kernels
         k.prepare_packed(self._state, self._geometry, step_by_channel, p, self.step, self.seg,
                          self.w1, self.slot_used, self.acc)

@@ -17,20 +17,20 @@ from types import ModuleType
 
 import numpy as np
 
-from ...events import (AllNotesOff, AllSoundOff, NoteBend, NoteOff, NoteOn, PitchBend,
-                       SetBendRange, SetEnvelope, SetExpression, SetMasterGain, SetMpeZone,
-                       SustainPedal)
+from ...events import NoteOn, SetExpression
 from ..config import EngineConfig
 from ..layers import PreparedLayers
 from . import envelope as env
-from .bank_slots import BankSlots, RetireRing
+from . import event_apply as rules
+from .bank_slots import BankSlots, RetireRing, item, plan_adoption
 from .counters import (BLOCKS, CLOCK, FRAMES, LAYER_SWAPS, LAYER_SWAPS_WAITING,
-                       LOST_EVENTS_APPLIED, NONFINITE_BLOCKS, NOTES_REFUSED, NOTES_SILENT,
-                       NOTES_STARTED, UNKNOWN_EVENTS, VOICES_STOLEN, Counters, bump)
+                       LOST_EVENTS_APPLIED, NONFINITE_BLOCKS, UNKNOWN_EVENTS, Counters, bump)
+from .event_apply import apply_events
 from .event_queue import EventQueue
 from .jit import njit, on_warm_up
 from .output_stage import OutputStage
 from .mixer import Mixer
+from .morph_glide import retarget_all, slots_in_use
 from .voices import Voices
 
 
@@ -74,23 +74,35 @@ class Renderer:
         self.queue = EventQueue(config.queue_capacity, config.queue_reserve)
         self.retire = RetireRing()
         self.slots = BankSlots(config.bank_slots, self.retire)
-        self.voices = Voices(config.voice_count, config.polyphony, config.bank_slots,
-                             min_note_frames=int(round(config.min_note_s * sr)),
-                             steal=kernels.choose_victim)
+        self.voices = Voices(config.voice_count, config.polyphony, config.bank_slots)
         self._fade_frames = config.steal_fade_s * sr
         self.mixer = Mixer(self.voices, self.slots, kernels, config.max_block_frames,
                            glide_frames=config.morph_glide_s * sr, fade_frames=self._fade_frames)
         self.output = OutputStage(sr, config.master_gain, config.limiter_threshold,
                                   config.limiter_release_s, config.max_block_frames)
-        self._coeffs = env.EnvelopeCoefficients.make(
-            config.attack_s, config.decay_s, config.sustain, config.release_s, sr)
+        # The envelope's coefficients live in the mixer's kernel params (a view), where a
+        # SetEnvelope record rewrites them.
+        env.coefficients(float(config.attack_s), float(config.decay_s), float(config.sustain),
+                         float(config.release_s), float(sr), self.mixer.envelope)
         self._bend = np.zeros(16, dtype=np.float64)
         self._bend_range = np.full(16, float(config.bend_range_semitones))  # per channel
         self._master = np.full(16, -1, dtype=np.int64)  # MPE: the zone master of a member channel
         self._step = np.ones(16, dtype=np.float64)
         self._pedal = np.zeros(16, dtype=bool)
-        self._channels = np.arange(16)
         self._chan_expr = np.zeros((16, 2), dtype=np.float64)  # SetExpression(pitch=None)
+        # what the compiled note rules read (rt/event_apply.py), in tuples made once
+        self._channels = (self._bend, self._bend_range, self._master, self._step, self._pedal,
+                          self._chan_expr)
+        self._settings = np.zeros(rules.SETTINGS, dtype=np.float64)
+        self._settings[rules.C_FADE_FRAMES] = self._fade_frames
+        self._settings[rules.C_MIN_NOTE_FRAMES] = int(round(config.min_note_s * sr))
+        self._settings[rules.C_POLYPHONY] = config.polyphony
+        self._settings[rules.C_VELOCITY_CURVE] = config.velocity_curve
+        self._settings[rules.C_PAN_SPREAD] = config.pan_spread
+        self._settings[rules.C_SAMPLE_RATE] = sr
+        self._layers = rules.empty_layers()
+        self._in_use = np.zeros(config.bank_slots, dtype=bool)  # scratch of _adopt_layers
+        self._release_plan = np.zeros(config.bank_slots, dtype=np.int64)
         # layers: `pending` is written by Engine.set_layers (any thread), adopted here
         self.pending: PreparedLayers | None = None
         self.applied: PreparedLayers | None = None
@@ -98,14 +110,6 @@ class Renderer:
         self._layer_weights = np.zeros(0, dtype=np.float64)
         self._ints = counters.ints
         self.next_frames: int | None = None  # the callback's `frames` for the next process
-        self.handlers = {
-            NoteOn: self._note_on, NoteOff: self._note_off, PitchBend: self._pitch_bend,
-            SustainPedal: self._sustain, AllNotesOff: self._all_notes_off,
-            AllSoundOff: self._all_sound_off, SetMasterGain: self._master_gain,
-            SetEnvelope: self._envelope, SetBendRange: self._bend_range_event,
-            SetMpeZone: self._mpe_zone, SetExpression: self._expression,
-            NoteBend: self._note_bend,
-        }
 
     @property
     def _frame(self) -> int:
@@ -145,7 +149,7 @@ class Renderer:
 
     def _render_block(self, out: np.ndarray, n: int) -> None:
         self._begin_block()
-        mix = self.mixer.render(n, self._coeffs, self._step)
+        mix = self.mixer.render(n, self._step)
         if not self.output.process(mix, out):
             bump(self._ints, NONFINITE_BLOCKS, 1)
         bump(self._ints, CLOCK, n)
@@ -155,56 +159,64 @@ class Renderer:
         if pending is not self.applied:
             self._adopt_layers(pending)
         queue = self.queue
-        handlers = self.handlers
         limit = self.config.max_events_per_block
         count = 0  # a while loop: `for` would make a range and an iterator object per block
         while count < limit:
-            event = queue.pop()
-            if event is None:
+            done = apply_events(queue.records, queue.indices, limit - count, self.voices.notes,
+                                self.voices.reads, self._channels, self._layers,
+                                self.mixer.envelope, self.output.state, self._settings,
+                                self._ints)
+            if done >= 0:
                 break
-            count += 1
-            handler = handlers.get(type(event))
-            if handler is None:
-                bump(self._ints, UNKNOWN_EVENTS, 1)
-            else:
-                handler(event)
+            count -= done  # the compiled ones and the one for Python
+            self._python_event(queue.pop())
         if queue.lost_pending and queue.empty():
             self._apply_lost_events()
         if any_true(self.voices.release_pending):
-            self.voices.release_due(self._frame)
+            rules.release_due(self.voices.notes, self._settings, self._ints)
+
     def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
         """Map the new layers' banks to slots and start sounding voices gliding to them.
 
         With follow_morph False sounding voices are left alone: they keep
-        reading (and pinning) the slots of the banks they started with.
+        reading (and pinning) the slots of the banks they started with. The
+        planning and the glides are compiled (bank_slots.plan_adoption,
+        morph_glide.py) over arrays `prepare_layers` made in the calling thread.
         """
-        slots = self.slots
-        tables = prepared.tables if prepared is not None else ()
-        wanted = {id(t) for t in tables}
-        in_use = self.voices.slots_in_use()  # by voices; the old layers no longer pin theirs
-        reusable = [k for k, t in enumerate(slots.tables)
-                    if t is not None and not in_use[k] and id(t) not in wanted]
-        missing = sum(1 for t in tables if slots.find(t) < 0)
-        if missing > slots.free_count() + len(reusable):
+        if prepared is None:  # only before the first set_layers (pending starts as None)
+            return
+        slots, voices = self.slots, self.voices
+        slots_in_use(voices.active, voices.w_cur, voices.w_to, self._in_use)
+        releases = plan_adoption(slots.serial, slots.occupied, self._in_use, prepared.serials,
+                                 prepared.slot_indices, self._release_plan)
+        if releases < 0:
             bump(self._ints, LAYER_SWAPS_WAITING, 1)  # a glide must end first; retry next block
             return
         if self.applied is not None and not self.retire.put(self.applied):
             return  # housekeeping is behind; keep the old reference one more block
-        for k in reusable:
-            if slots.free_count() >= missing:
-                break
-            slots.release(k)
-        indices = np.array([slots.assign(t) for t in tables], dtype=np.int64)
-        if (indices < 0).any():  # the retire ring was full: keep playing the old layers
-            bump(self._ints, LAYER_SWAPS_WAITING, 1)
-            return
-        weights = np.array(prepared.weights if prepared is not None else (), dtype=np.float64)
+        i = 0
+        while i < releases:  # not `for`: no range or iterator object
+            slots.release(item(self._release_plan, i))
+            i += 1
+        tables = prepared.tables
+        count = len(tables)
+        j = 0
+        while j < count:
+            if item(prepared.slot_indices, j) < 0:
+                k = slots.assign(tables[j])
+                if k < 0:  # the retire ring was full: keep playing the old layers
+                    bump(self._ints, LAYER_SWAPS_WAITING, 1)
+                    return
+                prepared.slot_indices[j] = k
+            j += 1
         if self.config.follow_morph:
-            self.voices.retarget(indices, weights, tables)
+            retarget_all(voices.notes, voices.reads, prepared.rt)
         self.applied = prepared
-        self._layer_slots, self._layer_weights = indices, weights
-        if self.config.follow_morph and any_true(self.voices.expressive):
-            self._express(np.flatnonzero(self.voices.active & self.voices.expressive))
+        self._layer_slots, self._layer_weights = prepared.slot_indices, prepared.weight_array
+        self._layers = prepared.rt
+        self._settings[rules.C_HAS_LAYERS] = 1.0
+        if self.config.follow_morph and any_true(voices.expressive):
+            self._express(np.flatnonzero(voices.active & voices.expressive))
         bump(self._ints, LAYER_SWAPS, 1)
 
     def _release_unused_slots(self) -> None:
@@ -216,79 +228,31 @@ class Renderer:
             slots.release(k)
             k = next_idle_slot(occupied, used, current, k + 1)
 
-    # --- event handlers (audio thread) ----------------------------------------------------
-    def _note_on(self, event: NoteOn) -> None:
+    # --- the events the compiled rules hand to Python (rt/event_apply.py) ------------------
+    def _python_event(self, event: object) -> None:
+        """A record `apply_events` left for Python: the two that need the morph layers."""
+        if isinstance(event, NoteOn):
+            self._note_on_expressive(event)
+        elif isinstance(event, SetExpression):
+            self._expression(event)
+        else:  # cannot happen: apply_events hands over only these two kinds
+            bump(self._ints, UNKNOWN_EVENTS, 1)
+
+    def _note_on_expressive(self, event: NoteOn) -> None:
+        """A note-on on a channel with its own expression (MPE: sent before the note):
+        the note starts at its own weights."""
+        v = rules.note_on(event.channel, event.pitch, float(event.velocity), self.voices.notes,
+                          self.voices.reads, self._layers, self._settings, self._ints)
         prepared = self.applied
-        if prepared is None or not prepared.tables:
-            bump(self._ints, NOTES_SILENT, 1)
+        if v < 0 or prepared is None:
             return
-        voices = self.voices
-        now = self._frame
-        retrigger = voices.voices_on_key(event.channel, event.pitch)
-        if retrigger.size:
-            voices.release(retrigger, now)
-        v, stolen = voices.allocate(now)
-        if stolen >= 0:
-            voices.fade(np.array([stolen]), self._fade_frames)
-            bump(self._ints, VOICES_STOLEN, 1)
-        if v < 0:
-            bump(self._ints, NOTES_REFUSED, 1)
-            return
-        config = self.config
-        gain = (event.velocity / 127.0) ** config.velocity_curve
-        pan = config.pan_spread * min(max((event.pitch - 60) / 36.0, -1.0), 1.0)
-        angle = (pan + 1.0) * math.pi / 4.0
-        voices.start_note(v, event.pitch, event.channel, gain, math.cos(angle), math.sin(angle),
-                          now, self._layer_slots, prepared)
         dx, dy = self._chan_expr[event.channel]
-        if dx != 0.0 or dy != 0.0:  # the channel's expression (MPE: sent before the note)
-            own = prepared.weights_at(float(dx), float(dy))
-            voices.expressive[v] = True
-            voices.expr_dx[v], voices.expr_dy[v] = dx, dy
-            if own is not None:
-                voices.set_weights(v, self._layer_slots, own)
-        bump(self._ints, NOTES_STARTED, 1)
-
-    def _note_off(self, event: NoteOff) -> None:
-        self.voices.key_up(event.channel, event.pitch, bool(self._pedal[event.channel]),
-                            self._frame)
-
-    def _refresh_step(self, ch: int) -> None:
-        """The channel's read-rate factor: its bend, plus its MPE master's (zone-wide) bend."""
-        semitones = float(self._bend[ch]) * float(self._bend_range[ch])
-        master = int(self._master[ch])
-        if master >= 0:
-            semitones += float(self._bend[master]) * float(self._bend_range[master])
-        self._step[ch] = 2.0 ** (semitones / 12.0)
-
-    def _refresh_channel_and_members(self, ch: int) -> None:
-        self._refresh_step(ch)
-        for member in np.flatnonzero(self._master == ch):
-            self._refresh_step(int(member))
-
-    def _pitch_bend(self, event: PitchBend) -> None:
-        self._bend[event.channel] = event.value
-        self._refresh_channel_and_members(event.channel)
-
-    def _bend_range_event(self, event: SetBendRange) -> None:
-        if event.channel is None:
-            self._bend_range[:] = event.semitones
-            for ch in range(16):
-                self._refresh_step(ch)
-        else:
-            self._bend_range[event.channel] = event.semitones
-            self._refresh_channel_and_members(event.channel)
-
-    def _mpe_zone(self, event: SetMpeZone) -> None:
-        master = self._master
-        master[master == event.master] = -1
-        members = event.member_channels
-        if (15 - event.master) in members:  # the zone swallows the other zone's master
-            master[master == 15 - event.master] = -1
-        for ch in members:
-            master[ch] = event.master
-        for ch in range(16):
-            self._refresh_step(ch)
+        voices = self.voices
+        voices.expressive[v] = True
+        voices.expr_dx[v], voices.expr_dy[v] = dx, dy
+        own = prepared.weights_at(float(dx), float(dy))
+        if own is not None:
+            voices.set_weights(v, self._layer_slots, own)
 
     def _expression(self, event: SetExpression) -> None:
         """A note's (or a channel's notes') own morph offset: they glide to their own weights."""
@@ -305,13 +269,6 @@ class Renderer:
         if self.config.follow_morph:  # else a note keeps the banks it started with
             self._express(chosen)
 
-    def _note_bend(self, event: NoteBend) -> None:
-        """A key's own bend: its sounding notes read at 2^(semitones/12) times their rate."""
-        voices = self.voices
-        chosen = np.flatnonzero(voices.active & (voices.channel == event.channel)
-                                & (voices.pitch == event.pitch))
-        voices.note_step[chosen] = 2.0 ** (event.semitones / 12.0)
-
     def _express(self, chosen: np.ndarray) -> None:
         """Retarget these voices to their own weights (shared ones where there is no offset)."""
         prepared = self.applied
@@ -326,50 +283,15 @@ class Renderer:
             columns[:, use] = own[:, use]
         voices.retarget(self._layer_slots, columns, prepared.tables, chosen)
 
-    def _zone(self, channel: int) -> np.ndarray:
-        """The channel and, when it is an MPE zone's master, its member channels: what a
-        master channel's pedal and all-notes-off reach (the MPE spec's zone-wide messages)."""
-        return np.flatnonzero((self._master == channel) | (self._channels == channel))
-
-    def _pedal_set(self, channel: int, on: bool) -> None:
-        for ch in self._zone(channel):
-            self._pedal[ch] = on
-            if not on:
-                self.voices.pedal_up(int(ch), self._frame)
-
-    def _sustain(self, event: SustainPedal) -> None:
-        self._pedal_set(event.channel, event.on)
-
-    def _all_notes_off(self, event: AllNotesOff) -> None:
-        if event.channel is None:
-            self._pedal[:] = False
-            self.voices.release_all(None, self._frame)
-            return
-        for ch in self._zone(event.channel):
-            self._pedal[ch] = False
-            self.voices.release_all(int(ch), self._frame)
-
-    def _all_sound_off(self, event: AllSoundOff) -> None:
-        self._pedal[:] = False
-        voices = self.voices
-        voices.fade(np.flatnonzero(voices.active & (voices.stage != env.FADE)), self._fade_frames)
-
-    def _master_gain(self, event: SetMasterGain) -> None:
-        self.output.master_target = event.gain
-
-    def _envelope(self, event: SetEnvelope) -> None:
-        self._coeffs = env.EnvelopeCoefficients.make(
-            event.attack_s, event.decay_s, event.sustain, event.release_s, self.sample_rate)
-
     def _apply_lost_events(self) -> None:
         """Apply note-offs, pedal-ups and panics that found the queue full (never lost)."""
         keys, pedal, panic = self.queue.take_lost()
         now = self._frame
+        notes = self.voices.notes
         for channel, pitch in keys.T:
-            self.voices.key_up(int(channel), int(pitch), bool(self._pedal[channel]), now)
+            rules.note_off(int(channel), int(pitch), notes, self._channels, self._settings, now)
         for channel in pedal:
-            self._pedal_set(int(channel), False)
+            rules.sustain(int(channel), False, notes, self._channels, now)
         if panic:
-            self._pedal[:] = False
-            self.voices.release_all(None, now)
+            rules.all_notes_off(-1, notes, self._channels, now)
         bump(self._ints, LOST_EVENTS_APPLIED, 1)

@@ -12,11 +12,12 @@ Then: kernels compiled without numba's runtime (an array argument cost a
 than 20 arguments makes a tuple), counters in int64 arrays bumped by compiled
 code, the output stage and the recorder's ring copy as compiled loops, no
 `for` loops (iterator objects) in the block path: a block without events
-allocates nothing (about half the blocks here; median 64 B over all blocks).
-The event handlers (index arrays in voices.py, layer adoption's sets and
-lists, the event ring's and retire ring's Python int indices) still allocate
-up to about 6.5 kB in a block with a note-on: the strict test below is
-expected to fail until then, and the budget test keeps it from growing.
+allocated nothing (about half the blocks here; median 64 B over all blocks),
+but a note-on up to 6.5 kB (index arrays of the numpy note handlers). Then
+(issue 16 item 2): events cross as numeric records and compiled note rules
+apply them (rt/event_apply.py); a layer swap is planned and glided by
+compiled code over arrays made in the thread that called set_layers, and
+both rings count in int64 arrays: no block allocates.
 """
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_the_callback_keeps_nothing_and_stays_within_its_allocation_budget(measu
     peaks, kept, _ = measured
     assert np.median(kept) == 0  # nothing retained block after block (no leak)
     assert kept.sum() < 64 * 1024
-    assert np.median(peaks) <= 256 and peaks.max() <= 8 * 1024  # measured 64 B / 6.6 kB
+    assert np.median(peaks) <= 256 and peaks.max() <= 8 * 1024  # before item 2: 64 B / 6.6 kB
 
 
 def test_a_block_without_events_allocates_nothing(measured):
@@ -53,12 +54,9 @@ def test_a_block_without_events_allocates_nothing(measured):
     quiet = np.array([not events_for(block) and block % 60 != 30  # no event, no set_layers
                       for block in range(warm_up, 3000)])
     assert quiet.sum() > 900  # rendering, releases, fades, glides, recording still run
-    quiet[0] = False  # the first call after tracemalloc.start measures 32 B of the harness
     assert peaks[quiet].max() == 0 and kept[quiet].max() <= 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 3 not finished: event handlers (voices.py), "
-                   "layer adoption and the rings' int indices still allocate")
 def test_the_callback_allocates_nothing_after_warm_up(measured):
     peaks, kept, _ = measured
     assert peaks.max() == 0 and kept.max() <= 0

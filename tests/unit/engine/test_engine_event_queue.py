@@ -76,4 +76,4 @@ def test_many_producers_one_consumer_lose_nothing_and_keep_each_producers_order(
     for channel in range(producers):
         mine = [(e.velocity - 1) * 128 + e.pitch for e in received if e.channel == channel]
         assert mine == list(range(per_producer))
-    assert np.all(np.array(queue._slots, dtype=object) == None)  # noqa: E711 - no reference kept
+    assert len(queue) == 0 and queue.empty()

@@ -1,8 +1,6 @@
 """Voice stealing priorities (a pure function of the voice arrays)."""
 
 import numpy as np
-import pytest
-
 from gansynth_live.engine.rt.envelope import ATTACK, DECAY, FADE, RELEASE
 from gansynth_live.engine.rt.steal import choose_victim
 
@@ -51,8 +49,25 @@ def test_a_chord_does_not_steal_its_own_notes_and_fading_voices_are_skipped():
     assert choose_victim(**v, now=1000) == -1
 
 
-def test_the_compiled_twin_chooses_the_same_voice():
-    kernel_numba = pytest.importorskip("gansynth_live.engine.rt.kernel_numba")
+def lexsort_oracle(active, stage, level, gain, key_down, started_at, released_at, now):
+    """The rule written as array operations (rank, then loudness or release time, then
+    start time): the oracle the compiled loop is held to."""
+    idx = np.flatnonzero(active & (stage != FADE))
+    if idx.size == 0:
+        return -1
+    st = stage[idx]
+    released = st == RELEASE
+    pedal_held = ~released & ~key_down[idx]
+    fresh = started_at[idx] >= now
+    rank = np.where(released, 0, np.where(pedal_held, 1, 2))
+    rank = np.where(fresh, 3, rank)
+    loudness = gain[idx] * np.where(st == ATTACK, 1.0, level[idx])
+    secondary = np.where(released, released_at[idx].astype(np.float64), loudness)
+    order = np.lexsort((started_at[idx], secondary, rank))
+    return int(idx[order[0]])
+
+
+def test_the_compiled_loop_chooses_what_the_array_rule_chooses():
     rng = np.random.default_rng(1)
     for _ in range(300):
         n = int(rng.integers(1, 40))
@@ -62,4 +77,4 @@ def test_the_compiled_twin_chooses_the_same_voice():
                  key_down=rng.random(n) < 0.5,
                  started_at=rng.choice([0, 500, 1000], n).astype(np.int64),
                  released_at=rng.choice([100, 200], n).astype(np.int64))
-        assert kernel_numba.choose_victim(**v, now=1000) == choose_victim(**v, now=1000)
+        assert choose_victim(**v, now=1000) == lexsort_oracle(**v, now=1000)
