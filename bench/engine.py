@@ -1,7 +1,7 @@
 """Benchmarks of the live engine, each against a reference measured in the same run.
 
     python bench/engine.py                 # everything (~2-3 minutes)
-    python bench/engine.py --only mixer    # mixer | expression | queue | render | latency
+    python bench/engine.py --only mixer    # mixer | expression | events | queue | render | latency
 
 1. mixer: the audio callback's cost per 128-frame block at 48 kHz (events,
    all voices, limiter) for 1, 16, 64 and 128 voices, with one bank and with
@@ -14,7 +14,12 @@
    controller's slide sends), against all voices on the shared morph in the
    same run, same polyphony, same grid; the machine's load and steal time
    during the section printed beside it.
-3. queue: push + pop of one event through the engine's EventQueue, against
+3. events: what one note event costs the callback (issue 16's target ~1 us):
+   blocks carrying 32 note-ons (and 32 note-offs a block later; 64 voices
+   sounding, so half the note-ons steal), interleaved with blocks carrying
+   no event at the same voice count; the difference per event. Same run,
+   same engine; the load printed beside it.
+   Then queue: push + pop of one event through the engine's EventQueue, against
    queue.SimpleQueue and collections.deque (which the engine cannot use, see
    event_queue.py).
 4. render: offline rendering of one MIDI file with the engine (synthetic
@@ -205,7 +210,48 @@ def bench_expression(banks: list, quick: bool) -> None:
           f"~{np.median(event_us):.0f} us per SetExpression applied in the callback.")
 
 
-# --- 3. queue -----------------------------------------------------------------------------
+# --- 3. events ----------------------------------------------------------------------------
+def bench_events(banks: list, quick: bool) -> None:
+    frames = 128
+    engine = Engine(EngineConfig(polyphony=64, attack_s=0.001, release_s=0.05))
+    engine.set_layers(BankLayers.single(banks[0]))
+    callback = make_callback(engine)
+    out = np.zeros((frames, 2), dtype=np.float32)
+    for i in range(64):
+        engine.push(NoteOn(36 + i % 48, 100, channel=i // 48))
+    for _ in range(40):
+        callback(out, frames, None, None)
+    quiet, busy = [], []
+    steal0, total0 = machine_load()
+    rounds = 300 if quick else 1500
+    for i in range(rounds):
+        base = 36 + (i * 5) % 40
+        ons = [NoteOn(base + k % 8, 90, channel=1 + k // 8) for k in range(32)]
+        offs = [NoteOff(e.pitch, e.channel) for e in ons]
+        for event in ons:
+            engine.push(event)
+        start = time.perf_counter()
+        callback(out, frames, None, None)
+        busy.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        callback(out, frames, None, None)  # same voices, no event: the reference
+        quiet.append(time.perf_counter() - start)
+        for event in offs:
+            engine.push(event)
+        callback(out, frames, None, None)
+    steal1, total1 = machine_load()
+    stats = engine.stats()
+    quiet_us, busy_us = 1e6 * np.median(quiet), 1e6 * np.median(busy)
+    per_event = (busy_us - quiet_us) / 32
+    rows = [["block without events (reference)", f"{quiet_us:.0f}", "-"],
+            ["block with 32 note-ons", f"{busy_us:.0f}", f"{per_event:.2f}"]]
+    table(f"Note events in the callback ({frames}-frame blocks, {stats.voices_stolen} voices "
+          f"stolen over the run)", ["block", "median us", "us per note-on"], rows)
+    print(f"\ntarget ~1 us per note-on; load {os.getloadavg()[0]:.1f}, steal "
+          f"{100 * (steal1 - steal0) / max(1, total1 - total0):.1f} % during the section.")
+
+
+# --- 4. queue -----------------------------------------------------------------------------
 def bench_queue() -> None:
     n = 200_000
     event = NoteOn(60, 100)
@@ -234,7 +280,7 @@ def bench_queue() -> None:
     table("Event queue: push + pop of one event", ["queue", "ns", "note"], rows)
 
 
-# --- 4. offline render vs FluidSynth ---------------------------------------------------------
+# --- 5. offline render vs FluidSynth ---------------------------------------------------------
 def write_test_midi(path: Path, seconds: float) -> int:
     """A piano-style piece: arpeggios over held chords, up to ~24 notes sounding."""
     import mido
@@ -328,7 +374,7 @@ def bench_render(bank, seconds: float) -> None:
         print("\nFluidSynth's time includes process start and loading the 140 MB SoundFont.")
 
 
-# --- 5. latency through JACK -----------------------------------------------------------------
+# --- 6. latency through JACK -----------------------------------------------------------------
 class Harness:
     """Trigger and capture clients on one JACK server (see the module docstring)."""
 
@@ -523,12 +569,13 @@ def latency_row(label: str, lat: np.ndarray, period: int, count: int) -> list[ob
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("mixer", "expression", "queue", "render", "latency"),
+    parser.add_argument("--only", choices=("mixer", "expression", "events", "queue", "render",
+                                           "latency"),
                         default=None)
     parser.add_argument("--quick", action="store_true", help="fewer blocks, notes and seconds")
     args = parser.parse_args()
-    sections = [args.only] if args.only else ["mixer", "expression", "queue", "render",
-                                              "latency"]
+    sections = [args.only] if args.only else ["mixer", "expression", "events", "queue",
+                                              "render", "latency"]
     print(f"# Engine benchmarks ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     banks = [synthetic_bank(range(36, 85), RATE, harmonics=6, rolloff=1.0 + 0.3 * i,
                             latent_id=f"bench{i}") for i in range(4)]
@@ -536,6 +583,8 @@ def main() -> int:
         bench_mixer(banks, args.quick)
     if "expression" in sections:
         bench_expression(banks, args.quick)
+    if "events" in sections:
+        bench_events(banks, args.quick)
     if "queue" in sections:
         bench_queue()
     if "render" in sections:
