@@ -72,6 +72,21 @@ def fade_voice(v, notes, fade_frames):
 
 # --- notes ---------------------------------------------------------------------------------
 @njit
+def load_geometry(v, j, key, reads, layers):
+    """Voice v reads layer j's note for `key` in that layer's bank slot: where the note
+    starts, ends and loops there, its read rate and its gain."""
+    start, end, loop_start, loop_end, rate, note_gain = reads[3:9]
+    geometry, layer_rate, layer_gain, slots = layers[0], layers[1], layers[2], layers[4]
+    k = slots[j]
+    start[k, v] = geometry[0, j, key]
+    end[k, v] = geometry[1, j, key]
+    loop_start[k, v] = geometry[2, j, key]
+    loop_end[k, v] = geometry[3, j, key]
+    rate[k, v] = layer_rate[j, key]
+    note_gain[k, v] = layer_gain[j, key]
+
+
+@njit
 def note_on(ch, key, velocity, notes, reads, layers, settings, ints):
     """Start a note: release the key's sounding voice, steal if polyphony is full, begin.
 
@@ -80,8 +95,8 @@ def note_on(ch, key, velocity, notes, reads, layers, settings, ints):
     (active, stage, level, fade_rate, gain, pan_l, pan_r, channel, pitch, key_down,
      release_pending, started_at, released_at, elapsed, glide, expressive, expr_dx, expr_dy,
      note_step, held) = notes
-    w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, note_gain = reads
-    geometry, layer_rate, layer_gain, weights, slots = layers
+    w_from, w_to, w_cur = reads[0], reads[1], reads[2]
+    weights, slots = layers[3], layers[4]
     if settings[C_HAS_LAYERS] == 0.0:
         ints[NOTES_SILENT] += 1
         return -1
@@ -131,14 +146,8 @@ def note_on(ch, key, velocity, notes, reads, layers, settings, ints):
     for k in range(w_cur.shape[0]):
         w_from[k, v] = 0.0
     for j in range(slots.shape[0]):  # each layer's bank slot reads the note's geometry
-        k = slots[j]
-        start[k, v] = geometry[0, j, key]
-        end[k, v] = geometry[1, j, key]
-        loop_start[k, v] = geometry[2, j, key]
-        loop_end[k, v] = geometry[3, j, key]
-        rate[k, v] = layer_rate[j, key]
-        note_gain[k, v] = layer_gain[j, key]
-        w_from[k, v] = weights[j]
+        load_geometry(v, j, key, reads, layers)
+        w_from[slots[j], v] = weights[j]
     for k in range(w_cur.shape[0]):
         w_to[k, v] = w_from[k, v]
         w_cur[k, v] = w_from[k, v]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .event_apply import load_geometry
 from .jit import njit, on_warm_up
 
 
@@ -34,8 +35,8 @@ def slots_in_use(active, w_cur, w_to, out):
 def retarget_all(notes, reads, layers):
     """Every active voice glides from its current weights to the layers' shared weights."""
     active, pitch, glide = notes[0], notes[8], notes[14]
-    w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, note_gain = reads
-    geometry, layer_rate, layer_gain, weights, slots = layers
+    w_from, w_to, w_cur = reads[0], reads[1], reads[2]
+    weights, slots = layers[3], layers[4]
     n_slots = w_cur.shape[0]
     for v in range(active.shape[0]):
         if not active[v]:
@@ -47,12 +48,7 @@ def retarget_all(notes, reads, layers):
         for j in range(slots.shape[0]):
             k = slots[j]
             if w_cur[k, v] == 0.0:  # a slot this voice does not read yet: its note's geometry
-                start[k, v] = geometry[0, j, p]
-                end[k, v] = geometry[1, j, p]
-                loop_start[k, v] = geometry[2, j, p]
-                loop_end[k, v] = geometry[3, j, p]
-                rate[k, v] = layer_rate[j, p]
-                note_gain[k, v] = layer_gain[j, p]
+                load_geometry(v, j, p, reads, layers)
             w_to[k, v] = weights[j]
         glide[v] = 0.0
 
