@@ -5,7 +5,7 @@
 
 1. mixer: the audio callback's cost per 128-frame block at 48 kHz (events,
    all voices, limiter) for 1, 16, 64 and 128 voices, with one bank and with
-   a 4-bank morph, numba and numpy kernels; against the period (2.67 ms) and
+   a 4-bank morph; against the period (2.67 ms) and
    the target of 10 % of it for 64 voices.
 2. expression: per-note timbre (issue 19) on a 4-bank morph square, numba
    kernel: the callback's cost with every voice at its own morph position
@@ -86,12 +86,10 @@ def bench_mixer(banks: list, quick: bool) -> None:
     frames = 128
     period_us = 1e6 * frames / RATE
     rows = []
-    for kernel in ("numba", "numpy"):
+    for kernel in ("numba",):  # the engine's kernels (the numpy oracle lives in the tests)
         for layers_n in (1, 4):
             for voices in (1, 16, 64, 128):
-                if kernel == "numpy" and layers_n == 4:
-                    continue
-                engine = Engine(EngineConfig(kernel=kernel, polyphony=128, attack_s=0.001))
+                engine = Engine(EngineConfig(polyphony=128, attack_s=0.001))
                 layers = BankLayers(tuple(banks[:layers_n]), (1.0 / layers_n,) * layers_n)
                 engine.set_layers(layers)
                 callback = make_callback(engine)
@@ -144,7 +142,7 @@ def expression_costs(banks: list, voices: int, own: bool, moving: int,
     new offset every MOVE_EVERY_BLOCKS blocks (spread evenly over the blocks).
     """
     frames = 128
-    engine = Engine(EngineConfig(kernel="numba", polyphony=128, attack_s=0.001))
+    engine = Engine(EngineConfig(polyphony=128, attack_s=0.001))
     engine.set_layers(BankLayers(tuple(banks[:4]), (0.25,) * 4, corners=SQUARE,
                                  position=(0.5, 0.5)))
     callback = make_callback(engine)
@@ -360,14 +358,14 @@ def bench_render(bank, seconds: float) -> None:
             rows.append(["FluidSynth, reverb and chorus off", f"{took:.2f}", f"{length / took:.0f}x"])
         else:
             rows.append(["FluidSynth", "not installed", "-"])
-        for kernel, block in (("numba", 256), ("numba", 64), ("numpy", 256)):
-            engine = Engine(EngineConfig(kernel=kernel, release_s=0.5))
+        for block in (256, 64):
+            engine = Engine(EngineConfig(release_s=0.5))
             engine.set_layers(BankLayers.single(bank))
             start = time.perf_counter()
             out = render_with_engine(engine, events, length + 1.0, block_frames=block)
             took = time.perf_counter() - start
             assert np.abs(out).max() > 0.01
-            rows.append([f"gansynth-live engine, {kernel}, block {block}", f"{took:.2f}",
+            rows.append([f"gansynth-live engine, block {block}", f"{took:.2f}",
                          f"{length / took:.0f}x"])
         table(f"Offline render of a {length:.0f} s MIDI file ({notes} notes) at {RATE} Hz",
               ["renderer", "seconds", "speed (x real time)"], rows)

@@ -57,7 +57,7 @@ def midi_rows(n: int) -> list[tuple[str, float]]:
     for _ in range(n // 2):
         pitch = int(rng.integers(36, 96))
         raw += [[0x90, pitch, int(rng.integers(1, 128))], [0x80, pitch, 0]]
-    engine = Engine(EngineConfig(kernel="numpy", queue_capacity=4 * n, queue_reserve=16))
+    engine = Engine(EngineConfig(queue_capacity=4 * n, queue_reserve=16))
 
     class Sink:
         def note_on(self, pitch, velocity, channel=0):

@@ -73,7 +73,6 @@ class SoakOptions:
     morph_hz: float = 30.0
     warmup_fraction: float = 1 / 3  # memory is compared after this share of the run
     reference_s: float = 10.0  # the empty callback alone on the server first
-    kernel: str = "auto"
     resolution: int = 3
     generator_process: bool = True  # False: the model in serve's own process (for an A/B)
     wait: str = "first"  # "all": every grid bank made before playing
@@ -176,7 +175,7 @@ def _serve_config(options: SoakOptions, folder: Path):
         model=MODELS.get(options.model, options.model),
         corners=["seed:1", "seed:2", "seed:3", "seed:4"], resolution=options.resolution,
         wait=options.wait, sample_rate=options.rate, blocksize=options.blocksize,
-        polyphony=options.polyphony, kernel=options.kernel, record=folder / "soak.wav",
+        polyphony=options.polyphony, record=folder / "soak.wav",
         record_dir=folder / "takes", midi_api="jack", midi_in=["none"], osc_port=0,
         no_cache=True, feedback_rate=20.0)
 
@@ -352,7 +351,6 @@ def main() -> int:
     parser.add_argument("--corner-every", type=float, default=2.0,
                         help="seconds between new random corners (bank regeneration; 2; "
                              "0: never)")
-    parser.add_argument("--kernel", default="auto", choices=("auto", "numba", "numpy"))
     parser.add_argument("--resolution", type=int, default=3, help="morph grid points per axis (3)")
     parser.add_argument("--wait", default="first", choices=("first", "all"),
                         help="start playing when the banks under the start position are made "
@@ -372,7 +370,7 @@ def main() -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="gansynth-soak-"))
     options = SoakOptions(seconds=args.seconds, model=args.model, rate=args.rate,
                           blocksize=args.blocksize, voices=args.voices,
-                          corner_every_s=args.corner_every or 1e9, kernel=args.kernel,
+                          corner_every_s=args.corner_every or 1e9,
                           resolution=args.resolution, wait=args.wait,
                           reference_s=args.reference,
                           generator_process=not args.generator_in_process,

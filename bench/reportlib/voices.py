@@ -77,7 +77,7 @@ def _engine_cpu_s(notes: int, seconds: float) -> tuple[float, int]:
     from gansynth_live.events import NoteOff, NoteOn
 
     bank = synthetic_bank(range(36, 85), RATE, harmonics=6, rolloff=1.3)
-    engine = Engine(EngineConfig(kernel="auto", polyphony=128, release_s=0.05))
+    engine = Engine(EngineConfig(polyphony=128, release_s=0.05))
     engine.set_layers(BankLayers.single(bank))
     events = [(0.0, NoteOn(p, 90)) for p in _pitches(notes)]
     render_with_engine(engine, events, 0.5, block_frames=BLOCK)  # warm-up (kernel compile)

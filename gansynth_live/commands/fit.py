@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of a loss on each frame's level and its change over "
                              "time, which sharpens attacks and fits decays (default 0: "
                              "off); with --resume, changes the run from here on")
+    parser.add_argument("--onset-weight", type=float, default=None, metavar="W",
+                        help="weight of a loss on the decoded notes' 5 ms loudness envelope "
+                             "over their first half second, which sharpens attacks the "
+                             "spectrogram terms leave smeared (default 0: off); with "
+                             "--resume, changes the run from here on")
     parser.add_argument("--fmap-base", type=int, default=1024,
                         help="channels: min(fmap_base / 2**block, fmap_max) (default 1024)")
     parser.add_argument("--fmap-max", type=int, default=64)
@@ -94,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         render_only=args.render_only, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate, if_low_hz=args.if_low_hz,
-        envelope_weight=args.envelope_weight,
+        envelope_weight=args.envelope_weight, onset_weight=args.onset_weight,
         fmap_base=args.fmap_base, fmap_max=args.fmap_max,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every,
         log_every=args.log_every, probe=args.probe, jit_compile=not args.no_jit)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from ..errors import GansynthLiveError
 
-KERNELS = ("auto", "numba", "numpy")
 # Voice state holds ten (bank_slots x voices) arrays: at 2048 slots and 1536 voices
 # (polyphony 1024) each takes 25 MB. Only an offline render of a very dense score asks
 # for that many (one slot per overlapping note); live uses 20.
@@ -61,8 +60,6 @@ class EngineConfig:
         around the position (notes may glide across them), and a diagonal
         move of the pad overlaps two such sets (14 banks) while voices glide;
         an offline render of notes with a bank each needs its overlap + 1.
-    kernel: per-sample renderer: "numba" (compiled, fast), "numpy" (no
-        compiler needed, about 5-10x slower), "auto" (numba when importable).
     """
 
     sample_rate: int = 48000
@@ -86,7 +83,6 @@ class EngineConfig:
     queue_reserve: int = 512
     max_events_per_block: int = 64
     bank_slots: int = 20
-    kernel: str = "auto"
 
     def __post_init__(self) -> None:
         def check(name: str, ok: bool, allowed: str) -> None:
@@ -127,7 +123,6 @@ class EngineConfig:
               isinstance(self.bank_slots, int) and 8 <= self.bank_slots <= MAX_BANK_SLOTS,
               f"an integer 8..{MAX_BANK_SLOTS} (at least room for 4 layers gliding out and 4 "
               "gliding in)")
-        check("kernel", self.kernel in KERNELS, " or ".join(KERNELS))
 
     @property
     def voice_count(self) -> int:

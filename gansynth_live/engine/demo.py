@@ -35,8 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--polyphony", type=int, default=64, help="voices (64)")
     parser.add_argument("--seconds", type=float, default=12.0, help="how long to play (12)")
     parser.add_argument("--record", default=None, help="also record the output to this file")
-    parser.add_argument("--kernel", choices=("auto", "numba", "numpy"), default="auto",
-                        help="per-sample renderer (auto)")
 
 
 def _latency(text: str) -> float | str:
@@ -51,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(list_devices())
         return 0
     device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
-    config = EngineConfig(sample_rate=args.rate, polyphony=args.polyphony, kernel=args.kernel,
+    config = EngineConfig(sample_rate=args.rate, polyphony=args.polyphony,
                           release_s=0.6, pan_spread=0.6, morph_glide_s=0.05)
     print("preparing banks and kernels...", flush=True)
     bright = synthetic_bank(range(36, 85), args.rate, harmonics=10, rolloff=1.0, latent_id="bright")
@@ -60,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     engine.set_layers(BankLayers.single(mellow))
     with AudioStream(engine, device=device, blocksize=args.blocksize,
                      latency=_latency(args.latency), record=args.record) as stream:
-        print(f"playing on {stream.describe()} with the {engine.kernel_name} kernel "
+        print(f"playing on {stream.describe()} "
               f"({args.seconds:g} s; Ctrl-C stops)", flush=True)
         start = time.monotonic()
         step = 0

@@ -73,32 +73,24 @@ class EngineStats:
     output_db: float = -120.0  # output level meter: peak dBFS, held and falling 20 dB / 1.7 s
 
 
-def load_kernels(name: str) -> ModuleType:
-    """The per-sample kernels: numba compiled and warmed up, or the numpy ones.
-
-    "auto" falls back to numpy only when numba cannot be imported.
-    """
-    if name in ("auto", "numba"):
-        try:
-            module = importlib.import_module(".rt.kernel_numba", __package__)
-        except ImportError:
-            if name == "numba":
-                raise
-        else:
-            module.warm_up()
-            return module
-    return importlib.import_module(".rt.kernel_numpy", __package__)
+def load_kernels() -> ModuleType:
+    """The per-sample kernels (rt/kernel_numba.py), compiled and warmed up before any audio."""
+    module = importlib.import_module(".rt.kernel_numba", __package__)
+    module.warm_up()
+    return module
 
 
 class Engine:
     """A polyphonic sampler playing NoteBanks, morphing between them while notes sound."""
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineConfig | None = None,
+                 kernels: ModuleType | None = None) -> None:
+        """`kernels`: for the tests only, a module with the kernels' interface (their numpy
+        oracle, tests/unit/engine/kernel_oracle.py); the engine's own are compiled."""
         self.config = config = config or EngineConfig()
         self.sample_rate = config.sample_rate
-        self.kernels = load_kernels(config.kernel)
+        self.kernels = kernels if kernels is not None else load_kernels()
         jit.warm_up()  # the allocation-free helpers the callback calls, compiled now
-        self.kernel_name = self.kernels.__name__.rsplit("_", 1)[-1]
         self.counters = Counters()
         self.recorder = None  # a Recorder the callback feeds, swapped by reference
         self.renderer = Renderer(config, self.kernels, self.counters)

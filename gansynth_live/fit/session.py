@@ -39,6 +39,7 @@ class FitRequest:
     learning_rate: float | None = None
     if_low_hz: float | None = None
     envelope_weight: float | None = None
+    onset_weight: float | None = None
     fmap_base: int = 1024
     fmap_max: int = 64
     checkpoint_every: int = 200
@@ -58,6 +59,8 @@ def _override(settings: FitSettings, req: FitRequest) -> FitSettings:
         settings = replace(settings, if_low_hz=req.if_low_hz)
     if req.envelope_weight is not None:
         settings = replace(settings, weight_envelope=req.envelope_weight)
+    if req.onset_weight is not None:
+        settings = replace(settings, weight_onset=req.onset_weight)
     return settings
 
 
@@ -272,6 +275,7 @@ def run_fit(req: FitRequest) -> int:
             bar.set_postfix(loss=f"{losses['total']:.4f}", mag=f"{losses['mag']:.4f}",
                             lin=f"{losses['linear']:.3f}", IF=f"{losses['if']:.3f}",
                             env=f"{losses['envelope']:.4f}",
+                            onset=f"{losses.get('onset', 0.0):.3f}",
                             loud_dB=f"{losses['loud_db']:.1f}", refresh=False)
 
     try:

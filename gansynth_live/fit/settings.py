@@ -52,6 +52,7 @@ class FitSettings:
     peak_weight: float = 10.0  # extra log-magnitude weight on bins within 30 dB of the peak
     if_low_hz: float = 1000.0  # IF errors of bins below this weigh if_low_hz / f (0: off)
     weight_envelope: float = 0.0  # the level-over-time term (losses.envelope_l1; 0: off)
+    weight_onset: float = 0.0  # the decoded onsets' envelope term (losses.onset_l1; 0: off)
     jit_compile: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -66,7 +67,7 @@ class FitSettings:
                                     "folder written by a newer gansynth-live?")
         # Runs begun before the setting existed were fitted without it: resuming one
         # keeps its loss unless --if-low-hz asks otherwise.
-        return cls(**{"if_low_hz": 0.0, "weight_envelope": 0.0, **raw})
+        return cls(**{"if_low_hz": 0.0, "weight_envelope": 0.0, "weight_onset": 0.0, **raw})
 
     def check(self) -> None:
         if self.batch_size < 1:
@@ -79,5 +80,7 @@ class FitSettings:
             raise GansynthLiveError("--if-low-hz must be 0 (off) or a frequency in Hz")
         if not self.weight_envelope >= 0.0:
             raise GansynthLiveError("--envelope-weight must be 0 (off) or positive")
+        if not self.weight_onset >= 0.0:
+            raise GansynthLiveError("--onset-weight must be 0 (off) or positive")
         if self.fmap_base < 8 or self.fmap_max < 1:
             raise GansynthLiveError("channel settings leave a block without channels")

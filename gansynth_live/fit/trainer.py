@@ -33,7 +33,7 @@ from ..model.config import ModelConfig, parse_config
 from ..model.generator import Generator
 from ..model.melscale import mel_bin_hz
 from ..model.spectral import MelSpectralCodec, SpecLayout
-from .losses import reconstruction_losses
+from .losses import onset_l1, reconstruction_losses
 from .notes import NoteSet
 from .settings import FitSettings
 
@@ -146,6 +146,7 @@ class FitModel(tf.Module):
             else:
                 self.lr.append(tf.constant(settings.learning_rate, tf.float32))
         self.if_bin_weight = if_bin_weights(settings, config)
+        self.codec = make_codec(config)
         self._step_fn = tf.function(self._train_step, jit_compile=settings.jit_compile)
 
     def _project(self, latents: np.ndarray) -> np.ndarray:
@@ -165,6 +166,13 @@ class FitModel(tf.Module):
                                            s.weight_if, s.peak_weight,
                                            if_bin_weight=self.if_bin_weight,
                                            weight_envelope=s.weight_envelope)
+            if s.weight_onset > 0.0:  # on decoded audio: both images through the decoder
+                decode = self.codec.melspecs_to_waves
+                onset = onset_l1(decode(self.codec.denormalize(pred)),
+                                 decode(self.codec.denormalize(targets)),
+                                 self.config.sample_rate)
+                losses = {**losses, "onset": onset,
+                          "total": losses["total"] + s.weight_onset * onset}
         grads = tape.gradient(losses["total"], self.variables_list)
         step = self.step + 1
         t = tf.cast(step, tf.float32)

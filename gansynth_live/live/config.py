@@ -235,8 +235,6 @@ OPTIONS: tuple[Option, ...] = (
            "audio", "FRAMES"),
     Option("latency", _str, "low", "'low', 'high' or seconds", "audio", "LATENCY"),
     Option("polyphony", _int, 64, "voices sounding at once", "audio", "N"),
-    Option("kernel", _choice("auto", "numba", "numpy"), "auto", "renderer kernel", "audio",
-           choices=("auto", "numba", "numpy")),
     Option("volume", _float, 0.5, "start volume fader 0..1 (gain 2*v^2: 0.5 is -6 dB)",
            "audio", "V"),
     Option("bend_range", _float, 2.0, "pitch-bend range in semitones", "audio", "SEMITONES"),
@@ -343,7 +341,6 @@ class ServeConfig:
     blocksize: int
     latency: str
     polyphony: int
-    kernel: str
     volume: float
     bend_range: float
     record: Path | None

@@ -124,7 +124,7 @@ class Session:
         self.prior = source.prior(stamp.latent_size)  # random corners draw the model's own
         self.engine = Engine(EngineConfig(
             sample_rate=config.sample_rate, polyphony=config.polyphony,
-            bend_range_semitones=config.bend_range, kernel=config.kernel,
+            bend_range_semitones=config.bend_range,
             master_gain=fader_gain(config.volume)))
         library = PresetLibrary(config.presets_dir, config.programs)
         service = self.service

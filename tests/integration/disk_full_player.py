@@ -27,7 +27,7 @@ from gansynth_live.events import NoteOn  # noqa: E402
 
 def main() -> None:
     out, limit, seconds = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-    engine = Engine(EngineConfig(kernel="numpy", sustain=1.0, release_s=0.05))
+    engine = Engine(EngineConfig(sustain=1.0, release_s=0.05))
     engine.set_layers(BankLayers.single(synthetic_bank(range(57, 62), 48000)))
     stream = AudioStream(engine, blocksize=256, record=out, record_subtype="PCM_24").start()
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

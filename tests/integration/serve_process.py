@@ -95,7 +95,7 @@ def serve_env(tmp_path: Path, jack_name: str | None = None) -> dict[str, str]:
 
 def write_serve_config(path: Path, model: Path, extra: str = "") -> Path:
     """A serve TOML for tests: the given model, OSC on a free port, JACK MIDI with no
-    input, a session recording and a takes folder, the numpy kernel; `extra` adds lines."""
+    input, a session recording and a takes folder; `extra` adds lines."""
     path.write_text(f'''
 model = "{model}"
 {extra}osc_port = 0
@@ -103,7 +103,6 @@ midi_api = "jack"
 midi_in = ["none"]
 record = "session.wav"
 record_dir = "takes"
-kernel = "numpy"
 ''')
     return path
 

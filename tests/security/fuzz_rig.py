@@ -35,7 +35,7 @@ class Rig:
         presets = folder / "presets"
         if not presets.exists():
             write_tone_presets(presets)
-        self.engine = Engine(EngineConfig(kernel="numpy"))
+        self.engine = Engine(EngineConfig())
         self.callback = make_callback(self.engine)
         self.block = np.zeros((BLOCK, 2), dtype=np.float32)
 

@@ -161,7 +161,6 @@ def valid_values(folder: Path) -> dict:
         "blocksize": same(st.sampled_from([0]) | st.integers(16, 8192)),
         "latency": same(st.sampled_from(["low", "high"]) | st.floats(0.001, 9.99).map(repr)),
         "polyphony": same(st.integers(1, 1024)),
-        "kernel": same(st.sampled_from(["auto", "numba", "numpy"])),
         "volume": unit_float(), "bend_range": unit_float(48.0), "record": path_value(folder),
         "record_dir": path_value(folder), "max_take_minutes": same(st.floats(0.01, 1440.0)),
         "allow_large_grid": same(st.booleans()), "midi": same(st.booleans()),

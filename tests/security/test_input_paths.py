@@ -97,7 +97,7 @@ def rig(tmp_path, monkeypatch, tone_service):
     monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(data))
     monkeypatch.setenv("GANSYNTH_LIVE_CACHE_DIR", str(tmp_path / "cache"))
     write_tone_presets(presets)
-    engine = Engine(EngineConfig(kernel="numpy"))
+    engine = Engine(EngineConfig())
 
     def make_space(anchors, previous, resolution):
         return GridSpace(tone_service, anchors, resolution, previous)

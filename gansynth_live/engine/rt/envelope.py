@@ -80,56 +80,67 @@ class EnvelopeCoefficients:
         return cls(*(float(v) for v in array[:COEFFICIENTS]))
 
 
-@dataclass
-class Segments:
-    """The five per-voice coefficients of one block (see the module docstring)."""
-
-    level0: np.ndarray
-    slope: np.ndarray
-    t1: np.ndarray
-    join: np.ndarray
-    target: np.ndarray
-    log_k: np.ndarray
-
-
-def segments(stage: np.ndarray, level: np.ndarray, fade_rate: np.ndarray,
-             coeffs: EnvelopeCoefficients) -> Segments:
-    """Block coefficients for voices in `stage` with current `level` (arrays of one length)."""
-    attack = stage == ATTACK
-    fade = stage == FADE
-    release = stage == RELEASE
-    slope = np.where(attack, coeffs.attack_rate, np.where(fade, -fade_rate, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t1 = np.where(attack, (1.0 - level) / coeffs.attack_rate,
-                      np.where(fade, level / np.maximum(fade_rate, 1e-12), 0.0))
-    join = np.where(attack, 1.0, np.where(fade, 0.0, level))
-    target = np.where(release | fade, 0.0, coeffs.sustain)
-    log_k = np.where(release, coeffs.log_k_release, np.where(fade, 0.0, coeffs.log_k_decay))
-    return Segments(level.astype(np.float64), slope, t1, join, target, log_k)
-
-
-def level_at(seg: Segments, t: float | np.ndarray) -> np.ndarray:
-    """Envelope level at frame offset `t` (a scalar for all voices, or a (voices, frames) grid)."""
-    t = np.asarray(t, dtype=np.float64)
-    if t.ndim == 0:
-        lin = seg.level0 + seg.slope * t
-        exp = seg.target + (seg.join - seg.target) * np.exp(np.maximum(t - seg.t1, 0.0) * seg.log_k)
-        return np.where(t < seg.t1, lin, exp)
-    col = (lambda a: a[:, None])
-    lin = col(seg.level0) + col(seg.slope) * t
-    exp = col(seg.target) + col(seg.join - seg.target) * np.exp(
-        np.maximum(t - col(seg.t1), 0.0) * col(seg.log_k))
-    return np.where(t < col(seg.t1), lin, exp)
+# --- the rules, per voice (compiled; the kernels call them) ----------------------------------
+@njit
+def segment(stage, level, fade_rate, coeffs, seg, v):
+    """The five block coefficients of voice v (module docstring) into seg[0..5, v]:
+    level0, slope, t1, join, target, log_k. `coeffs`: COEFFICIENTS (attack rate,
+    sustain, log k decay, log k release)."""
+    seg[0, v] = level
+    if stage == ATTACK:
+        seg[1, v] = coeffs[E_ATTACK_RATE]
+        seg[2, v] = (1.0 - level) / coeffs[E_ATTACK_RATE]
+        seg[3, v] = 1.0
+        seg[4, v] = coeffs[E_SUSTAIN]
+        seg[5, v] = coeffs[E_LOG_K_DECAY]
+    elif stage == FADE:
+        seg[1, v] = -fade_rate
+        seg[2, v] = level / max(fade_rate, 1e-12)
+        seg[3, v] = 0.0
+        seg[4, v] = 0.0
+        seg[5, v] = 0.0
+    elif stage == RELEASE:
+        seg[1, v] = 0.0
+        seg[2, v] = 0.0
+        seg[3, v] = level
+        seg[4, v] = 0.0
+        seg[5, v] = coeffs[E_LOG_K_RELEASE]
+    else:  # DECAY (and sustain)
+        seg[1, v] = 0.0
+        seg[2, v] = 0.0
+        seg[3, v] = level
+        seg[4, v] = coeffs[E_SUSTAIN]
+        seg[5, v] = coeffs[E_LOG_K_DECAY]
 
 
-def next_stage(stage: np.ndarray, seg: Segments, frames: int) -> np.ndarray:
+@njit
+def level_at(seg, v, t):
+    """Voice v's envelope level at frame offset t of the block."""
+    if t < seg[2, v]:
+        return seg[0, v] + seg[1, v] * t
+    return seg[4, v] + (seg[3, v] - seg[4, v]) * math.exp((t - seg[2, v]) * seg[5, v])
+
+
+@njit
+def next_stage(stage, seg, v, frames):
     """Stage after `frames`: an attack that reached 1 becomes decay; other stages stay."""
-    return np.where((stage == ATTACK) & (seg.t1 <= frames), DECAY, stage)
+    if stage == ATTACK and seg[2, v] <= frames:
+        return DECAY
+    return stage
 
 
-def finished(stage: np.ndarray, level: np.ndarray, sustain: float) -> np.ndarray:
-    """Voices that are silent for good after this block and can be freed."""
-    faded = (stage == FADE) & (level <= 0.0)
-    released = (stage == RELEASE) & (level < FLOOR)
-    decayed_out = (stage == DECAY) & (sustain < FLOOR) & (level < FLOOR)
-    return faded | released | decayed_out
+@njit
+def finished(stage, level, sustain):
+    """Silent for good after this block (the voice can be freed)."""
+    return ((stage == FADE and level <= 0.0) or (stage == RELEASE and level < FLOOR)
+            or (stage == DECAY and sustain < FLOOR and level < FLOOR))
+
+
+@on_warm_up
+def _warm_up_rules() -> None:
+    seg = np.zeros((6, 1))
+    coeffs = np.ones(COEFFICIENTS)
+    for stage in (ATTACK, DECAY, RELEASE, FADE):
+        segment(stage, 0.5, 0.01, coeffs, seg, 0)
+        next_stage(stage, seg, 0, 4)
+        finished(stage, level_at(seg, 0, 4.0), 0.5)

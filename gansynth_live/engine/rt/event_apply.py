@@ -43,12 +43,16 @@ SETTINGS = 7
 
 # --- one voice ---------------------------------------------------------------------------
 @njit
-def key_up(v, notes):
+def key_up_arrays(v, channel, pitch, key_down, held):
     """The voice's key is no longer down (its count in `held` drops)."""
-    key_down, held, channel, pitch = notes[9], notes[19], notes[7], notes[8]
     if key_down[v]:
         key_down[v] = False
         held[channel[v], pitch[v]] -= 1
+
+
+@njit
+def key_up(v, notes):
+    key_up_arrays(v, notes[7], notes[8], notes[9], notes[19])
 
 
 @njit

@@ -1,7 +1,24 @@
-"""Audio thread only: one block of voices in compiled loops (numba), the engine's default kernels.
+"""Audio thread only: one block of voices in compiled loops (numba), the engine's kernels.
 
-Same three functions and contract as `kernel_numpy.py` (read its docstring;
-tests compare the two on the same events). Why compiled: measured on this
+Three steps, each a function of the voice-state arrays (see voices.py) that
+`mixer.Mixer` calls in order:
+
+1. `prepare_block`: per active voice, the pitch-bend step, the morph weights
+   at the block's end (linear glide), a fade for a one-shot note that would
+   run out within a block and a fade, and the envelope's block coefficients
+   (envelope.segment); it also zeroes the voice's accumulator row and marks
+   which bank slots are read;
+2. `accumulate_layer`, once per bank slot in use: 4-point cubic (Catmull-Rom)
+   reads with loop wrap, weight ramp, into one mono row per voice;
+3. `finish_block`: envelope, velocity gain and pan applied and summed to
+   stereo; then the state advances (envelope.level_at, next_stage,
+   finished), and silent voices are freed.
+
+`prepare_packed` and `finish_packed` take the voice arrays as the tuples the
+mixer builds once (a call with more than 20 arguments makes a new tuple).
+`params` carries the block's scalars (block_params.py). The tests hold these
+loops to a numpy oracle written independently (tests/unit/engine/
+kernel_oracle.py). Why compiled: measured on this
 project's 2-core machine at 128 frames, numpy needed ~250 us for the block
 bookkeeping alone (some 60 small array operations, whatever the voice count)
 and ~770 us for 64 voices, against a budget of 267 us (10 % of the period);
@@ -26,9 +43,10 @@ import math
 import numba
 import numpy as np
 
-from .envelope import ATTACK, DECAY, FADE, FLOOR, FREE, RELEASE
-from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
-                           P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
+from .block_params import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_SUSTAIN,
+                           PARAMS)
+from .envelope import COEFFICIENTS, FADE, FREE, finished, level_at, next_stage, segment
+from .event_apply import key_up_arrays
 
 _JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False,
             _nrt=False)
@@ -38,21 +56,13 @@ __all__ = ["PARAMS", "accumulate_layer", "finish_block", "finish_packed",
 
 
 @numba.njit(**_JIT)
-def _key_up(v, channel, pitch, key_down, held):
-    if key_down[v]:
-        key_down[v] = False
-        held[channel[v], pitch[v]] -= 1
-
-
-@numba.njit(**_JIT)
 def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
                   w_from, w_to, w_cur, start, end, loop_start, loop_end, rate, note_step,
                   step_by_channel, params, step, seg, w1, slot_used, acc):
     frames = int(params[P_FRAMES])
     glide_inc = params[P_GLIDE_INC]
     fade_frames = params[P_FADE_FRAMES]
-    attack_rate = params[P_ATTACK_RATE]
-    sustain = params[P_SUSTAIN]
+    coeffs = params[P_ATTACK_RATE:P_ATTACK_RATE + COEFFICIENTS]  # a view: envelope.coefficients
     n_slots = w_cur.shape[0]
     for k in range(n_slots):
         slot_used[k] = False
@@ -73,37 +83,10 @@ def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, hel
                     left = (end[k, v] - 1 - (start[k, v] + elapsed[v] * r)) / (r * st)
                     remaining = min(remaining, left)
         if remaining <= frames + fade_frames and stage[v] != FADE:
-            _key_up(v, channel, pitch, key_down, held)
+            key_up_arrays(v, channel, pitch, key_down, held)
             stage[v] = FADE
             fade_rate[v] = max(level[v], 1e-9) / min(fade_frames, max(remaining - 2.0, 1.0))
-        # envelope.segments for one voice
-        s = stage[v]
-        lv = level[v]
-        seg[0, v] = lv
-        if s == ATTACK:
-            seg[1, v] = attack_rate
-            seg[2, v] = (1.0 - lv) / attack_rate
-            seg[3, v] = 1.0
-            seg[4, v] = sustain
-            seg[5, v] = params[P_LOG_K_DECAY]
-        elif s == FADE:
-            seg[1, v] = -fade_rate[v]
-            seg[2, v] = lv / max(fade_rate[v], 1e-12)
-            seg[3, v] = 0.0
-            seg[4, v] = 0.0
-            seg[5, v] = 0.0
-        elif s == RELEASE:
-            seg[1, v] = 0.0
-            seg[2, v] = 0.0
-            seg[3, v] = lv
-            seg[4, v] = 0.0
-            seg[5, v] = params[P_LOG_K_RELEASE]
-        else:  # DECAY
-            seg[1, v] = 0.0
-            seg[2, v] = 0.0
-            seg[3, v] = lv
-            seg[4, v] = sustain
-            seg[5, v] = params[P_LOG_K_DECAY]
+        segment(stage[v], level[v], fade_rate[v], coeffs, seg, v)
         for f in range(frames):
             acc[v, f] = 0.0
 
@@ -162,7 +145,14 @@ def _accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, e
 
 def accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end, loop_start,
                      loop_end, rate, w0, w1, frames, acc):
-    """See kernel_numpy.accumulate_layer."""
+    """Add one bank's interpolated notes into acc[v, :frames], weight ramping w0 -> w1.
+
+    Each voice's samples are multiplied by the bank's `scale` and its note's
+    `note_gain[v]` (NoteSlot.gain: int16 banks store notes normalised). Voice v
+    reads its note at start + (elapsed + t * step) * rate, t = 0..frames-1,
+    wrapping into [loop_start, loop_end) when the note loops (loop length >= 4),
+    clamped to its last sample when it does not.
+    """
     if frames > 0:
         _accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end,
                           loop_start, loop_end, rate, w0, w1, frames, acc)
@@ -206,24 +196,18 @@ def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held
                 out[f, 0] += gl * y
                 out[f, 1] += gr * y
                 g *= k
-        # advance: envelope.level_at(frames), next_stage, finished
-        if frames < t1:
-            new_level = level0 + slope * frames
-        else:
-            new_level = target + (join - target) * math.exp((frames - t1) * log_k)
-        s = stage[v]
-        if s == ATTACK and t1 <= frames:
-            s = DECAY
+        # advance: the level at the block's end, the stage, the read position, the weights
+        new_level = level_at(seg, v, float(frames))
+        s = next_stage(stage[v], seg, v, frames)
         stage[v] = s
         level[v] = new_level
         elapsed[v] += frames * step[v]
         for j in range(n_slots):
             w_cur[j, v] = w1[j, v]
         glide[v] = min(glide[v] + glide_inc, 1.0)
-        done = (s == FADE and new_level <= 0.0) or (s == RELEASE and new_level < FLOOR) or \
-            (s == DECAY and sustain < FLOOR and new_level < FLOOR)
+        done = finished(s, new_level, sustain)
         if done:
-            _key_up(v, channel, pitch, key_down, held)
+            key_up_arrays(v, channel, pitch, key_down, held)
             active[v] = False
             stage[v] = FREE
             level[v] = 0.0
@@ -238,7 +222,7 @@ def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held
 
 @numba.njit(**_JIT)
 def prepare_packed(state, geometry, step_by_channel, params, step, seg, w1, slot_used, acc):
-    """prepare_block with the voice arrays in two tuples (see kernel_numpy.prepare_packed)."""
+    """prepare_block with the voice arrays in two tuples (Mixer._state, Mixer._geometry)."""
     (active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide, w_from,
      w_to, w_cur) = state
     start, end, loop_start, loop_end, rate, note_step = geometry
@@ -249,7 +233,7 @@ def prepare_packed(state, geometry, step_by_channel, params, step, seg, w1, slot
 
 @numba.njit(**_JIT)
 def finish_packed(state, voice_gains, params, step, seg, w1, acc, out):
-    """finish_block with the voice arrays in two tuples (see kernel_numpy.finish_packed)."""
+    """finish_block with the voice arrays in two tuples (Mixer._state, Mixer._voice_gains)."""
     (active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide, w_from,
      w_to, w_cur) = state
     gain, pan_l, pan_r = voice_gains

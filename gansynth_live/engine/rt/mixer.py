@@ -1,7 +1,7 @@
 """Audio thread only: one block of all active voices into a stereo buffer, via the kernels.
 
 The mixer only sequences the kernel steps (prepare, one accumulate per bank
-slot in use, finish; see kernel_numpy.py) over the voice arrays, with
+slot in use, finish; see kernel_numba.py) over the voice arrays, with
 argument tuples built once so a block costs a handful of calls. Audio thread
 only; every buffer is allocated here, once.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from . import envelope as env
 from .bank_slots import BankSlots
-from .kernel_numpy import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
+from .block_params import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_INC, P_LOG_K_DECAY,
                            P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
 from .voices import Voices
 

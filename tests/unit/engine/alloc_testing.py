@@ -77,10 +77,10 @@ def _refill_float_free_list() -> None:
     del floats
 
 
-def measure(tmp_path, blocks: int = 3000, warm_up: int = 800, frames: int = 256,
-            kernel: str = "numba") -> tuple[np.ndarray, np.ndarray, Engine]:
+def measure(tmp_path, blocks: int = 3000, warm_up: int = 800,
+            frames: int = 256) -> tuple[np.ndarray, np.ndarray, Engine]:
     """Per measured callback: (peak rise, kept bytes), after `warm_up` unmeasured blocks."""
-    config = EngineConfig(sample_rate=SR, polyphony=6, kernel=kernel, max_block_frames=1024,
+    config = EngineConfig(sample_rate=SR, polyphony=6, max_block_frames=1024,
                           morph_glide_s=0.01)
     engine = Engine(config)
     positions = make_banks()

@@ -12,11 +12,11 @@ from gansynth_live.engine import AudioDeviceError, AudioStream, Engine, EngineCo
 ])
 def test_bad_options_are_named(options, match):
     with pytest.raises(AudioDeviceError, match=match):
-        AudioStream(Engine(EngineConfig(kernel="numpy")), **options)
+        AudioStream(Engine(EngineConfig()), **options)
 
 
 def test_recording_needs_an_open_stream(tmp_path):
-    stream = AudioStream(Engine(EngineConfig(kernel="numpy")))
+    stream = AudioStream(Engine(EngineConfig()))
     with pytest.raises(AudioDeviceError, match="start the audio stream"):
         stream.start_recording(tmp_path / "x.wav")
     assert stream.stop_recording() is None

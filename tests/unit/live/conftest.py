@@ -30,7 +30,7 @@ def presets_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def engine():
-    return Engine(EngineConfig(kernel="numpy", sample_rate=SR))
+    return Engine(EngineConfig(sample_rate=SR))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Audio thread only: one block of voices vectorised with numpy, the reference kernels.
+"""The test oracle of the engine's kernels: one block of voices vectorised with numpy.
 
 Three steps, each a function of the voice-state arrays (see voices.py) that
 `mixer.Mixer` calls in order:
@@ -14,9 +14,11 @@ Three steps, each a function of the voice-state arrays (see voices.py) that
    stereo; then the state advances (level from the closed form, stage,
    read position, weights), and silent voices are freed.
 
-`kernel_numba.py` computes the same with compiled loops (the engine's
-default; tests compare the two). This one is the fallback without numba:
-about 3x slower at 64 voices.
+`gansynth_live/engine/rt/kernel_numba.py` computes the same with compiled
+loops, one voice at a time, through envelope.py's per-voice rules; this file
+writes the same rules as array operations, independently, so that the tests
+can hold the engine to them (`Engine(config, kernels=kernel_oracle)`). It is
+not part of the package: the engine has one set of rules.
 
 `prepare_packed` and `finish_packed` take the voice arrays as the tuples the
 mixer builds once (a call with more than 20 arguments makes a new tuple, and
@@ -27,13 +29,74 @@ the compiled twins then allocate nothing).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from . import envelope as env
+from gansynth_live.engine.rt import envelope as env
+from gansynth_live.engine.rt.block_params import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES,  # noqa: F401
+                                                  P_GLIDE_INC, P_LOG_K_DECAY, P_LOG_K_RELEASE,
+                                                  P_SUSTAIN, PARAMS)
+from gansynth_live.engine.rt.envelope import ATTACK, DECAY, FADE, FLOOR, RELEASE
 
-P_FRAMES, P_GLIDE_INC, P_FADE_FRAMES, P_ATTACK_RATE, P_SUSTAIN, P_LOG_K_DECAY, \
-    P_LOG_K_RELEASE = range(7)
-PARAMS = 7
+
+# --- the envelope's rules as array operations (envelope.py has them per voice) ----------
+@dataclass
+class Segments:
+    """The five per-voice coefficients of one block (see the module docstring)."""
+
+    level0: np.ndarray
+    slope: np.ndarray
+    t1: np.ndarray
+    join: np.ndarray
+    target: np.ndarray
+    log_k: np.ndarray
+
+
+def segments(stage: np.ndarray, level: np.ndarray, fade_rate: np.ndarray,
+             coeffs: env.EnvelopeCoefficients) -> Segments:
+    """Block coefficients for voices in `stage` with current `level` (arrays of one length)."""
+    attack = stage == ATTACK
+    fade = stage == FADE
+    release = stage == RELEASE
+    slope = np.where(attack, coeffs.attack_rate, np.where(fade, -fade_rate, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(attack, (1.0 - level) / coeffs.attack_rate,
+                      np.where(fade, level / np.maximum(fade_rate, 1e-12), 0.0))
+    join = np.where(attack, 1.0, np.where(fade, 0.0, level))
+    target = np.where(release | fade, 0.0, coeffs.sustain)
+    log_k = np.where(release, coeffs.log_k_release, np.where(fade, 0.0, coeffs.log_k_decay))
+    return Segments(level.astype(np.float64), slope, t1, join, target, log_k)
+
+
+def level_at(seg: Segments, t: float | np.ndarray) -> np.ndarray:
+    """Envelope level at frame offset `t` (a scalar for all voices, or a (voices, frames) grid)."""
+    t = np.asarray(t, dtype=np.float64)
+    if t.ndim == 0:
+        lin = seg.level0 + seg.slope * t
+        exp = seg.target + (seg.join - seg.target) * np.exp(np.maximum(t - seg.t1, 0.0) * seg.log_k)
+        return np.where(t < seg.t1, lin, exp)
+    col = (lambda a: a[:, None])
+    lin = col(seg.level0) + col(seg.slope) * t
+    exp = col(seg.target) + col(seg.join - seg.target) * np.exp(
+        np.maximum(t - col(seg.t1), 0.0) * col(seg.log_k))
+    return np.where(t < col(seg.t1), lin, exp)
+
+
+def next_stage(stage: np.ndarray, seg: Segments, frames: int) -> np.ndarray:
+    """Stage after `frames`: an attack that reached 1 becomes decay; other stages stay."""
+    return np.where((stage == ATTACK) & (seg.t1 <= frames), DECAY, stage)
+
+
+def finished(stage: np.ndarray, level: np.ndarray, sustain: float) -> np.ndarray:
+    """Voices that are silent for good after this block and can be freed."""
+    faded = (stage == FADE) & (level <= 0.0)
+    released = (stage == RELEASE) & (level < FLOOR)
+    decayed_out = (stage == DECAY) & (sustain < FLOOR) & (level < FLOOR)
+    return faded | released | decayed_out
+
+
+# --- the kernels -------------------------------------------------------------------------
 
 
 def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, held, elapsed, glide,
@@ -76,7 +139,7 @@ def prepare_block(active, stage, level, fade_rate, channel, pitch, key_down, hel
 
     coeffs = env.EnvelopeCoefficients(params[P_ATTACK_RATE], params[P_SUSTAIN],
                                       params[P_LOG_K_DECAY], params[P_LOG_K_RELEASE])
-    s = env.segments(stage[act], level[act], fade_rate[act], coeffs)
+    s = segments(stage[act], level[act], fade_rate[act], coeffs)
     for row, values in enumerate((s.level0, s.slope, s.t1, s.join, s.target, s.log_k)):
         seg[row, act] = values
     acc[act, :frames] = 0.0
@@ -138,21 +201,21 @@ def finish_block(active, stage, level, fade_rate, channel, pitch, key_down, held
     if act.size == 0:
         out[:frames] = 0.0
         return 0
-    s = env.Segments(*(seg[row, act] for row in range(6)))
+    s = Segments(*(seg[row, act] for row in range(6)))
     if frames:
-        envelope = env.level_at(s, np.arange(frames, dtype=np.float64))
+        envelope = level_at(s, np.arange(frames, dtype=np.float64))
         y = acc[act, :frames] * envelope
         g = gain[act]
         out[:frames, 0] = (g * pan_l[act]) @ y
         out[:frames, 1] = (g * pan_r[act]) @ y
-    new_level = env.level_at(s, float(frames))
-    new_stage = env.next_stage(stage[act], s, frames)
+    new_level = level_at(s, float(frames))
+    new_stage = next_stage(stage[act], s, frames)
     level[act] = new_level
     stage[act] = new_stage
     elapsed[act] += frames * step[act]
     w_cur[:, act] = w1[:, act]
     glide[act] = np.minimum(glide[act] + params[P_GLIDE_INC], 1.0)
-    done = act[env.finished(new_stage, new_level, params[P_SUSTAIN])]
+    done = act[finished(new_stage, new_level, params[P_SUSTAIN])]
     if done.size:
         down = done[key_down[done]]
         np.subtract.at(held, (channel[down], pitch[down]), 1)
