@@ -1,30 +1,11 @@
 """The test oracle of the engine's kernels: one block of voices vectorised with numpy.
 
-Three steps, each a function of the voice-state arrays (see voices.py) that
-`mixer.Mixer` calls in order:
-
-1. `prepare_block`: per active voice, the pitch-bend step, the morph weights
-   at the block's end (linear glide), a fade for a one-shot note that would
-   run out within a block and a fade, and the envelope's block coefficients
-   (envelope.segments); it also zeroes the voice's accumulator row and marks
-   which bank slots are read;
-2. `accumulate_layer`, once per bank slot in use: 4-point cubic (Catmull-Rom)
-   reads with loop wrap, weight ramp, into one mono row per voice;
-3. `finish_block`: envelope, velocity gain and pan applied and summed to
-   stereo; then the state advances (level from the closed form, stage,
-   read position, weights), and silent voices are freed.
-
-`gansynth_live/engine/rt/kernel_numba.py` computes the same with compiled
-loops, one voice at a time, through envelope.py's per-voice rules; this file
-writes the same rules as array operations, independently, so that the tests
-can hold the engine to them (`Engine(config, kernels=kernel_oracle)`). It is
-not part of the package: the engine has one set of rules.
-
-`prepare_packed` and `finish_packed` take the voice arrays as the tuples the
-mixer builds once (a call with more than 20 arguments makes a new tuple, and
-the compiled twins then allocate nothing).
-
-`params` carries the block's scalars, indexed by the P_* constants.
+The same functions, steps and contract as gansynth_live/engine/rt/kernel_numba.py
+(read its docstring), which computes them with compiled loops, one voice at a
+time, through envelope.py's per-voice rules. This file writes the same rules as
+array operations, independently, so the tests can hold the engine to them
+(`Engine(config, kernels=kernel_oracle)`). It is not part of the package: the
+engine has one set of rules.
 """
 
 from __future__ import annotations
