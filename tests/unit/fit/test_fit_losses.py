@@ -92,3 +92,33 @@ def test_if_bin_weights_follow_one_over_frequency():
     mid = (hz > 500.0 / 16) & (hz < 500.0)
     assert np.allclose(w[mid], 500.0 / hz[mid], rtol=1e-5)
     assert np.all(np.diff(w) <= 0)
+
+
+def test_the_envelope_term_weighs_a_smeared_onset_and_not_a_perfect_one():
+    from gansynth_live.fit.losses import envelope_l1
+
+    target = np.full((1, 16, 32), -13.8, np.float32)
+    target[:, 1:, 10] = 10.0  # a note that starts at frame 1 at full level, then holds
+    ramp = target.copy()
+    ramp[:, 1:5, 10] = np.linspace(-5.0, 10.0, 4)  # the same note fading in over 4 frames
+    same = float(envelope_l1(tf.constant(target), tf.constant(target), 70.0))
+    smeared = float(envelope_l1(tf.constant(ramp), tf.constant(target), 70.0))
+    assert same == 0.0 and smeared > 0.5
+
+
+def test_the_onset_term_sees_a_smeared_attack_in_the_audio_and_its_gradient_flows():
+    from gansynth_live.fit.losses import onset_l1
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    tone = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    sharp = tone * np.exp(-3 * t)  # a struck note: full level at once
+    smeared = sharp * np.minimum(t / 0.15, 1.0)  # the same, faded in over 150 ms
+    target = tf.constant(sharp[None])
+    assert float(onset_l1(target, target, sr)) == 0.0
+    pred = tf.Variable(smeared[None])
+    with tf.GradientTape() as tape:
+        loss = onset_l1(pred, target, sr)
+    grad = tape.gradient(loss, pred).numpy()
+    assert float(loss) > 0.1  # in units of 20 dB: the first 150 ms are well under
+    assert np.abs(grad[0, :int(0.1 * sr)]).sum() > 0  # the onset is what it pulls on

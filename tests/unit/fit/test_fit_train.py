@@ -145,3 +145,20 @@ def test_fit_from_a_soundfont_renders_only_what_it_needs(soundfont, tmp_path):
     with pytest.raises(GansynthLiveError, match="unknown instruments"):
         run_fit(FitRequest(soundfont=soundfont, data_dir=tmp_path / "data",
                            out=tmp_path / "x" / "model", instruments=["kazoo"], **TINY))
+
+
+def test_the_onset_and_envelope_terms_are_settings_a_run_records(samples_dir, tmp_path):
+    """--onset-weight and --envelope-weight train (the onset term through the decoder),
+    are logged, and a run from before them resumes without them."""
+    from gansynth_live.fit.settings import FitSettings
+
+    out = tmp_path / "model"
+    rows = _fit(samples_dir, out, steps=2, onset_weight=1.0, envelope_weight=1.0)
+    run = json.loads((tmp_path / "model.fit-run" / "run.json").read_text())["settings"]
+    assert run["weight_onset"] == 1.0 and run["weight_envelope"] == 1.0
+    assert all(np.isfinite(r["onset"]) and r["onset"] > 0 for r in rows)
+    old = FitSettings().to_json()
+    del old["weight_onset"], old["weight_envelope"]
+    assert FitSettings.from_json(old).weight_onset == 0.0
+    with pytest.raises(GansynthLiveError, match="onset-weight"):
+        run_fit(FitRequest(out=out, resume=True, steps=3, quiet=True, onset_weight=-1.0))
