@@ -12,7 +12,6 @@ Everything other threads may call lives in `engine.Engine` (the facade).
 
 from __future__ import annotations
 
-import math
 from types import ModuleType
 
 import numpy as np

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from gansynth_live.engine.rt import envelope as env
-from gansynth_live.engine.rt.block_params import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES,  # noqa: F401
+from gansynth_live.engine.rt.block_params import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES,
                                                   P_GLIDE_INC, P_LOG_K_DECAY, P_LOG_K_RELEASE,
-                                                  P_SUSTAIN, PARAMS)
+                                                  P_SUSTAIN)
 from gansynth_live.engine.rt.envelope import ATTACK, DECAY, FADE, FLOOR, RELEASE
 
 

@@ -2,8 +2,6 @@
 
 import threading
 
-import numpy as np
-
 from gansynth_live.engine.rt.event_queue import EventQueue
 from gansynth_live.events import AllSoundOff, NoteOff, NoteOn, SustainPedal
 
