@@ -192,7 +192,10 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         say(f"soak: reference, an empty Python callback for {options.reference_s:.0f} s")
         result.reference_s = options.reference_s
         (result.reference_xruns, result.reference_others_cpu_pct,
-         result.reference_steal_pct) = reference_run(options.reference_s)
+         result.reference_steal_pct, late) = reference_run(options.reference_s)
+        if late.size:
+            result.reference_late_p99_ms = 1e3 * float(np.percentile(late, 99))
+            result.reference_late_max_ms = 1e3 * float(late.max())
     say(f"soak: opening the instrument (model {result.model}) ...")
     log = io.StringIO()
     session = Session(config, Console(log, tty=False),
@@ -273,6 +276,11 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     result.voices_stolen = after.voices_stolen - before.voices_stolen
     _memory(options, sampler.timeline, result)
     result.bank_mb = 2 * service._capacity(service.source.stamp) / 1e6  # int16 samples
+    late = engine.counters.start_lateness_s()[-max(1, after.callbacks - before.callbacks):]
+    result.start_late_p50_ms, result.start_late_p99_ms, result.start_late_max_ms = (
+        1e3 * float(np.percentile(late, q)) for q in (50, 99, 100))
+    result.start_late_over_half_period = int(
+        np.count_nonzero(late > 0.5 * options.blocksize / options.rate))
     result.callback_avg_ms = after.callback_avg_ms
     result.callback_p99_ms = after.callback_p99_ms
     result.callback_max_ms = after.callback_max_ms

@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .machine import TICKS, cpu_times, process_cpu_s
 
 
@@ -66,12 +68,23 @@ class JackMonitor:
         self.client.close()
 
 
-def reference_run(seconds: float) -> tuple[int, float, float]:
+def reference_run(seconds: float) -> tuple[int, float, float, np.ndarray]:
     """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
-    and steal % meanwhile. The floor this machine's load sets for any Python JACK client."""
+    and steal % meanwhile; how late each callback started (seconds, as the engine's
+    Counters.start_lateness_s). The floor this machine's load sets for any Python JACK
+    client."""
     import sounddevice as sd
 
+    from gansynth_live.engine.rt.counters import start_lateness
+
+    starts = np.zeros(int(seconds * 48000 / 64) + 4096)  # room for 64-frame periods
+    noted = [0]
+
     def callback(outdata, frames, time_info, status) -> None:
+        entered = time.perf_counter()
+        if noted[0] < starts.size:
+            starts[noted[0]] = entered - time_info.currentTime
+            noted[0] += 1
         outdata.fill(0.0)
 
     monitor = JackMonitor()
@@ -87,6 +100,7 @@ def reference_run(seconds: float) -> tuple[int, float, float]:
         steal1, busy1, total1 = cpu_times()
         wall = time.monotonic() - t0
         others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
-        return xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1)
+        late = start_lateness(starts[:noted[0]])
+        return xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late
     finally:
         monitor.close()

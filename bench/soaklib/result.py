@@ -94,6 +94,13 @@ class SoakResult:
     callback_p99_ms: float = 0.0
     audio_major_faults: int | None = None  # the callback thread's, during the run (None: unread)
     callback_max_ms: float = 0.0
+    # how late after its period's start each callback's Python code ran (Counters.starts)
+    start_late_p50_ms: float = 0.0
+    start_late_p99_ms: float = 0.0
+    start_late_max_ms: float = 0.0
+    start_late_over_half_period: int = 0
+    reference_late_p99_ms: float = 0.0  # the same for the empty callback of the reference
+    reference_late_max_ms: float = 0.0
     period_ms: float = 0.0
     # bank worker
     banks_requested: int = 0
@@ -186,6 +193,12 @@ class SoakResult:
             ("audio callback mean / p99 / max",
              f"{self.callback_avg_ms:.2f} / {self.callback_p99_ms:.2f} / "
              f"{self.callback_max_ms:.2f} ms", f"< {period:.2f} ms"),
+            ("callback start after its period's start (GIL and scheduler): p50 / p99 / max; "
+             "later than half a period",
+             f"{self.start_late_p50_ms:.2f} / {self.start_late_p99_ms:.2f} / "
+             f"{self.start_late_max_ms:.2f} ms; {self.start_late_over_half_period} (the empty "
+             f"callback: p99 {self.reference_late_p99_ms:.2f}, max "
+             f"{self.reference_late_max_ms:.2f} ms)", "small; 0"),
             ("audio thread major page faults (pages read from disk) during the run",
              "-" if self.audio_major_faults is None else str(self.audio_major_faults), "0"),
             ("bank worker: corners re-rolled / notes made / busy",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .counters import CALLBACK_ERRORS, XRUNS, bump, close_callback
+from .counters import CALLBACK_ERRORS, XRUNS, bump, close_callback, note_start
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -37,7 +37,7 @@ def make_callback(engine: Engine) -> Callback:
     process = renderer.process
     clock = time.perf_counter
     sample_rate = float(engine.sample_rate)
-    ints, costs, hist = counters.ints, counters.costs, counters.cost_hist
+    ints, costs, hist, starts = counters.ints, counters.costs, counters.cost_hist, counters.starts
     per_bin = 1.0 / counters.COST_BIN_S
 
     def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -47,6 +47,8 @@ def make_callback(engine: Engine) -> Callback:
             counters.audio_thread_id = threading.get_native_id()
         if status and status.output_underflow:
             bump(ints, XRUNS, 1)
+        if time_info is not None:  # live: how late after its period's start this ran
+            note_start(starts, ints, started - time_info.currentTime)
         try:
             renderer.next_frames = frames  # len(outdata): spares process an int from shape
             process(outdata)
