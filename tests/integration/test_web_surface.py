@@ -84,10 +84,7 @@ def test_the_pad_moves_the_morph_and_follows_it(browser, session, monkeypatch):
         session.instrument.set_morph(x=0.35, y=0.6)
         session.status_text = session.status_line()  # what `run` shows every 0.25 s
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        from gansynth_live.web import timbre_map
-        default_map = timbre_map.shipped_maps()[0]  # the default model's map, as the tones'
-        monkeypatch.setattr(timbre_map, "shipped_maps", lambda: [{**default_map,
-                                                                  "model": "tones"}])
+        default_map(monkeypatch)
         session.instrument.set_recording(True)  # REC lit, with its running time
         browser.set_window_size(1280, 800)
         browser.refresh()
@@ -432,3 +429,228 @@ def test_rec_learn_and_the_envelope_faders_reach_the_server(browser, session):
     wait_for(lambda: abs(float(release.get_attribute("value")) - (0.399 / 29.999) ** (1 / 3))
              < 2e-3, 5, "the release fader to follow")
     assert session.web.stats().bad_messages == 0
+
+
+PHONE = (390, 844)  # CSS pixels, upright
+
+
+@pytest.fixture(scope="module")
+def phone(tmp_path_factory):
+    """A Chromium posing as a phone held upright: a 390x844 mobile viewport with touch."""
+    driver = chromium(tmp_path_factory.mktemp("phone-profile"), *PHONE)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True,
+                                                                  "maxTouchPoints": 5})
+    yield driver
+    driver.quit()
+
+
+def touch_at(driver, element, x, y, hold_s=0.0):
+    """One finger down at the (x, y) fraction of `element` (y up), held, lifted."""
+    actions, (finger,) = fingers(driver, "finger")
+    finger.move_to(element, *at(element, x, y)).pointer_down()
+    if hold_s:
+        finger.pause(hold_s)
+    finger.pointer_up()
+    actions.perform()
+
+
+class watch_while:
+    """Samples `read()` every 20 ms in a thread while the `with` block runs (`.values`)."""
+
+    def __init__(self, read):
+        import threading
+
+        self.read, self.values, self.done = read, [], threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        while not self.done.wait(0.02):
+            self.values.append(self.read())
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
+def in_view(driver, element):
+    """Whether all of `element` lies inside the viewport as it stands (no scrolling)."""
+    return driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return r.width > 0 && r.height > 0 && "
+        "r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;", element)
+
+
+def test_a_phone_alone_plays_morphs_and_switches_presets(phone, session, monkeypatch):
+    """Issue 17's 'done when': a phone upright, touch only (no mouse, no computer keyboard)."""
+    from selenium.webdriver.common.by import By
+
+    open_page(phone, session)
+    assert phone.execute_script("return [innerWidth, innerHeight, navigator.maxTouchPoints]"
+                                ) == [PHONE[0], PHONE[1], 5]
+    phone.execute_script("window.pointerTypes = []; addEventListener('pointerdown', "
+                         "(e) => pointerTypes.push(e.pointerType), true);")
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= PHONE[0], \
+        "the page is wider than the phone"
+    pad = phone.find_element(By.ID, "pad")
+    keyboard = phone.find_element(By.ID, "keyboard")
+    next_preset = phone.find_element(By.CSS_SELECTOR,
+                                     '#preset-bar button[data-send="/preset/next"]')
+    for element in (pad, keyboard, next_preset):  # what plays it is on the first screen
+        assert in_view(phone, element), element.get_attribute("id") or "next preset"
+    assert len(phone.find_elements(By.CSS_SELECTOR, "#keyboard .key")) == 13  # one octave
+
+    # morph: a finger drags across the pad
+    actions, (finger,) = fingers(phone, "finger")
+    finger.move_to(pad, *at(pad, 0.2, 0.8)).pointer_down()
+    for x, y in ((0.4, 0.6), (0.6, 0.4), (0.75, 0.3)):
+        finger.move_to(pad, *at(pad, x, y))
+    finger.pointer_up()
+    actions.perform()
+    wait_for(lambda: abs(session.instrument.state().x - 0.75) < 0.02 and
+             abs(session.instrument.state().y - 0.3) < 0.02, 5, "the server's morph to move")
+
+    # play: two touches on A4, high on the key and near its front edge
+    heard, voices = [], session.engine.renderer.voices
+    curve = session.engine.config.velocity_curve
+    assert curve > 0  # else velocity would not reach the sound
+    mnote = session.instrument.mnote
+
+    def recorded(pitch, velocity, note_id=None):  # what the OSC dispatch hands the instrument
+        heard.append((pitch, velocity))
+        return mnote(pitch, velocity, note_id)
+
+    monkeypatch.setattr(session.instrument, "mnote", recorded)
+    key = phone.find_element(By.CSS_SELECTOR, '.key[data-pitch="69"]')
+    gains = []
+    for y in (0.8, 0.15):  # 20 % and 85 % of the way down the key (the front edge is louder)
+        started = session.engine.stats().notes_started
+        seen = watch_while(lambda: voices.gain[voices.active & (voices.pitch == 69) &
+                                               (voices.stage < 3)].tolist())
+        with seen:  # one action list: chromedriver lifts a touch when its list ends
+            actions, (finger,) = fingers(phone, "finger")
+            finger.move_to(key, *at(key, 0.5, y)).pointer_down().pause(0.8).pointer_up()
+            actions.perform()
+        assert session.engine.stats().notes_started == started + 1
+        sounding = {tuple(g) for g in seen.values if g}
+        assert len(sounding) == 1, sounding  # one voice, its gain set once
+        gains.append(sounding.pop()[0])
+        wait_for(lambda: session.engine.stats().voices_active == 0, 5, "the release")
+    soft, loud = (v for _, v in heard)
+    assert [p for p, _ in heard] == [69, 69]
+    assert abs(soft - (20 + 107 * 0.2)) <= 2 and abs(loud - (20 + 107 * 0.85)) <= 2, heard
+    assert gains == pytest.approx([(soft / 127) ** curve, (loud / 127) ** curve], rel=1e-6)
+    assert gains[1] > 2 * gains[0]
+
+    # switch presets: the header's next, a corner's next, a tap in the preset list
+    preset = session.instrument.state().preset
+    assert preset == "duo"
+    corner_1 = session.instrument.state().corners[0]
+    touch_at(phone, phone.find_element(By.CSS_SELECTOR,
+                                       '.corner[data-corner="1"] button[data-send$="next"]'),
+             0.5, 0.5)
+    wait_for(lambda: session.instrument.state().corners[0] != corner_1, 5, "corner 1 to step")
+    wait_for(lambda: phone.find_element(By.ID, "corner-1-name").text ==
+             session.instrument.state().corners[0], 5, "the corner's label")
+    touch_at(phone, next_preset, 0.5, 0.5)
+    wait_for(lambda: session.instrument.state().preset != preset, 5, "the next preset")
+    wait_for(lambda: phone.find_element(By.ID, "preset-name").text ==
+             session.instrument.state().preset, 5, "the header to show it")
+    item = phone.find_element(By.CSS_SELECTOR, '#preset-list .preset[data-preset="oct"]')
+    if session.instrument.state().preset == "oct":
+        item = phone.find_element(By.CSS_SELECTOR, '#preset-list .preset[data-preset="fund"]')
+    wanted = item.get_attribute("data-preset")
+    phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", item)
+    assert in_view(phone, item) and in_view(phone, keyboard)  # the keys stay while scrolling
+    touch_at(phone, item, 0.5, 0.5)
+    wait_for(lambda: session.instrument.state().preset == wanted, 5, "the tapped preset")
+    types = phone.execute_script("return pointerTypes")
+    assert len(types) >= 6 and set(types) == {"touch"}, types
+    assert session.web.stats().bad_messages == 0
+
+
+def test_osc_and_the_page_see_each_others_changes(browser, session):
+    from osc_peer import OscPeer
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, session)
+    peer = OscPeer(session.osc.port)  # a TouchOSC on this machine
+    try:
+        peer.send("/register")
+        assert dict(peer.receive())["/preset/name"] == ["duo"]
+        peer.send("/morph/xy", 0.15, 0.85)
+        peer.send("/volume", 0.25)
+        cursor = browser.find_element(By.ID, "cursor")
+        wait_for(lambda: abs(float(cursor.get_attribute("data-x")) - 0.15) < 1e-6 and
+                 abs(float(cursor.get_attribute("data-y")) - 0.85) < 1e-6, 5,
+                 "the page's cursor to follow OSC")
+        wait_for(lambda: browser.find_element(By.ID, "volume-value").text == "0.25", 5,
+                 "the page's volume to follow OSC")
+        peer.receive(0.3)  # (its own changes echoed back)
+        browser.find_element(By.CSS_SELECTOR, '#preset-list .preset[data-preset="oct"]').click()
+        volume = browser.find_element(By.ID, "volume")
+        browser.execute_script("arguments[0].value = '0.6'; arguments[0].dispatchEvent("
+                               "new Event('input'));", volume)
+        pad = browser.find_element(By.ID, "pad")
+        drag(browser, pad, [(0.5, 0.5), (0.7, 0.2)])
+        got: dict = {}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (
+                got.get("/preset/name") == ["oct"] and got.get("/volume") == pytest.approx([0.6])
+                and got.get("/morph/xy") == pytest.approx([0.7, 0.2], abs=0.02)):
+            got.update(dict(peer.receive(0.2)))
+        assert got.get("/preset/name") == ["oct"], got
+        assert got.get("/volume") == pytest.approx([0.6]), got
+        assert got.get("/morph/xy") == pytest.approx([0.7, 0.2], abs=0.02), got
+    finally:
+        peer.close()
+    assert session.osc.stats().bad_total == 0 and session.web.stats().bad_messages == 0
+
+
+def default_map(monkeypatch):
+    """The default model's shipped map, served for the tone model (it has none of its own)."""
+    from gansynth_live.web import timbre_map
+
+    shipped = timbre_map.shipped_maps()[0]
+    monkeypatch.setattr(timbre_map, "shipped_maps", lambda: [{**shipped, "model": "tones"}])
+    return shipped
+
+
+LABELS = """return [...document.querySelectorAll('#map .point')].map((dot) => {
+  const r = dot.getBoundingClientRect(), l = dot.firstElementChild.getBoundingClientRect();
+  const shown = getComputedStyle(dot.firstElementChild).display !== 'none';
+  return {name: dot.dataset.name, shown, dot: [r.left, r.top, r.right, r.bottom],
+          label: [l.left, l.top, l.right, l.bottom]};
+}).concat([(({left, top, right, bottom}) => ({map: [left, top, right, bottom]}))(
+  document.getElementById('map').getBoundingClientRect())]);"""
+
+
+@pytest.mark.parametrize("view", ["laptop", "phone"])
+def test_the_map_s_labels_do_not_cover_each_other(view, browser, phone, session, monkeypatch):
+    driver = browser if view == "laptop" else phone
+    shipped = default_map(monkeypatch)
+    if view == "laptop":
+        driver.set_window_size(1280, 800)
+    open_page(driver, session)
+    wait_for(lambda: len(driver.find_elements("css selector", "#map .point")) ==
+             len(shipped["points"]), 5, "the map")
+    driver.execute_script("document.getElementById('map').scrollIntoView()")
+    time.sleep(0.3)  # (placed again 0.1 s after the box changes size)
+    *points, frame = driver.execute_script(LABELS)
+    left, top, right, bottom = frame["map"]
+    shown = [p for p in points if p["shown"]]
+    overlap = lambda a, b: a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and \
+        a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5  # noqa: E731
+    for i, p in enumerate(shown):
+        assert left - 1 <= p["label"][0] and p["label"][2] <= right + 1 and \
+            top - 1 <= p["label"][1] and p["label"][3] <= bottom + 1, (p, frame)
+        for q in shown[i + 1:]:
+            assert not overlap(p["label"], q["label"]), (p["name"], q["name"])
+        for q in points:
+            assert q is p or not overlap(p["label"], q["dot"]), (p["name"], "covers", q["name"])
+    assert len(shown) >= len(points) * (0.8 if view == "laptop" else 0.6), \
+        f"{len(shown)} of {len(points)} labels shown"

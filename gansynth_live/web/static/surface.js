@@ -262,7 +262,7 @@
     const sx = span("x"), sy = span("y");
     for (const point of answer.points) {
       const dot = document.createElement("div");
-      dot.className = "point" + (point.preset ? " preset" : "") + (sx(point.x) > 0.6 ? " west" : "");
+      dot.className = "point" + (point.preset ? " preset" : "");
       dot.dataset.name = point.name;
       dot.style.left = `${(sx(point.x) * 100).toFixed(2)}%`;
       dot.style.top = `${((1 - sy(point.y)) * 100).toFixed(2)}%`;
@@ -273,7 +273,70 @@
       dot.appendChild(label);
       map.appendChild(dot);
     }
+    placeLabels();
   }
+  // Labels go where they cover no other label or point: each tries the spots around its point
+  // (right, left, above, below, the diagonals) and takes the first free one inside the box;
+  // presets first, then the loneliest points. A fitted instrument's label that finds no room
+  // is left out (its name stays in the point's tooltip); a preset's is always shown.
+  function placeLabels() {
+    const map = $("map");
+    const frame = map.getBoundingClientRect();
+    if (frame.width === 0 || frame.height === 0) return;  // hidden: placed when it shows
+    const dots = [...map.querySelectorAll(".point")].map((dot) => {
+      const box = dot.getBoundingClientRect();
+      const label = dot.firstElementChild;
+      label.classList.remove("hidden");
+      label.style.left = "0px"; label.style.top = "0px";
+      const size = label.getBoundingClientRect();
+      return { dot, label, x: box.left + box.width / 2 - frame.left,
+               y: box.top + box.height / 2 - frame.top, r: box.width / 2,
+               w: size.width, h: size.height, preset: dot.classList.contains("preset") };
+    });
+    const near = (a) => dots.filter((b) => b !== a && Math.hypot(a.x - b.x, a.y - b.y) < 40).length;
+    for (const d of dots) d.crowd = near(d);
+    dots.sort((a, b) => (b.preset - a.preset) || (a.crowd - b.crowd));
+    for (const d of dots) {
+      d.own = { left: d.x - d.r, top: d.y - d.r, right: d.x + d.r, bottom: d.y + d.r };
+    }
+    const taken = dots.map((d) => d.own);  // no label covers another point
+    const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom &&
+      b.top < a.bottom;
+    for (const d of dots) {
+      const g = d.r + 2;
+      const spots = [[g, -d.h / 2], [-g - d.w, -d.h / 2], [-d.w / 2, -g - d.h], [-d.w / 2, g],
+                     [g * 0.7, -g * 0.7 - d.h], [-g * 0.7 - d.w, -g * 0.7 - d.h],
+                     [g * 0.7, g * 0.7], [-g * 0.7 - d.w, g * 0.7]];
+      let chosen = null;
+      for (const [dx, dy] of spots) {
+        const rect = { left: d.x + dx, top: d.y + dy, right: d.x + dx + d.w,
+                       bottom: d.y + dy + d.h };
+        if (rect.left < 0 || rect.top < 0 || rect.right > frame.width ||
+            rect.bottom > frame.height) continue;
+        if (taken.some((t) => t !== d.own && overlaps(t, rect))) continue;
+        chosen = [dx, dy, rect];
+        break;
+      }
+      if (chosen === null && d.preset) {  // shown anyway, on whichever side is inside the box
+        const dx = d.x + g + d.w <= frame.width ? g : -g - d.w;
+        const dy = Math.min(Math.max(-d.h / 2, -d.y), frame.height - d.y - d.h);
+        chosen = [dx, dy, { left: d.x + dx, top: d.y + dy, right: d.x + dx + d.w,
+                            bottom: d.y + dy + d.h }];
+      }
+      if (chosen === null) {
+        d.label.classList.add("hidden");
+        continue;
+      }
+      taken.push(chosen[2]);
+      d.label.style.left = `${(chosen[0] + d.r).toFixed(1)}px`;  // from the dot's corner
+      d.label.style.top = `${(chosen[1] + d.r).toFixed(1)}px`;
+    }
+  }
+  let placed = null;
+  new ResizeObserver(() => {  // the box follows the window (and opening its details)
+    clearTimeout(placed);
+    placed = setTimeout(placeLabels, 100);
+  }).observe($("map"));
   let mapDrag = null;          // {pointerId, name, x0, y0, moved, ghost}
   $("map").addEventListener("pointerdown", (event) => {
     const dot = event.target.closest(".point.preset");
