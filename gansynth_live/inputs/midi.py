@@ -26,6 +26,11 @@ What it understands (channel messages pass the channel filter first):
   +-48 semitones, the master's +-2 moves the whole zone), slide and pressure
   move the note's own morph position (`Expression`: which axis, how far, on
   which curve); polyphonic aftertouch moves one key's morph on any channel.
+  On a zone's master channel, CC74 and channel pressure are the zone's: their
+  offset adds to the own offset of every note of the zone (member channels and
+  the master's own notes), as the master's bend adds to a member's (the MPE spec
+  asks receivers to combine zone and note values). Controls reset to none on
+  every channel a Configuration Message puts into or takes out of a zone.
 Everything else (channel pressure outside a zone, clock, SysEx) is counted as ignored.
 """
 
@@ -109,11 +114,12 @@ class Expression:
     """How per-note controls move a note's morph: slide (CC74) and pressure, each on an axis.
 
     Slide is bipolar (64 = the global position, 0 and 127 = -depth and
-    +depth); pressure (channel pressure on a member channel, polyphonic
-    aftertouch anywhere) is unipolar (0 = global, 127 = +depth). Axis 'none'
-    ignores that control. `depth` is in morph units (the grid is 0..1).
-    `curve` shapes each control's travel before the depth (`curve_function`;
-    slide symmetrically around its centre): 'linear', 'exp' or a power.
+    +depth); pressure (channel pressure on a member or master channel,
+    polyphonic aftertouch anywhere) is unipolar (0 = global, 127 = +depth).
+    Axis 'none' ignores that control (there is no level or brightness
+    target). `depth` is in morph units (the grid is 0..1). `curve` shapes
+    each control's travel before the depth (`curve_function`; slide
+    symmetrically around its centre): 'linear', 'exp' or a power.
     """
 
     slide_axis: str = "y"
@@ -170,8 +176,11 @@ class MidiTranslator:
         self.master = np.full(16, -1, dtype=np.int64)  # MPE: a member channel's zone master
         self.rpn = np.full((16, 2), RPN_NULL, dtype=np.int64)  # selected RPN (msb, lsb)
         self.bend_semitones = np.zeros(16)  # RPN 0's coarse value, for a following CC38
-        self.slide = np.zeros(16)  # -1..1 per member channel
-        self.pressure = np.zeros(16)  # 0..1 per member channel
+        self.slide = np.zeros(16)  # -1..1 per member channel (on a master: the zone's)
+        self.pressure = np.zeros(16)  # 0..1 per member channel (on a master: the zone's)
+        self.poly = np.zeros((16, 128))  # 0..1 polyphonic aftertouch per key
+        self.sent = np.zeros((16, 2))  # each channel's last SetExpression(pitch=None) offset
+        self.stale = np.zeros(16, dtype=bool)  # zone moved, channel idle: send at note-on
         self._by_type = {
             "note_on": self._note_on, "note_off": self._note_off,
             "control_change": self._control_change, "pitchwheel": self._pitchwheel,
@@ -199,6 +208,9 @@ class MidiTranslator:
             self._note_off(msg)
             return
         ch, pitch = msg.channel, msg.note
+        if self.stale[ch]:
+            self._send_channel(ch)  # the zone's controls moved while the channel was idle
+        self.poly[ch, pitch] = 0.0  # a new note starts unpressed (at its channel's offset)
         self.keys[ch, pitch] = True
         self.latched[ch, pitch] = False  # struck again: no longer held by sostenuto
         if self.sink.note_on(pitch, msg.velocity, ch):
@@ -224,7 +236,7 @@ class MidiTranslator:
             self.rpn[ch] = RPN_NULL  # data entry now belongs to an NRPN: not ours
         elif control in (DATA_ENTRY, DATA_ENTRY_LSB) and self.rpn[ch, 0] != RPN_NULL:
             self._data_entry(ch, control, value)
-        elif control == SLIDE and self.master[ch] >= 0:
+        elif control == SLIDE and (self.master[ch] >= 0 or self.is_master(ch)):
             self.slide[ch] = max(-1.0, (value - 64) / 63.0 if value > 64 else (value - 64) / 64.0)
             self._send_expression(ch)
         elif control == SUSTAIN:
@@ -286,26 +298,80 @@ class MidiTranslator:
             self.set_zone(ch, min(value, 15))  # the MPE Configuration Message
 
     def set_zone(self, master: int, members: int) -> None:
-        """Set up (members > 0) or end an MPE zone, with the MPE default bend ranges."""
+        """Set up (members > 0) or end an MPE zone, with the MPE default bend ranges.
+
+        Every channel entering or leaving a zone, and the zone's master, starts
+        again with no slide or pressure (the MPE spec's reset); a channel whose
+        notes had an offset is sent back to none.
+        """
         event = SetMpeZone(master, members)
+        before = self.master.copy()
+        was_master = [self.is_master(m) for m in range(16)]
         self.master[self.master == master] = -1
         if (15 - master) in event.member_channels:
             self.master[self.master == 15 - master] = -1
         self.sink.push(event)
         for ch in event.member_channels:
             self.master[ch] = master
-            self.slide[ch] = self.pressure[ch] = 0.0
             self.sink.push(SetBendRange(MPE_MEMBER_BEND, ch))
         if members:
             self.sink.push(SetBendRange(MPE_MASTER_BEND, master))
+        reset = set(np.flatnonzero(before != self.master).tolist()) | set(event.member_channels)
+        reset |= {m for m in range(16) if m == master or was_master[m] != self.is_master(m)}
+        for ch in sorted(reset):
+            self.slide[ch] = self.pressure[ch] = 0.0
+            self.stale[ch] = False
+            if self.sent[ch].any():
+                self.sent[ch] = 0.0
+                self.sink.push(SetExpression(ch, None, 0.0, 0.0))
+
+    def is_master(self, ch: int) -> bool:
+        """Whether channel ch is the master channel of an MPE zone now."""
+        return bool((self.master == ch).any())
+
+    def channel_offset(self, ch: int) -> tuple[float, float]:
+        """The morph offset of a channel's notes: a member's own slide and pressure plus
+        its zone's (the master's), a master's the zone's, (0, 0) outside a zone."""
+        offset = self.expression.offset
+        m = int(self.master[ch])
+        dx, dy = offset(float(self.slide[ch]), float(self.pressure[ch]))
+        if m >= 0:
+            zx, zy = offset(float(self.slide[m]), float(self.pressure[m]))
+            dx, dy = min(max(dx + zx, -1.0), 1.0), min(max(dy + zy, -1.0), 1.0)
+        return dx, dy
 
     def _send_expression(self, ch: int) -> None:
-        dx, dy = self.expression.offset(float(self.slide[ch]), float(self.pressure[ch]))
+        """A member's or a master's slide or pressure moved: its notes, or its zone's."""
+        self._send_channel(ch)
+        if self.master[ch] >= 0:
+            return
+        zone_pedal = self.pedal[ch]  # the master's pedal holds the whole zone
+        for member in np.flatnonzero(self.master == ch):
+            member = int(member)
+            if zone_pedal or self.pedal[member] or self.sounding[member].any():
+                self._send_channel(member)
+            else:  # no note to move now: its next note-on sends it (one event, not 15)
+                self.stale[member] = True
+
+    def _send_channel(self, ch: int) -> None:
+        """The channel's offset to its notes and later ones, and to its pressed keys."""
+        dx, dy = self.channel_offset(ch)
+        self.stale[ch] = False
+        self.sent[ch] = (dx, dy)
         self.sink.push(SetExpression(ch, None, dx, dy))
+        for key in np.flatnonzero((self.poly[ch] > 0.0) & self.sounding[ch]):
+            self._send_key(ch, int(key))
+
+    def _send_key(self, ch: int, key: int) -> None:
+        dx, dy = self.expression.offset(0.0, float(self.poly[ch, key]))
+        if self.master[ch] >= 0 or self.is_master(ch):  # on top of the channel's offset
+            cx, cy = self.channel_offset(ch)
+            dx, dy = min(max(dx + cx, -1.0), 1.0), min(max(dy + cy, -1.0), 1.0)
+        self.sink.push(SetExpression(ch, key, dx, dy))
 
     def _channel_pressure(self, msg) -> None:
         ch = msg.channel
-        if self.master[ch] < 0:
+        if self.master[ch] < 0 and not self.is_master(ch):
             self.ignored += 1
             self.handled -= 1
             return
@@ -313,8 +379,8 @@ class MidiTranslator:
         self._send_expression(ch)
 
     def _poly_aftertouch(self, msg) -> None:
-        dx, dy = self.expression.offset(0.0, msg.value / 127.0)
-        self.sink.push(SetExpression(msg.channel, msg.note, dx, dy))
+        self.poly[msg.channel, msg.note] = msg.value / 127.0
+        self._send_key(msg.channel, msg.note)
 
     def _pitchwheel(self, msg) -> None:
         self.sink.push(PitchBend.from_midi(msg.pitch + 8192, msg.channel))

@@ -11,10 +11,12 @@ following the engine's rules for `SetExpression` (engine/rt/renderer.py):
   sounding notes only; the latest event for a note wins;
 - the note's position is the pad's plus its offset, within the pad (0..1).
 
-This is the position asked for. The engine today moves a note only within
-the grid cell around the pad (see pad.py), so a path that leaves the cell
-shows where the note was sent, not how far its timbre went. The engine's
-30 ms glides are drawn as steps.
+This is the position asked for. The engine moves a note only as far as the
+grid points the pad's layers carry: up to one grid step past the point
+nearest the pad (`MorphGrid.layers_at`; half the pad on the default 3 x 3
+grid), its weights clamped there. A path that goes further shows where the
+note was sent, not how far its timbre went. The engine's 30 ms glides are
+drawn as steps.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ from `MorphGrid.layers_at`. What differs, and why:
 - only the file's pitch range is generated (`PitchWindow`), and completely,
   before playing: a render can wait, and a grid point's bank counts only
   once it is complete;
-- the grid is used directly, not through serve's `GridSpace`, whose
-  `merge_layers` folds repeated corners (`a,a,b,b`) into one bank and drops
-  the banks' pad positions that per-note expression needs;
+- the grid is used directly, not through serve's `GridSpace`: what that adds
+  is for a session that runs for hours (banks kept across corner changes, one
+  bank when one preset sits on every corner, progress for the status line).
+  Its `merge_layers` hands layers that carry pad positions on unchanged, so
+  a render plays the layers serve plays at the same position;
 - the pad position's layers carry the grid points around it (MorphGrid
   `layers_at`), so a note's own expression moves it in every direction, even
   with the pad on a grid point (the centre of the default 3x3 grid).

@@ -105,6 +105,35 @@ def test_no_expression_and_a_zero_or_elsewhere_expression_render_bit_identical(c
     assert np.array_equal(render_offline(None, cell, quiet, 0.7), ref)
 
 
+def test_a_pad_move_carries_a_note_with_expression_at_its_offset_and_a_plain_one_with_it(
+        cell, fundamental_bank, octave_bank):
+    """The rule: a note with its own expression sits at pad + offset, a plain note at the
+    pad; a new pad position moves both (here the pad x 0.5 -> 0.25, the offset +0.25)."""
+    moved = BankLayers((fundamental_bank, octave_bank), (0.75, 0.25), ((0.0, 0.0), (1.0, 0.0)),
+                       (0.25, 0.0))
+    events = [(0.0, SetExpression(1, None, 0.25, 0.0)), (0.0, NoteOn(60, 100, 1)),
+              (0.0, NoteOn(64, 100, 2)), (0.0, SetExpression(0, 67, 0.25, 0.0)),
+              (0.0, NoteOn(67, 100, 0)), (0.05, SetExpression(0, 67, -0.25, 0.0))]
+    engine = Engine(EngineConfig(morph_glide_s=0.02))
+    engine.set_layers(cell)
+    render_with_engine(engine, events, 0.1)
+    v = engine.renderer.voices
+
+    def weights(ch):
+        return v.w_cur[:2, v.active & (v.channel == ch)][:, 0]
+
+    before = {ch: weights(ch) for ch in (0, 1, 2)}
+    assert before[1] == pytest.approx([0.25, 0.75])  # MPE slide: x 0.5 + 0.25
+    assert before[2] == pytest.approx([0.5, 0.5])  # plain: the pad
+    assert before[0] == pytest.approx([0.75, 0.25])  # a key's own (aftertouch, /ne): x 0.25
+    render_with_engine(engine, [(0.0, SetLayers(moved))], 0.1)
+    assert weights(1) == pytest.approx([0.5, 0.5])  # x 0.25 + 0.25
+    assert weights(2) == pytest.approx([0.75, 0.25])  # x 0.25
+    assert weights(0) == pytest.approx([1.0, 0.0])  # x 0.25 - 0.25: the cell's edge
+    assert v.expressive[v.active & (v.channel != 2)].all()
+    assert not v.expressive[v.active & (v.channel == 2)].any()
+
+
 def test_an_mpe_channels_expression_applies_to_the_note_it_starts_next(cell):
     later = [(0.0, SetExpression(1, None, -0.5, 0.0)), (0.0, NoteOn(60, 100, 1))]
     engine = Engine(EngineConfig())

@@ -86,8 +86,15 @@ def test_cc74_on_a_member_channel_sets_only_that_notes_expression(sink):
     tr.handle(mido.Message("aftertouch", value=127, channel=2))
     assert events(sink) == [SetExpression(2, None, 0.5, 0.0), SetExpression(2, None, 0.5, 0.5)]
     sink.calls.clear()
-    tr.handle(cc(74, 127, 0))  # the master channel: an ordinary controller (here morph x)
-    assert sink.calls[-1][0] == "morph"
+    tr.handle(cc(74, 127, 9))  # outside the zone's channels? none here: all 15 are members
+    assert events(sink) == [SetExpression(9, None, 0.5, 0.0)]
+
+
+def test_cc74_outside_a_zone_is_an_ordinary_controller(sink):
+    tr = MidiTranslator(sink, CCMap(x_cc=74, y_cc=None), zones=(MpeZone(0, 3),))
+    sink.calls.clear()
+    tr.handle(cc(74, 127, 6))  # channel 7: in no zone, so morph x (learned here)
+    assert sink.calls == [("morph", 1.0, None)]
 
 
 def test_poly_aftertouch_moves_one_key_and_channel_pressure_outside_a_zone_is_ignored(sink):
@@ -148,3 +155,140 @@ def test_midi_inputs_give_every_port_the_configured_expression():
                         expression=expression)
     assert inputs._translator("keys").expression is expression
     assert MidiInputs(RecordingSink(), CCMap())._translator("keys").expression == Expression()
+
+
+def note(pitch, channel, velocity=100):
+    return mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)
+
+
+def zone_translator(sink, members=3):
+    tr = MidiTranslator(sink, CCMap(x_cc=None, y_cc=None), zones=(MpeZone(0, members),),
+                        expression=Expression(slide_axis="y", pressure_axis="x", depth=0.25))
+    return tr
+
+
+def test_the_masters_slide_and_pressure_add_to_every_note_of_the_zone(sink):
+    tr = zone_translator(sink)
+    tr.handle(cc(74, 127, 1))  # member 1's own slide: y + 0.25
+    tr.handle(note(60, 1))
+    tr.handle(note(64, 2))
+    tr.handle(note(67, 0))  # a note on the master channel is in the zone too
+    sink.calls.clear()
+    tr.handle(cc(74, 0, 0))  # the zone's slide: y - 0.25 for every note
+    assert events(sink) == [SetExpression(0, None, 0.0, -0.25), SetExpression(1, None, 0.0, 0.0),
+                            SetExpression(2, None, 0.0, -0.25)]  # member 3 is idle: not yet
+    sink.calls.clear()
+    tr.handle(mido.Message("aftertouch", value=127, channel=0))  # the zone's pressure: x
+    assert events(sink) == [SetExpression(0, None, 0.25, -0.25),
+                            SetExpression(1, None, 0.25, 0.0),
+                            SetExpression(2, None, 0.25, -0.25)]
+    assert tr.ignored == 0
+    sink.calls.clear()
+    tr.handle(note(72, 3))  # the idle member's first note starts at the zone's offset
+    assert sink.calls == [("event", SetExpression(3, None, 0.25, -0.25)), ("on", 72, 100, 3)]
+    sink.calls.clear()
+    tr.handle(mido.Message("aftertouch", value=127, channel=2))  # a member's own: both add
+    assert events(sink) == [SetExpression(2, None, 0.5, -0.25)]
+
+
+def test_the_zone_offset_and_a_notes_own_add_up_within_the_pad(sink):
+    tr = zone_translator(sink)
+    tr.handle(note(60, 1))
+    tr.handle(mido.Message("aftertouch", value=127, channel=1))
+    tr.handle(cc(74, 127, 1))
+    sink.calls.clear()
+    tr.handle(cc(74, 127, 0))
+    tr.handle(mido.Message("aftertouch", value=127, channel=0))
+    assert events(sink)[-1] == SetExpression(1, None, 0.5, 0.5)  # (0.25, 0.25) twice
+    full = MidiTranslator(sink, CCMap(), zones=(MpeZone(0, 3),), expression=Expression(depth=1.0))
+    for m in (note(60, 1), cc(74, 127, 1), cc(74, 127, 0)):
+        full.handle(m)
+    assert events(sink)[-1] == SetExpression(1, None, 0.0, 1.0)  # 1 + 1, clamped
+
+
+def test_notes_held_by_the_masters_pedal_still_follow_the_zone(sink):
+    tr = zone_translator(sink)
+    tr.handle(note(60, 1))
+    tr.handle(cc(64, 127, 0))  # the master's pedal holds the zone
+    tr.handle(mido.Message("note_off", note=60, channel=1))
+    sink.calls.clear()
+    tr.handle(cc(74, 127, 0))
+    assert SetExpression(1, None, 0.0, 0.25) in events(sink)
+    tr.handle(cc(64, 0, 0))
+    sink.calls.clear()
+    tr.handle(cc(74, 0, 0))  # pedal up, nothing held: the member waits for its next note
+    assert events(sink) == [SetExpression(0, None, 0.0, -0.25)]
+
+
+def test_poly_aftertouch_on_the_master_adds_to_the_zone_and_keeps_its_own(sink):
+    tr = zone_translator(sink)
+    tr.handle(note(60, 0))
+    tr.handle(note(64, 0))
+    tr.handle(mido.Message("polytouch", note=64, value=127, channel=0))
+    sink.calls.clear()
+    tr.handle(cc(74, 127, 0))  # the zone's slide moves both, key 64 keeps its pressure
+    assert events(sink)[:1] + events(sink)[-1:] == [SetExpression(0, None, 0.0, 0.25),
+                                                    SetExpression(0, 64, 0.25, 0.25)]
+    sink.calls.clear()
+    tr.handle(note(64, 0))  # struck again: a new note, unpressed, at the channel's offset
+    tr.handle(cc(74, 0, 0))
+    assert SetExpression(0, 64, 0.0, -0.25) not in events(sink)
+    assert events(sink)[0] == SetExpression(0, None, 0.0, -0.25)
+
+
+def test_a_configuration_message_resets_the_zones_controls(sink):
+    tr = zone_translator(sink, members=15)
+    for m in (note(60, 1), cc(74, 127, 1), note(62, 9), cc(74, 127, 9), cc(74, 32, 0),
+              note(64, 12)):  # member 13 sounds with the zone's offset alone
+        tr.handle(m)
+    assert [SetExpression(ch, None, 0.0, dy) for ch, dy in ((1, 0.125), (9, 0.125))] == \
+        [e for e in events(sink) if isinstance(e, SetExpression)][-3:-1]
+    sink.calls.clear()
+    for m in rpn(0, 6, 7, 0):  # the zone shrinks to members 2..8: 10 and 13 leave it
+        tr.handle(m)
+    reset = [e for e in events(sink) if isinstance(e, SetExpression)]
+    assert reset == [SetExpression(ch, None, 0.0, 0.0) for ch in (0, 1, 9, 12)]
+    assert not tr.slide.any() and not tr.sent.any()
+    sink.calls.clear()
+    tr.handle(cc(74, 127, 9))  # channel 10 is in no zone now: an ordinary controller
+    tr.handle(mido.Message("aftertouch", value=100, channel=9))
+    assert events(sink) == [] and tr.ignored == 1
+
+
+def test_the_zones_slide_reaches_the_engine_on_top_of_each_notes_own():
+    """Through the engine: the master's slide moves a sliding note and a plain one alike."""
+    from gansynth_live.banks.bank import BankLayers
+    from gansynth_live.engine import Engine, EngineConfig, render_with_engine
+    from gansynth_live.engine.synthetic import synthetic_bank
+    from gansynth_live.events import NoteOff, NoteOn
+
+    fundamental = synthetic_bank(range(57, 66), 48000, harmonics=1, latent_id="fundamental")
+    octave = synthetic_bank(range(57, 66), 48000, harmonics=1, harmonic_offset=1,
+                            latent_id="octave")
+    cell = BankLayers((fundamental, octave), (0.5, 0.5), ((0.0, 0.0), (0.0, 1.0)), (0.0, 0.5))
+    engine = Engine(EngineConfig(morph_glide_s=0.01))
+    engine.set_layers(cell)
+
+    class EngineSink(RecordingSink):
+        def note_on(self, pitch, velocity, channel=0):
+            return engine.push(NoteOn(pitch, velocity, channel))
+
+        def note_off(self, pitch, channel=0):
+            engine.push(NoteOff(pitch, channel))
+
+        def push(self, event):
+            return engine.push(event)
+
+    tr = zone_translator(EngineSink())
+    for m in (cc(74, 127, 1), note(60, 1), note(64, 2)):  # 60: y 0.75; 64: the pad's 0.5
+        tr.handle(m)
+    render_with_engine(engine, [], 0.05)
+    v = engine.renderer.voices
+
+    def octave_weight(channel):
+        return float(v.w_cur[1, v.active & (v.channel == channel)][0])
+
+    assert (octave_weight(1), octave_weight(2)) == pytest.approx((0.75, 0.5))
+    tr.handle(cc(74, 0, 0))  # the zone: y - 0.25
+    render_with_engine(engine, [], 0.05)
+    assert (octave_weight(1), octave_weight(2)) == pytest.approx((0.5, 0.25))
