@@ -81,7 +81,11 @@ class GeneratorProcess:
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> ModelStamp:
-        """Spawn the child, let it load and warm up the model; its stamp. Raises on failure."""
+        """Spawn the child, let it load and warm up the model; its stamp. Raises on failure.
+        A child already running is kept (its stamp at once): the bank service may have
+        started it in the background before its worker asks."""
+        if self.running and self.stamp is not None:
+            return self.stamp
         self.close()
         env = dict(os.environ, **thread_env(generator_threads()))
         root = str(Path(__file__).resolve().parents[2])

@@ -22,7 +22,12 @@ lock the audio callback needs is not held by generation), or a remote server
 (`generator=RemoteGenerator(...)`, cluster/client.py). With a `fallback`
 generator, a remote one that cannot be reached hands over to the fallback at
 once (the status says so) and takes over again when it answers; the worker
-thread only waits for replies and files the notes, whoever made them.
+thread only waits for replies and files the notes, whoever made them. The
+fallback is started in the background when the service starts (with `preload`),
+so its model is loaded before the remote is first found unreachable: a child
+process that then idles (measured with the shipped model on the 2-core VM: ~4 s
+to start, ~700 MB resident of which ~340 MB its own, no CPU while idle; the
+same as `serve` without --generator holds).
 
 Threads: `request`, `prioritize`, `set_priority`, `cancel` and `close` may be
 called from any thread except the audio callback (they take a lock the
@@ -163,6 +168,8 @@ class BankService:
         self._primary: NoteGenerator = generator or self.own_generator(self.source, settings,
                                                                         process)
         self._fallback = fallback
+        self._fallback_starter: threading.Thread | None = None  # its background start
+        self._fallback_checked = False  # its stamp compared with the model's
         self._active = self._primary
         self._primary_back = threading.Event()  # the watcher saw a fallen-back primary answer
         self.generator_note = ""  # why the fallback is generating ("" while the primary is)
@@ -203,7 +210,30 @@ class BankService:
             if self._fallback is not None:
                 threading.Thread(target=self._watch_primary, name="gansynth-generator-watch",
                                  daemon=True).start()
+                if self.preload:
+                    self._fallback_starter = threading.Thread(
+                        target=self._start_fallback, name="gansynth-fallback-start",
+                        daemon=True)
+                    self._fallback_starter.start()
         return self
+
+    def _start_fallback(self) -> None:
+        """Load the fallback's model now, so that a remote found unreachable later hands
+        over at once instead of after a model load. The worker waits for this before it
+        uses the fallback (a generator is used by one thread at a time)."""
+        assert self._fallback is not None
+        try:
+            self._fallback.start()
+        except Exception as exc:  # noqa: BLE001 - the worker tries again if it needs it
+            if not self._closed:
+                log.warning("bank worker: %s did not start in the background (%s); "
+                            "it is tried again if the remote becomes unreachable",
+                            self._fallback.name, exc)
+
+    def _wait_fallback_started(self) -> None:
+        starter = self._fallback_starter
+        if starter is not None and starter is not threading.current_thread():
+            starter.join()
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop the worker (after its current batch); unfinished requests are cancelled."""
@@ -212,6 +242,10 @@ class BankService:
             self._cond.notify_all()
         if self._started:
             self._thread.join(timeout)
+        starter = self._fallback_starter
+        if starter is not None and starter.is_alive() and self._fallback is not None:
+            self._fallback.close()  # a child still loading: its start fails, quietly
+            starter.join(timeout)
         with self._cond:
             jobs = list(self._jobs.values())
             self._jobs.clear()
@@ -230,6 +264,11 @@ class BankService:
     def generator(self) -> NoteGenerator:
         """The generator making notes now (the fallback while the primary is unreachable)."""
         return self._active
+
+    @property
+    def fallback(self) -> NoteGenerator | None:
+        """The generator that takes over while the primary is unreachable (None: none)."""
+        return self._fallback
 
     @property
     def generator_pid(self) -> int | None:
@@ -379,7 +418,10 @@ class BankService:
             self._primary_back.clear()
             self._switch(self._primary, "")
         generator = self._active
-        if self._warm and generator.running:
+        if generator is self._fallback:
+            self._wait_fallback_started()
+        if self._warm and generator.running and (generator is not self._fallback
+                                                  or self._fallback_checked):
             return generator
         try:
             stamp = generator.start()
@@ -402,6 +444,8 @@ class BankService:
                                  f"({stamp.fingerprint[:12]}), not {known.name!r} "
                                  f"({known.fingerprint[:12]}): start it with the same model")
         self.source.adopt_stamp(stamp)
+        if generator is self._fallback:
+            self._fallback_checked = True
         if not self._warm:
             self.stats.warm_up_s = generator.warm_up_s
             self._warm = True

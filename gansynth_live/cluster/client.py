@@ -13,8 +13,9 @@ http://127.0.0.1:8100), or pass `allow_insecure` on a private network you trust.
 Faults: a connection refused, reset or dropped, or a 5xx while Ray restarts a replica,
 is retried a few times with backoff (about a second in all), then `GeneratorUnavailable`,
 so the bank service can fall back to local generation at once; a server that does not
-answer in `timeout_s` is unavailable too. A 4xx (a request this client got wrong) is a
-`GeneratorError`, never retried.
+answer in `timeout_s` is unavailable too (60 s by default, for the offline commands'
+requests of up to 128 pitches; `serve` uses LIVE_TIMEOUT_S, below). A 4xx (a request
+this client got wrong) is a `GeneratorError`, never retried.
 
 Threads: used by one thread at a time (the bank worker); each request opens its own
 connection, so nothing is shared between calls but the stamp.
@@ -39,6 +40,15 @@ from . import wire
 
 RETRY_DELAYS_S = (0.1, 0.3, 0.6)  # after each failed try: four tries, ~1 s of waiting
 CONNECT_TIMEOUT_S = 2.0
+# serve's read timeout. Its bank worker asks for one batch at a time, sized to about 1 s
+# of generation (BankService.batch_seconds); measured here (shipped model, generate-server
+# with one replica on this 2-core VM, serve's settings, 27 requests of 1-8 notes) a
+# request took 0.20 s median and 0.72 s at most. 10 s is ten batches' worth: room for a
+# loaded server or another client's batch queued ahead, while a server that accepts and
+# never answers (a hung box behind a live SSH tunnel) costs 10 s before the fallback
+# takes over, not 60. The timeout bounds each wait for bytes, so a slow link that keeps
+# sending is not cut off.
+LIVE_TIMEOUT_S = 10.0
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024  # 128 notes of a 4 s model as float32 take 33 MB
 _TRANSIENT = (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead,
               http.client.BadStatusLine)
@@ -100,6 +110,7 @@ class RemoteGenerator:
         self.wire_format = wire_format
         self.retry_delays_s = retry_delays_s
         self.warm_up_s = 0.0
+        self.retries = 0  # transient failures tried again (a killed replica's 5xx or drop)
         self._stamp: ModelStamp | None = None
         self._reachable = False
 
@@ -179,6 +190,7 @@ class RemoteGenerator:
                 if status < 500:
                     raise GeneratorError(f"{self.url}{path} refused the request: {reason}")
             if delay_s is not None:
+                self.retries += 1
                 time.sleep(delay_s)
         self._reachable = False
         raise GeneratorUnavailable(f"{self.url} unavailable ({reason})")

@@ -18,20 +18,28 @@ Payload by format:
 - "flac": each note scaled to its peak as 24-bit integers, all notes in one mono FLAC
   stream (soundfile, a core dependency): a step of 1 ulp of the peak, lossless after that.
 
-DEFAULT_FORMAT is flac, chosen by `python -m gansynth_live.cluster.measure` (2-core EPYC
-VM; one 61-note bank, 61 x 64,000 samples, of the shipped model; tiny fixture alike):
+DEFAULT_FORMAT is flac, chosen by measuring one 61-note bank (61 x 64,000 samples) of the
+shipped model on the 2-core EPYC VM: `python bench/cluster.py --banks 4` (its wire table,
+through cluster/measure.py, on the bench's first latent), 2026-12-07, the run docs/cluster.md
+tabulates:
 
     format   bytes     encode  decode  notes from it vs local (float32 ulps of the peak)
-    f32      15.6 MB    53 ms    3 ms  max 0, mean 0 (exact)
-    i16       7.8 MB    71 ms   11 ms  trim or loop points move; tiny model: max 248, mean 61
-    flac      8.3 MB    84 ms   64 ms  max 2, mean 0.26
+    f32      15.6 MB    10 ms    2 ms  identical
+    i16       7.8 MB    26 ms   12 ms  trim or loop points move
+    flac      7.2 MB    83 ms   62 ms  max 2, mean 0.26
+
+The bytes and i16's outcome depend on the sound: `python -m gansynth_live.cluster.measure`
+(its default latent, seed 3) gave the same day f32 9 / 2 ms, i16 7.8 MB with no point moved
+but max 267 and mean 68 ulps, flac 8.1 MB, 72 / 57 ms, max 2, mean 0.27.
 
 i16 breaks the banks' parity bound (mean 16 ulps of the peak, tests/float32.py): its
 step is 256 ulps of the peak, and a note's trim and loop points can move. flac keeps
-parity at 53 % of f32's bytes for ~90 ms more CPU a bank (spread over both ends), which pays
-off on any link slower than ~600 Mbit/s: Wi-Fi, an SSH tunnel across the internet, a
-shared gigabit link. f32 remains a choice (`RemoteGenerator(..., wire_format="f32")`) for
-a fast wired link or a server on the same machine.
+parity at about half f32's bytes (46-52 % above) for ~0.13 s more CPU a bank (encode on the
+server, decode here, one after the other), which pays off on any link slower than
+~500 Mbit/s (8.4 MB less to send takes longer than 0.13 s below it): Wi-Fi, an SSH tunnel
+across the internet, a shared gigabit link. f32 remains a choice
+(`RemoteGenerator(..., wire_format="f32")`) for a fast wired link or a server on the same
+machine.
 """
 
 from __future__ import annotations

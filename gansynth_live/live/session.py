@@ -175,13 +175,15 @@ class Session:
 
     def _remote_generator(self, settings):
         """The --generator server's client, or None. Its constructor checks the address
-        (one line for a bad or unsafe one), before anything starts."""
+        (one line for a bad or unsafe one), before anything starts. A server that does not
+        answer one batch in LIVE_TIMEOUT_S (cluster/client.py) hands over to this machine."""
         if not self.config.generator:
             return None
-        from ..cluster.client import RemoteGenerator
+        from ..cluster.client import LIVE_TIMEOUT_S, RemoteGenerator
 
         return RemoteGenerator(self.config.generator, settings,
-                               allow_insecure=self.config.allow_insecure_generator)
+                               allow_insecure=self.config.allow_insecure_generator,
+                               timeout_s=LIVE_TIMEOUT_S)
 
     def _initial_setup(self, library: PresetLibrary, latent_size: int,
                        say: Callable[[str], None]) -> tuple[list[Corner] | None, str | None]:

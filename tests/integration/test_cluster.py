@@ -157,26 +157,60 @@ def test_bank_build_over_the_server_fills_the_cache_and_a_rerun_skips(server, tm
     assert "0 built" in capsys.readouterr().out
 
 
+def replicas_of(server) -> list[int]:
+    return [pid for pid in session_processes(server.proc.pid)
+            if "ServeReplica" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+
+
+def cpu_s(pid: int) -> float:
+    """A process's CPU seconds so far (user + system, all its threads)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_replica(server, working, seconds: float = 60.0) -> int:
+    """A replica serving a request now: Ray titles a replica process
+    `...generator.handle_request...` while a request is in it (`...initialize...` while it
+    loads the model, the bare name while idle), and its CPU time grows over 0.2 s while
+    `working()` says requests are in flight. Fails the test if none is seen before the
+    work ends (a kill then would prove nothing)."""
+    deadline = time.monotonic() + seconds
+    while working() and time.monotonic() < deadline:
+        before = {pid: cpu_s(pid) for pid in replicas_of(server)}
+        time.sleep(0.2)
+        for pid, cpu in before.items():
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+                grown = cpu_s(pid) - cpu
+            except OSError:
+                continue
+            if "handle_request" in title and grown >= 0.05 and working():
+                return pid
+    pytest.fail("no replica was seen serving a request while the requests were in flight")
+
+
 def test_a_replica_killed_mid_request_is_retried_on_the_other(server, tiny_model):
-    """Two replicas, two banks in flight, one replica killed: both banks come back whole
-    (the client retries the 5xx or dropped connection; Ray routes it to the live replica
-    and restarts the dead one)."""
+    """Two replicas, two banks in flight, the replica generating one of them killed: both
+    banks come back whole (the client retries the 5xx or dropped connection; Ray routes it
+    to the live replica and restarts the dead one)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    replicas = [pid for pid in session_processes(server.proc.pid)
-                if "ServeReplica" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
-    assert len(replicas) == 2
+    assert len(replicas_of(server)) == 2
     latents = tiny_model.random_latents(2, seed=11)
     pitches = list(range(24, 85))
-
-    def ask(latent):
-        return RemoteGenerator(server.url, SETTINGS).render(latent, pitches, {})[0]
+    clients = [RemoteGenerator(server.url, SETTINGS) for _ in latents]
 
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(ask, latent) for latent in latents]
-        time.sleep(1.0)  # both requests are being generated (each takes seconds here)
-        os.kill(replicas[0], signal.SIGKILL)
-        results = [future.result(timeout=300) for future in futures]
+        futures = [pool.submit(client.render, latent, pitches, {})
+                   for client, latent in zip(clients, latents)]
+        victim = busy_replica(server, lambda: not all(f.done() for f in futures))
+        os.kill(victim, signal.SIGKILL)
+        in_flight = sum(not f.done() for f in futures)
+        results = [future.result(timeout=300)[0] for future in futures]
+    assert in_flight > 0  # killed while a request waited on it, not after
+    # the kill cost a request on it: the client saw the failure and asked again
+    assert sum(client.retries for client in clients) > 0
     for latent, notes in zip(latents, results):
         assert [n.pitch for n in notes] == pitches
         local = LocalGenerator(ModelSource(model=tiny_model), SETTINGS).render(
@@ -191,19 +225,16 @@ def test_a_library_build_survives_a_killed_replica(server, tmp_path):
     from gansynth_live.banks.cache import BankCache, bank_key
     from gansynth_live.banks.library import build_library
 
-    def replicas():
-        return [pid for pid in session_processes(server.proc.pid)
-                if "ServeReplica" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
-
     deadline = time.monotonic() + 120
-    while len(replicas()) < 2:  # the previous test's victim is restarted by Serve
+    while len(replicas_of(server)) < 2:  # the previous test's victim is restarted by Serve
         assert time.monotonic() < deadline, "Serve did not restart the replica"
         time.sleep(0.5)
     cache = BankCache(tmp_path)
     source = ModelSource(path=TINY_MODEL)
-    services = [BankService(source, SETTINGS, cache, preload=False,
-                            generator=RemoteGenerator(server.url, SETTINGS)) for _ in range(2)]
-    stamp = services[0].generator.start()
+    clients = [RemoteGenerator(server.url, SETTINGS) for _ in range(2)]
+    services = [BankService(source, SETTINGS, cache, preload=False, generator=client)
+                for client in clients]
+    stamp = clients[0].start()
     source.adopt_stamp(stamp)
     latents = list(stamp.random_latents(4, seed=21))
     outcome = {}
@@ -211,13 +242,18 @@ def test_a_library_build_survives_a_killed_replica(server, tmp_path):
         result=build_library(latents, services)))
     try:
         builder.start()
-        time.sleep(1.5)  # banks in flight on both replicas
-        os.kill(replicas()[0], signal.SIGKILL)
+        victim = busy_replica(server, builder.is_alive)  # a bank's batch on it
+        os.kill(victim, signal.SIGKILL)
+        killed_mid_build = builder.is_alive()
         builder.join(300)
     finally:
         for service in services:
             service.close()
     result = outcome["result"]
+    assert killed_mid_build
+    # the kill cost work in flight: a request the client asked again, or a bank the
+    # build asked again of the other service
+    assert sum(client.retries for client in clients) + result.retried > 0, result
     assert result.failed == [] and result.built == 4, result
     for latent in latents:
         bank = cache.load(bank_key(stamp.fingerprint, latent, SETTINGS.sample_rate,

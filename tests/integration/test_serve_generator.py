@@ -42,11 +42,22 @@ def test_serve_plays_from_the_server_falls_back_when_it_goes_and_returns(jack_se
         session.instrument.note(60, 100)  # it plays from the server's banks
         wait_until(lambda: session.engine.stats().voices_sounding == 1, 5, "the note")
         session.instrument.note(60, 0)
+        # this machine's generator process was started with the session, in the background
+        fallback = service.fallback
+        wait_until(lambda: fallback.running and fallback.stamp is not None, 60,
+                   "the fallback process loaded in the background")
+        pid = fallback.pid
 
         assert server.stop() == 0  # the GPU box goes away while serve plays
+        t0 = time.monotonic()
         session.instrument.corner_random(2)  # a new timbre: its bank must be made somewhere
-        wait_until(lambda: service.status()["generator"] == "child process", 60,
+        # at once: the client's ~1 s of retries, no model load (TensorFlow's import and the
+        # model's load and warm-up were paid before)
+        wait_until(lambda: service.status()["generator"] == "child process", 15,
                    "this machine to take over")
+        assert fallback.pid == pid
+        print(f"this machine took over {time.monotonic() - t0:.1f} s after the server stopped "
+              f"(its process had loaded in {fallback.warm_up_s:.1f} s, in advance)")
         assert "banks here (generator unreachable)" in session.status_line()
         wait_until(lambda: session.instrument.state().progress.complete, 120,
                    "the new bank, made here")

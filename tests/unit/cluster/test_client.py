@@ -165,9 +165,11 @@ def test_5xx_is_retried_then_unavailable(stand_in):
     gen.start()
     stand_in.script = [503, 500]
     assert len(gen.render(np.zeros(4), [60], {})[0]) == 1
+    assert gen.retries == 2  # counted: the cluster tests read it to know a kill cost a try
     stand_in.script = [503] * 4
     with pytest.raises(GeneratorUnavailable, match=r"\(HTTP 503: scripted 503\)$"):
         gen.render(np.zeros(4), [60], {})
+    assert gen.retries == 2 + len(FAST)
     assert not gen.running
     assert gen.render(np.zeros(4), [60], {}) and gen.running  # back: the stamp is asked again
 
