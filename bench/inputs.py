@@ -50,6 +50,7 @@ def midi_rows(n: int) -> list[tuple[str, float]]:
 
     from gansynth_live.engine import Engine, EngineConfig
     from gansynth_live.inputs.cc_map import CCMap
+    from gansynth_live.inputs.engine_sink import EngineSink
     from gansynth_live.inputs.midi import MidiTranslator
 
     rng = np.random.default_rng(1)
@@ -59,25 +60,7 @@ def midi_rows(n: int) -> list[tuple[str, float]]:
         raw += [[0x90, pitch, int(rng.integers(1, 128))], [0x80, pitch, 0]]
     engine = Engine(EngineConfig(queue_capacity=4 * n, queue_reserve=16))
 
-    class Sink:
-        def note_on(self, pitch, velocity, channel=0):
-            from gansynth_live.events import NoteOn
-            return engine.push(NoteOn(pitch, velocity, channel))
-
-        def note_off(self, pitch, channel=0):
-            from gansynth_live.events import NoteOff
-            engine.push(NoteOff(pitch, channel))
-
-        def push(self, event):
-            return engine.push(event)
-
-        def set_morph(self, x=None, y=None):
-            pass
-
-        def select_program(self, program):
-            pass
-
-    translator = MidiTranslator(Sink(), CCMap())
+    translator = MidiTranslator(EngineSink(engine), CCMap())
     parse = mido.Message.from_bytes
     reference = per_item_us(parse, raw, repeat=1)
     ours = per_item_us(lambda b: translator.handle(parse(b)), raw, repeat=1)

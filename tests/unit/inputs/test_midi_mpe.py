@@ -260,7 +260,7 @@ def test_the_zones_slide_reaches_the_engine_on_top_of_each_notes_own():
     from gansynth_live.banks.bank import BankLayers
     from gansynth_live.engine import Engine, EngineConfig, render_with_engine
     from gansynth_live.engine.synthetic import synthetic_bank
-    from gansynth_live.events import NoteOff, NoteOn
+    from gansynth_live.inputs.engine_sink import EngineSink
 
     fundamental = synthetic_bank(range(57, 66), 48000, harmonics=1, latent_id="fundamental")
     octave = synthetic_bank(range(57, 66), 48000, harmonics=1, harmonic_offset=1,
@@ -269,17 +269,7 @@ def test_the_zones_slide_reaches_the_engine_on_top_of_each_notes_own():
     engine = Engine(EngineConfig(morph_glide_s=0.01))
     engine.set_layers(cell)
 
-    class EngineSink(RecordingSink):
-        def note_on(self, pitch, velocity, channel=0):
-            return engine.push(NoteOn(pitch, velocity, channel))
-
-        def note_off(self, pitch, channel=0):
-            engine.push(NoteOff(pitch, channel))
-
-        def push(self, event):
-            return engine.push(event)
-
-    tr = zone_translator(EngineSink())
+    tr = zone_translator(EngineSink(engine))
     for m in (cc(74, 127, 1), note(60, 1), note(64, 2)):  # 60: y 0.75; 64: the pad's 0.5
         tr.handle(m)
     render_with_engine(engine, [], 0.05)

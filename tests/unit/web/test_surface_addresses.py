@@ -186,16 +186,13 @@ def test_the_call_reader_reads_what_it_claims(source, expected, monkeypatch):
     assert sends() == expected
 
 
-def test_a_wrong_address_or_argument_count_would_fail(monkeypatch):
-    monkeypatch.setattr(f"{__name__}.JS", 'send("/morph/xyz", 1, 2);')
-    with pytest.raises(AssertionError, match="does not serve"):
-        sent_addresses()
-    monkeypatch.setattr(f"{__name__}.JS", 'send("/morph/xy", 1);')
-    with pytest.raises(AssertionError, match="takes 2..2"):
-        sent_addresses()
-    monkeypatch.setattr(f"{__name__}.JS", "send(`/preset/${n}`, 1);")
-    with pytest.raises(AssertionError, match="only a corner number"):
-        sent_addresses()
-    monkeypatch.setattr(f"{__name__}.JS", "send(someName, 1);")
-    with pytest.raises(AssertionError, match="cannot resolve"):
+@pytest.mark.parametrize("source, complaint", [
+    ('send("/morph/xyz", 1, 2);', "does not serve"),
+    ('send("/morph/xy", 1);', "takes 2..2"),
+    ("send(`/preset/${n}`, 1);", "only a corner number"),
+    ("send(someName, 1);", "cannot resolve"),
+])
+def test_a_wrong_address_or_argument_count_would_fail(source, complaint, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.JS", source)
+    with pytest.raises(AssertionError, match=complaint):
         sent_addresses()
