@@ -49,7 +49,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH)]
 
-from soaklib.jack_server import JackMonitor, JackServer, reference_run  # noqa: E402
+from soaklib.gil_probe import GilProbe  # noqa: E402
+from soaklib.jack_server import Alongside, JackMonitor, JackServer, reference_run  # noqa: E402
 from soaklib.machine import (cpu_times, pid_cpu_s, process_cpu_s, rss_mb,  # noqa: E402
                              thread_major_faults,
                              runnable, slope_per_min, TICKS)
@@ -79,6 +80,8 @@ class SoakOptions:
     jack_server: str | None = None  # None: start a private one
     folder: Path | None = None  # recording and logs (default: a temporary folder)
     seed: int = 1
+    gil_probe: bool = False  # a probe thread names what holds the interpreter lock when late
+    alongside: bool = True  # the empty callback on a second JACK server during the soak
 
 
 def run_soak(options: SoakOptions, say=print) -> SoakResult:
@@ -201,16 +204,30 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
     session = Session(config, Console(log, tty=False),
                       generator_process=options.generator_process).open()
     result.frames_before_arm_max = session.engine.stats().frames
-    monitor = performers = None
+    monitor = performers = alongside = None
     try:
         monitor = JackMonitor()
         performers = Performers(session.osc.port, session.midi.virtual_port_name(),
                                 voices=options.voices, corner_every_s=options.corner_every_s,
                                 morph_hz=options.morph_hz, seed=options.seed)
         time.sleep(0.5)  # the MIDI connection settles
+        probe = GilProbe() if options.gil_probe else None
+        if probe is not None:
+            probe.start()
+        alongside = (Alongside(options.rate, options.blocksize, options.seconds, folder)
+                     if options.alongside else None)
         _perform(options, session, monitor, performers, result, say)
+        if probe is not None:
+            probe.stop()
+            result.gil_probe = probe.report()
+        if alongside is not None:
+            figures = alongside.result()
+            result.alongside_xruns = figures.get("xruns", -1)
+            result.alongside_late_p99_ms = figures.get("late_p99_ms", 0.0)
+            result.alongside_late_max_ms = figures.get("late_max_ms", 0.0)
+            result.alongside_late_over_half_period = figures.get("late_over_half_period", -1)
     finally:
-        for part in (performers, monitor):
+        for part in (performers, monitor, alongside):
             if part is not None:
                 try:
                     part.close()
@@ -374,6 +391,13 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder for the recording and logs (default: temporary, removed)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--no-alongside", action="store_true",
+                        help="skip the empty callback on a second JACK server during the soak "
+                             "(the reference that sees the same seconds of the machine)")
+    parser.add_argument("--gil-probe", action="store_true",
+                        help="a thread in serve's process that wakes every millisecond and, "
+                             "when late, notes where the other threads are: what holds the "
+                             "interpreter lock (perturbs the run a little)")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="gansynth-soak-"))
     options = SoakOptions(seconds=args.seconds, model=args.model, rate=args.rate,
@@ -382,7 +406,8 @@ def main() -> int:
                           resolution=args.resolution, wait=args.wait,
                           reference_s=args.reference,
                           generator_process=not args.generator_in_process,
-                          jack_server=args.jack_server, folder=folder)
+                          jack_server=args.jack_server, folder=folder,
+                          gil_probe=args.gil_probe, alongside=not args.no_alongside)
     try:
         result = run_soak(options)
     finally:
@@ -391,6 +416,8 @@ def main() -> int:
     print(f"\n## Soak ({os.cpu_count()} CPUs)\n")
     print(result.table())
     verdict = result.verdict()
+    if result.gil_probe:
+        print("\n" + result.gil_probe)
     print("\n" + ("PASS" if not verdict else "ATTENTION: " + "; ".join(verdict)))
     if args.json:
         data = asdict(result)

@@ -21,11 +21,44 @@ def server_answers(name: str) -> bool:
     return result.returncode == 0 and result.stdout.strip() == "running"
 
 
+class Alongside:
+    """The empty callback on a second JACK server of its own, in a process of its own,
+    while the soak plays: what the same seconds of this machine do to any Python JACK
+    client (item 7's reference that sees the same machine). Its figures: `result()`."""
+
+    def __init__(self, rate: int, period: int, seconds: float, folder: Path) -> None:
+        import sys
+
+        self.server = JackServer(rate, period, folder / "jackd-alongside.log", suffix="-ref")
+        bench = Path(__file__).resolve().parent.parent
+        env = dict(os.environ, JACK_DEFAULT_SERVER=self.server.name,
+                   PYTHONPATH=os.pathsep.join([str(bench.parent), str(bench)]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "soaklib.jack_server", str(seconds), self.server.name,
+             str(period / rate)],
+            stdout=subprocess.PIPE, text=True, env=env)
+
+    def result(self) -> dict:
+        import json
+
+        try:
+            out, _ = self.proc.communicate(timeout=60)
+            return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.server.stop()
+
+
 class JackServer:
     """`jackd -d dummy` (realtime, priority 70) under a private name, stopped at the end."""
 
-    def __init__(self, rate: int, period: int, log: Path) -> None:
-        self.name = f"gansynth-soak-{os.getpid()}"
+    def __init__(self, rate: int, period: int, log: Path, suffix: str = "") -> None:
+        self.name = f"gansynth-soak-{os.getpid()}{suffix}"
         with open(log, "w") as log_file:
             self.proc = subprocess.Popen(
                 ["jackd", "-n", self.name, "-R", "-P", "70", "-d", "dummy", "-r", str(rate),
@@ -50,10 +83,10 @@ class JackServer:
 class JackMonitor:
     """A JACK client that counts the server's xruns (and when they happened)."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: str | None = None) -> None:
         import jack
 
-        self.client = jack.Client("soak-monitor", no_start_server=True)
+        self.client = jack.Client("soak-monitor", no_start_server=True, servername=server)
         self.xruns = 0
         self.times: list[float] = []
         self.client.set_xrun_callback(self._xrun)
@@ -68,7 +101,8 @@ class JackMonitor:
         self.client.close()
 
 
-def reference_run(seconds: float) -> tuple[int, float, float, np.ndarray]:
+def reference_run(seconds: float, server: str | None = None
+                  ) -> tuple[int, float, float, np.ndarray]:
     """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
     and steal % meanwhile; how late each callback started (seconds, as the engine's
     Counters.start_lateness_s). The floor this machine's load sets for any Python JACK
@@ -87,7 +121,7 @@ def reference_run(seconds: float) -> tuple[int, float, float, np.ndarray]:
             noted[0] += 1
         outdata.fill(0.0)
 
-    monitor = JackMonitor()
+    monitor = JackMonitor(server)
     try:
         steal0, busy0, total0 = cpu_times()
         cpu0, t0 = process_cpu_s(), time.monotonic()
@@ -104,3 +138,22 @@ def reference_run(seconds: float) -> tuple[int, float, float, np.ndarray]:
         return xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late
     finally:
         monitor.close()
+
+
+def main() -> int:
+    """`python -m soaklib.jack_server SECONDS SERVER PERIOD_S`: the reference on SERVER,
+    its figures as one JSON line."""
+    import json
+    import sys
+
+    seconds, server, period_s = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    xruns, _, steal, late = reference_run(seconds, server)
+    print(json.dumps({"xruns": xruns, "steal_pct": steal,
+                      "late_p99_ms": 1e3 * float(np.percentile(late, 99)) if late.size else 0.0,
+                      "late_max_ms": 1e3 * float(late.max()) if late.size else 0.0,
+                      "late_over_half_period": int(np.count_nonzero(late > 0.5 * period_s))}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -102,6 +102,11 @@ class SoakResult:
     reference_late_p99_ms: float = 0.0  # the same for the empty callback of the reference
     reference_late_max_ms: float = 0.0
     period_ms: float = 0.0
+    alongside_xruns: int = -1  # the empty callback on a second JACK server during the soak
+    alongside_late_p99_ms: float = 0.0
+    alongside_late_max_ms: float = 0.0
+    alongside_late_over_half_period: int = -1
+    gil_probe: str = ""  # soak --gil-probe: what held the interpreter lock at late wakes
     # bank worker
     banks_requested: int = 0
     notes_generated: int = 0
@@ -199,6 +204,12 @@ class SoakResult:
              f"{self.start_late_max_ms:.2f} ms; {self.start_late_over_half_period} (the empty "
              f"callback: p99 {self.reference_late_p99_ms:.2f}, max "
              f"{self.reference_late_max_ms:.2f} ms)", "small; 0"),
+            ("the empty callback on a second JACK server during the soak: xruns; start late "
+             "p99 / max; later than half a period",
+             "-" if self.alongside_xruns < 0 else
+             f"{self.alongside_xruns}; {self.alongside_late_p99_ms:.2f} / "
+             f"{self.alongside_late_max_ms:.2f} ms; {self.alongside_late_over_half_period}",
+             "what the machine does to any Python client"),
             ("audio thread major page faults (pages read from disk) during the run",
              "-" if self.audio_major_faults is None else str(self.audio_major_faults), "0"),
             ("bank worker: corners re-rolled / notes made / busy",

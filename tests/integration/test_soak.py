@@ -39,7 +39,7 @@ ALLOWED_GROWTH_BANKS = 2.0
 def test_soak(tiny_model_dir, tmp_path):
     options = SoakOptions(seconds=SECONDS, model=str(tiny_model_dir), resolution=2,
                           wait="all", corner_every_s=CORNER_EVERY_S, reference_s=0.0,
-                          folder=tmp_path)
+                          alongside=False, folder=tmp_path)
     result = run_soak(options, say=lambda text: None)
     print("\n" + result.table())
     print(f"xruns (reported, not asserted): {result.xruns}, engine overruns "
