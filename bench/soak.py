@@ -21,7 +21,10 @@ CPU and the hypervisor's steal time. JACK's xruns are counted by a monitor clien
 
 Reference, measured in the same run just before: a Python callback that only writes
 zeros, alone on the same server (`--reference` seconds): the xruns this machine's load
-causes any Python JACK client.
+causes any Python JACK client. And during the soak, unless `--no-alongside`: the same
+empty callback in a process of its own on a second JACK server, so a bad stretch of
+the machine shows in both rows (soaklib/jack_server.py, Alongside). `--gil-probe` adds
+a thread that names what holds the interpreter lock when it wakes late.
 
     python bench/soak.py                            # 60 s, default model, 256 frames, 48 kHz
     python bench/soak.py --model tiny --seconds 20  # the small test checkpoint
