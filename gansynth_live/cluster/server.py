@@ -123,21 +123,32 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
     return True
 
 
-def replica_options() -> dict[str, Any]:
+def replica_options(gpus: float) -> dict[str, Any]:
     """One GPU per replica where the cluster has GPUs, else one CPU (TensorFlow's threads
     take the rest of the node)."""
-    if ray.cluster_resources().get("GPU", 0) >= 1:
+    if gpus >= 1:
         return {"num_gpus": 1}
     return {"num_cpus": 1}
 
 
-def deploy(model_path: str, name: str, *, host: str, port: int, replicas: int,
-           max_batch: int) -> dict[str, Any]:
-    """Start Serve's HTTP proxy on host:port (on the head node only) and the replicas;
-    returns once every replica has loaded the model. The actor options chosen."""
+def replica_count(requested: int | None, gpus: float) -> int:
+    """`requested` replicas, or by default one per GPU of the cluster (one without GPUs):
+    a replica holds one model on one GPU, so more GPUs serve more banks at once."""
+    if requested is not None:
+        return requested
+    return max(1, int(gpus))
+
+
+def deploy(model_path: str, name: str, *, host: str, port: int, replicas: int | None,
+           max_batch: int) -> tuple[dict[str, Any], int]:
+    """Start Serve's HTTP proxy on host:port (on the head node only) and the replicas
+    (None: one per GPU, see `replica_count`); returns once every replica has loaded the
+    model. The actor options and the number of replicas chosen."""
     serve.start(proxy_location="HeadOnly", http_options={"host": host, "port": port},
                 logging_config={"log_level": "WARNING"})
-    options = replica_options()
+    gpus = ray.cluster_resources().get("GPU", 0)
+    options = replica_options(gpus)
+    replicas = replica_count(replicas, gpus)
     app = NoteServer.options(num_replicas=replicas, ray_actor_options=options,
                              max_ongoing_requests=max(64, 2 * max_batch)).bind(
         model_path, name, max_batch)
@@ -145,7 +156,7 @@ def deploy(model_path: str, name: str, *, host: str, port: int, replicas: int,
         serve.run(app, name=APP_NAME, route_prefix="/")
     except RuntimeError as exc:  # Ray's text names the deployment; its status holds why
         raise RuntimeError(f"{exc}\n{_deployment_messages()}") from None
-    return options
+    return options, replicas
 
 
 def _deployment_messages() -> str:

@@ -1,6 +1,6 @@
 """Generate notes for other machines: the model as a Ray Serve deployment, until Ctrl-C.
 
-Run it on a GPU box (one replica per GPU with --replicas), then on the laptop:
+Run it on a GPU box (one replica per GPU unless --replicas), then on the laptop:
 
     gansynth-live serve --generator http://127.0.0.1:8100
 
@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"HTTP port (default {DEFAULT_PORT})")
-    parser.add_argument("--replicas", type=int, default=1,
+    parser.add_argument("--replicas", type=int, default=None,
                         help="model replicas, one GPU each where the cluster has GPUs "
-                             "(default 1)")
+                             "(default: one per GPU, or 1 without GPUs)")
     parser.add_argument("--batch", type=int, default=32,
                         help="largest model batch, shared by all clients' requests (default 32)")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..model.registry import resolve_model
 
-    if args.replicas < 1 or args.batch < 1:
+    if (args.replicas is not None and args.replicas < 1) or args.batch < 1:
         raise GansynthLiveError("--replicas and --batch must be 1 or more")
     if not 0 < args.port < 65536:
         raise GansynthLiveError("--port must be 1..65535")
@@ -67,16 +67,16 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _interrupt)  # also where a shell started us ignoring it
     try:
         try:
-            options = server.deploy(str(path.resolve()), path.name, host=args.host,
-                                    port=args.port, replicas=args.replicas,
-                                    max_batch=args.batch)
+            options, replicas = server.deploy(str(path.resolve()), path.name,
+                                              host=args.host, port=args.port,
+                                              replicas=args.replicas, max_batch=args.batch)
         except RuntimeError as exc:  # a replica that cannot load the model, a busy port
             raise GansynthLiveError(f"the deployment failed: {_reason(str(exc))}"
                                     " (--debug shows Ray's log)") from None
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{args.port}"
         device = "GPU" if "num_gpus" in options else "CPU"
-        print(f"generate-server: model '{path.name}' at {url} ({args.replicas} replica(s), "
+        print(f"generate-server: model '{path.name}' at {url} ({replicas} replica(s), "
               f"one {device} each, batches of up to {args.batch})", flush=True)
         if is_loopback(args.host):
             print("on this machine: gansynth-live serve --generator " + url, flush=True)
