@@ -292,6 +292,9 @@ OPTIONS: tuple[Option, ...] = (
            "at this port (TouchOSC's receive port)", "osc", "PORT"),
     Option("feedback_rate", _float, 20.0, "OSC feedback messages per second at most", "osc",
            "HZ"),
+    Option("oscquery_port", _optional_int, None, "serve the OSC address space (types, ranges, "
+           "values) to OSCQuery clients over HTTP on this TCP port, on --osc-host "
+           "(default: off)", "osc", "PORT"),
     # web surface
     Option("web", _bool, True, "serve the browser control surface (config key; flag "
            "--no-web)", "web", negative="--no-web", off=False, off_help="no web surface"),
@@ -364,6 +367,7 @@ class ServeConfig:
     osc_port: int
     osc_allow: list[str]
     osc_reply_port: int | None
+    oscquery_port: int | None
     feedback_rate: float
     web: bool
     web_host: str
@@ -400,6 +404,8 @@ class ServeConfig:
         check("osc_port", 0 <= self.osc_port <= 65535, "0..65535")
         check("osc_reply_port", self.osc_reply_port is None or
               1 <= self.osc_reply_port <= 65535, "1..65535")
+        check("oscquery_port", self.oscquery_port is None or
+              0 <= self.oscquery_port <= 65535, "0..65535")
         check("web_port", 0 <= self.web_port <= 65535, "0..65535")
         check("feedback_rate", 0.0 <= self.feedback_rate <= 200.0, "0..200 per second")
         check("preset", not (self.preset and self.corners), "give a preset or corners, not both")

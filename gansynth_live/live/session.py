@@ -81,6 +81,7 @@ class Session:
         self.midi: MidiInputs | None = None
         self.osc: OscServer | None = None
         self.web = None  # web.server.WebServer while the browser surface is served
+        self.oscquery = None  # inputs.oscquery.OscQueryServer with --oscquery-port
         self.status_text = ""
         self.prior: LatentPrior = NORMAL  # the model's, once open
         self.audio_lost = ""  # why the audio device went away while playing ('' if it did not)
@@ -162,6 +163,8 @@ class Session:
                                  allow=config.osc_allow, report=say).start()
             allowed = f", from {', '.join(config.osc_allow)} only" if config.osc_allow else ""
             say(f"OSC: listening on {config.osc_host}:{self.osc.port} (UDP){allowed}")
+            if config.oscquery_port is not None:
+                self._open_oscquery()
         if config.web:
             self._open_web()
 
@@ -268,6 +271,22 @@ class Session:
             return
         self.console.message(f"web surface: {url}")
 
+    def _open_oscquery(self) -> None:
+        """The address space for OSCQuery clients; a port that cannot be opened is said,
+        not fatal (OSC itself is open)."""
+        from ..inputs.oscquery import OscQueryError, OscQueryServer
+
+        host = self.config.osc_host
+        try:
+            self.oscquery = OscQueryServer(self.feedback, self.osc.port, host,
+                                           self.config.oscquery_port).start()
+        except OscQueryError as exc:
+            self.console.message(f"{exc}; OSCQuery is off")
+            return
+        shown = f"[{host}]" if ":" in host else host
+        self.console.message(f"OSCQuery: http://{shown}:{self.oscquery.port}/ "
+                             f"(OSC port {self.osc.port})")
+
     # --- running ------------------------------------------------------------------------
     def feedback(self) -> dict:
         """OSC feedback values (the OSC feedback thread)."""
@@ -310,7 +329,7 @@ class Session:
         self._stop.set()
         self.console.finish()
         steps = [("web surface", self._close_web), ("MIDI inputs", self._close_midi),
-                 ("OSC server", self._close_osc),
+                 ("OSCQuery", self._close_oscquery), ("OSC server", self._close_osc),
                  ("release", self._release_notes), ("audio", self._close_stream),
                  ("instrument", self._close_instrument), ("bank worker", self._close_service)]
         for what, step in steps:
@@ -329,6 +348,11 @@ class Session:
         if self.web is not None:
             self.web.close()
             self.web = None
+
+    def _close_oscquery(self) -> None:
+        if self.oscquery is not None:
+            self.oscquery.close()
+            self.oscquery = None
 
     def _close_osc(self) -> None:
         if self.osc is not None:

@@ -116,3 +116,33 @@ def test_named_notes_bend_and_move_on_their_own_over_osc(session):
         assert len(session.instrument.note_ids) == 0 and session.osc.stats().bad_total == 0
     finally:
         player.close()
+
+
+def test_oscquery_lists_what_osc_takes_with_the_sessions_values(jack_server, tmp_path,
+                                                                monkeypatch):
+    import json
+    import re
+    import urllib.request
+
+    monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
+    session, out = open_session(tmp_path, preset="duo", morph=[0.0, 0.5], midi=False,
+                                oscquery_port=0)
+    player = OscPeer(session.osc.port)
+    try:
+        found = re.search(r"OSCQuery: (http://127\.0\.0\.1:\d+/) \(OSC port (\d+)\)",
+                          out.getvalue())
+        assert found and int(found.group(2)) == session.osc.port, out.getvalue()
+
+        def get(path: str) -> dict:
+            with urllib.request.urlopen(found.group(1).rstrip("/") + path, timeout=5) as r:
+                return json.loads(r.read())
+
+        assert get("/?HOST_INFO")["OSC_PORT"] == session.osc.port
+        assert get("/morph/xy?VALUE") == {"VALUE": [0.0, 0.5]}
+        assert get("/preset/name?VALUE") == {"VALUE": ["duo"]}
+        player.send("/morph/xy", 0.25, 1.0)  # over OSC: OSCQuery shows the new value
+        wait_until(lambda: get("/morph/xy?VALUE") == {"VALUE": [0.25, 1.0]}, 5, "the value")
+    finally:
+        player.close()
+        session.close()
+    assert session.oscquery is None  # closed with the session
