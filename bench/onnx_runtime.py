@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,16 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import numpy as np  # noqa: E402
-
-
-def best_of(fn, n: int = 3) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> int:
@@ -55,6 +44,7 @@ def main() -> int:
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2)
 
+    from conv_paths import best_of
     from generate import _build_model
     from soaklib.machine import cpu_times
 
@@ -81,8 +71,8 @@ def main() -> int:
         feed = dict(zip(names, (z, labels)))
         ref = model._specgrams(tf.constant(z), tf.constant(labels)).numpy()
         out = session.run(None, feed)[0]
-        t_tf = best_of(lambda: model._specgrams(tf.constant(z), tf.constant(labels)).numpy())
-        t_ort = best_of(lambda: session.run(None, feed))
+        t_tf = best_of(model._specgrams, tf.constant(z), tf.constant(labels))
+        t_ort = best_of(session.run, None, feed)
         per_bank = 61 / batch
         print(f"| {batch} | {per_bank * t_tf:.2f} s | {per_bank * t_ort:.2f} s | "
               f"{t_tf / t_ort:.2f}x | {np.abs(out - ref).max():.2g} / {np.abs(ref).max():.3g} |")

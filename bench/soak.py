@@ -53,7 +53,8 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH)]
 
 from soaklib.gil_probe import GilProbe  # noqa: E402
-from soaklib.jack_server import Alongside, JackMonitor, JackServer, reference_run  # noqa: E402
+from soaklib.jack_server import (Alongside, JackMonitor, JackServer, late_figures,  # noqa: E402
+                                 reference_run)
 from soaklib.machine import (cpu_times, pid_cpu_s, process_cpu_s, rss_mb,  # noqa: E402
                              thread_major_faults,
                              runnable, slope_per_min, TICKS)
@@ -199,9 +200,9 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         result.reference_s = options.reference_s
         (result.reference_xruns, result.reference_others_cpu_pct,
          result.reference_steal_pct, late) = reference_run(options.reference_s)
-        if late.size:
-            result.reference_late_p99_ms = 1e3 * float(np.percentile(late, 99))
-            result.reference_late_max_ms = 1e3 * float(late.max())
+        figures = late_figures(late, result.period_ms / 1e3)
+        result.reference_late_p99_ms = figures["late_p99_ms"]
+        result.reference_late_max_ms = figures["late_max_ms"]
     say(f"soak: opening the instrument (model {result.model}) ...")
     log = io.StringIO()
     session = Session(config, Console(log, tty=False),
@@ -297,10 +298,11 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     _memory(options, sampler.timeline, result)
     result.bank_mb = 2 * service._capacity(service.source.stamp) / 1e6  # int16 samples
     late = engine.counters.start_lateness_s()[-max(1, after.callbacks - before.callbacks):]
-    result.start_late_p50_ms, result.start_late_p99_ms, result.start_late_max_ms = (
-        1e3 * float(np.percentile(late, q)) for q in (50, 99, 100))
-    result.start_late_over_half_period = int(
-        np.count_nonzero(late > 0.5 * options.blocksize / options.rate))
+    figures = late_figures(late, options.blocksize / options.rate)
+    result.start_late_p50_ms = figures["late_p50_ms"]
+    result.start_late_p99_ms = figures["late_p99_ms"]
+    result.start_late_max_ms = figures["late_max_ms"]
+    result.start_late_over_half_period = figures["late_over_half_period"]
     result.callback_avg_ms = after.callback_avg_ms
     result.callback_p99_ms = after.callback_p99_ms
     result.callback_max_ms = after.callback_max_ms

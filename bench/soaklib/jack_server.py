@@ -101,6 +101,17 @@ class JackMonitor:
         self.client.close()
 
 
+def late_figures(late: np.ndarray, period_s: float) -> dict[str, float]:
+    """Lateness (seconds, as `reference_run` or Counters.start_lateness_s give it) as the
+    soak prints it: p50, p99 and max in ms, and the starts later than half a period."""
+    if late.size == 0:
+        return {"late_p50_ms": 0.0, "late_p99_ms": 0.0, "late_max_ms": 0.0,
+                "late_over_half_period": 0}
+    p50, p99, worst = (1e3 * float(np.percentile(late, q)) for q in (50, 99, 100))
+    return {"late_p50_ms": p50, "late_p99_ms": p99, "late_max_ms": worst,
+            "late_over_half_period": int(np.count_nonzero(late > 0.5 * period_s))}
+
+
 def reference_run(seconds: float, server: str | None = None
                   ) -> tuple[int, float, float, np.ndarray]:
     """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
@@ -148,10 +159,7 @@ def main() -> int:
 
     seconds, server, period_s = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     xruns, _, steal, late = reference_run(seconds, server)
-    print(json.dumps({"xruns": xruns, "steal_pct": steal,
-                      "late_p99_ms": 1e3 * float(np.percentile(late, 99)) if late.size else 0.0,
-                      "late_max_ms": 1e3 * float(late.max()) if late.size else 0.0,
-                      "late_over_half_period": int(np.count_nonzero(late > 0.5 * period_s))}))
+    print(json.dumps({"xruns": xruns, "steal_pct": steal, **late_figures(late, period_s)}))
     return 0
 
 

@@ -144,6 +144,12 @@ class Expression:
         return (min(max(d["x"], -1.0), 1.0), min(max(d["y"], -1.0), 1.0))
 
 
+def clamped_sum(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Two morph offsets added, each axis held to -1..1 (a note's own on top of its zone's,
+    a key's aftertouch on top of its channel's)."""
+    return (min(max(a[0] + b[0], -1.0), 1.0), min(max(a[1] + b[1], -1.0), 1.0))
+
+
 class MidiSink(Protocol):
     """What the translator drives (the Instrument). Channels are 0..15."""
 
@@ -334,11 +340,10 @@ class MidiTranslator:
         its zone's (the master's), a master's the zone's, (0, 0) outside a zone."""
         offset = self.expression.offset
         m = int(self.master[ch])
-        dx, dy = offset(float(self.slide[ch]), float(self.pressure[ch]))
-        if m >= 0:
-            zx, zy = offset(float(self.slide[m]), float(self.pressure[m]))
-            dx, dy = min(max(dx + zx, -1.0), 1.0), min(max(dy + zy, -1.0), 1.0)
-        return dx, dy
+        own = offset(float(self.slide[ch]), float(self.pressure[ch]))
+        if m < 0:
+            return own
+        return clamped_sum(own, offset(float(self.slide[m]), float(self.pressure[m])))
 
     def _send_expression(self, ch: int) -> None:
         """A member's or a master's slide or pressure moved: its notes, or its zone's."""
@@ -365,8 +370,7 @@ class MidiTranslator:
     def _send_key(self, ch: int, key: int) -> None:
         dx, dy = self.expression.offset(0.0, float(self.poly[ch, key]))
         if self.master[ch] >= 0 or self.is_master(ch):  # on top of the channel's offset
-            cx, cy = self.channel_offset(ch)
-            dx, dy = min(max(dx + cx, -1.0), 1.0), min(max(dy + cy, -1.0), 1.0)
+            dx, dy = clamped_sum((dx, dy), self.channel_offset(ch))
         self.sink.push(SetExpression(ch, key, dx, dy))
 
     def _channel_pressure(self, msg) -> None:
