@@ -302,6 +302,8 @@
     const taken = dots.map((d) => d.own);  // no label covers another point
     const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom &&
       b.top < a.bottom;
+    const at = (d, dx, dy) => ({ left: d.x + dx, top: d.y + dy, right: d.x + dx + d.w,
+                                 bottom: d.y + dy + d.h });  // d's label placed at dx, dy
     for (const d of dots) {
       const g = d.r + 2;
       const spots = [[g, -d.h / 2], [-g - d.w, -d.h / 2], [-d.w / 2, -g - d.h], [-d.w / 2, g],
@@ -309,8 +311,7 @@
                      [g * 0.7, g * 0.7], [-g * 0.7 - d.w, g * 0.7]];
       let chosen = null;
       for (const [dx, dy] of spots) {
-        const rect = { left: d.x + dx, top: d.y + dy, right: d.x + dx + d.w,
-                       bottom: d.y + dy + d.h };
+        const rect = at(d, dx, dy);
         if (rect.left < 0 || rect.top < 0 || rect.right > frame.width ||
             rect.bottom > frame.height) continue;
         if (taken.some((t) => t !== d.own && overlaps(t, rect))) continue;
@@ -320,8 +321,7 @@
       if (chosen === null && d.preset) {  // shown anyway, on whichever side is inside the box
         const dx = d.x + g + d.w <= frame.width ? g : -g - d.w;
         const dy = Math.min(Math.max(-d.h / 2, -d.y), frame.height - d.y - d.h);
-        chosen = [dx, dy, { left: d.x + dx, top: d.y + dy, right: d.x + dx + d.w,
-                            bottom: d.y + dy + d.h }];
+        chosen = [dx, dy, at(d, dx, dy)];
       }
       if (chosen === null) {
         d.label.classList.add("hidden");
