@@ -26,7 +26,8 @@
    bank) against FluidSynth rendering the same file with FluidR3_GM
    (`fluidsynth -ni -F out.wav -r 48000`), as times faster than real time.
 5. latency: note-on to first sound through a JACK server with the dummy
-   driver (started here, 48 kHz, 128-frame periods), in frames, median and
+   driver (started here, 48 kHz; 64-, 128- and 256-frame periods, `--periods`),
+   in frames, median and
    p99; FluidSynth (`fluidsynth -a jack -m jack`) on the same server and
    harness. A harness client triggers each note at the start of a JACK cycle:
    for FluidSynth as a JACK MIDI note-on at frame offset 0 of its MIDI out
@@ -480,23 +481,17 @@ def connect_engine(harness: "Harness") -> None:
         harness.capture.connect(source, port)
 
 
-def bench_latency(bank, count: int) -> None:
+def bench_latency(bank, count: int, period: int) -> None:
     import jack  # noqa: F401 - fail early if JACK-Client is missing
 
-    period = 128
-    name = f"gansynth-bench-{os.getpid()}"
-    log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
-    server = subprocess.Popen(["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy",
-                               "-r", str(RATE), "-p", str(period)], stdout=log,
-                              stderr=subprocess.STDOUT)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+    from jack_process import start_dummy_server, stop
+
+    log = Path(tempfile.mkdtemp(prefix="gansynth-latency-")) / "jackd.log"
+    name, server = start_dummy_server(log, RATE, period)
     os.environ["JACK_DEFAULT_SERVER"] = name
     rows = []
     try:
-        for _ in range(100):
-            if subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True,
-                              text=True).stdout.strip() == "running":
-                break
-            time.sleep(0.1)
         from gansynth_live.engine.stream import rescan_devices
 
         rescan_devices()
@@ -546,8 +541,7 @@ def bench_latency(bank, count: int) -> None:
         import sounddevice as sd
 
         sd._terminate()  # let go of JACK before the server stops (PortAudio aborts otherwise)
-        server.terminate()
-        server.wait()
+        stop(server)
         os.environ.pop("JACK_DEFAULT_SERVER", None)
         sd._initialize()
     table(f"Note-on to first sound through JACK (dummy driver, {RATE} Hz, period {period})",
@@ -571,6 +565,8 @@ def main() -> int:
                                            "latency"),
                         default=None)
     parser.add_argument("--quick", action="store_true", help="fewer blocks, notes and seconds")
+    parser.add_argument("--periods", type=int, nargs="+", default=[64, 128, 256],
+                        help="JACK periods (frames) of the latency section, one server each")
     args = parser.parse_args()
     sections = [args.only] if args.only else ["mixer", "expression", "events", "queue",
                                               "render", "latency"]
@@ -588,7 +584,8 @@ def main() -> int:
     if "render" in sections:
         bench_render(banks[0], 20.0 if args.quick else 60.0)
     if "latency" in sections:
-        bench_latency(banks[0], 40 if args.quick else 100)
+        for period in args.periods:
+            bench_latency(banks[0], 40 if args.quick else 100, period)
     return 0
 
 

@@ -50,7 +50,7 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path[:0] = [str(ROOT), str(BENCH)]
+sys.path[:0] = [str(ROOT), str(BENCH), str(ROOT / "tests" / "integration")]  # jack_process
 
 from soaklib.gil_probe import GilProbe  # noqa: E402
 from soaklib.jack_server import (Alongside, JackMonitor, JackServer, late_figures,  # noqa: E402

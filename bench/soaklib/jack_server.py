@@ -16,11 +16,6 @@ import numpy as np
 from .machine import TICKS, cpu_times, process_cpu_s
 
 
-def server_answers(name: str) -> bool:
-    result = subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True, text=True)
-    return result.returncode == 0 and result.stdout.strip() == "running"
-
-
 class Alongside:
     """The empty callback on a second JACK server of its own, in a process of its own,
     while the soak plays: what the same seconds of this machine do to any Python JACK
@@ -29,7 +24,7 @@ class Alongside:
     def __init__(self, rate: int, period: int, seconds: float, folder: Path) -> None:
         import sys
 
-        self.server = JackServer(rate, period, folder / "jackd-alongside.log", suffix="-ref")
+        self.server = JackServer(rate, period, folder / "jackd-alongside.log")
         bench = Path(__file__).resolve().parent.parent
         env = dict(os.environ, JACK_DEFAULT_SERVER=self.server.name,
                    PYTHONPATH=os.pathsep.join([str(bench.parent), str(bench)]))
@@ -55,29 +50,19 @@ class Alongside:
 
 
 class JackServer:
-    """`jackd -d dummy` (realtime, priority 70) under a private name, stopped at the end."""
+    """`jackd -d dummy` (realtime, priority 70) under a name from the tests' pool
+    (tests/integration/jack_process.py: a crashed run's entry in JACK's server table is
+    reused), stopped at the end; it dies with this process."""
 
-    def __init__(self, rate: int, period: int, log: Path, suffix: str = "") -> None:
-        self.name = f"gansynth-soak-{os.getpid()}{suffix}"
-        with open(log, "w") as log_file:
-            self.proc = subprocess.Popen(
-                ["jackd", "-n", self.name, "-R", "-P", "70", "-d", "dummy", "-r", str(rate),
-                 "-p", str(period)], stdout=log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10.0
-        while not server_answers(self.name):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"jackd did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+    def __init__(self, rate: int, period: int, log: Path) -> None:
+        from jack_process import start_dummy_server
+
+        self.name, self.proc = start_dummy_server(log, rate, period)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from jack_process import stop
+
+        stop(self.proc, timeout=10.0)
 
 
 class JackMonitor:

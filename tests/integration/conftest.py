@@ -1,7 +1,8 @@
 """A real JACK server with the dummy driver for the integration tests.
 
-Started once per session under a name of its own (so parallel runs and other
-JACK users on the machine do not meet), in realtime mode at priority 70 (-R
+Started once per session under a name of its own from a small pool (so parallel
+runs and other JACK users on the machine do not meet, and a crashed run's entry in
+JACK's server table is reused; jack_process.py says why), in realtime mode at priority 70 (-R
 -P 70: its clients' threads then outrank other JACK servers' on a shared
 machine; at the default priority 10 a saturated 2-core machine showed xruns),
 and stopped at the end, however the session ends (jack_process.py: its own
@@ -15,19 +16,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 
 import pytest
-from jack_process import launch, stop
+from jack_process import server_answers, start_dummy_server, stop
 
 RATE = 48000
 PERIOD = 256
-
-
-def _server_answers(name: str) -> bool:
-    result = subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True, text=True)
-    return result.returncode == 0 and result.stdout.strip() == "running"
 
 
 @pytest.fixture(scope="session")
@@ -37,23 +31,17 @@ def jack_server(tmp_path_factory):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} not found: install jackd2 (scripts/install-system-deps.sh)")
     existing = os.environ.get("JACK_DEFAULT_SERVER")
-    if existing and _server_answers(existing):
+    if existing and server_answers(existing):
         from gansynth_live.engine.stream import rescan_devices
 
         rescan_devices()
         yield existing
         return
-    name = f"gansynth-test-{os.getpid()}"
     log = tmp_path_factory.mktemp("jackd") / "jackd.log"
-    with open(log, "w") as log_file:  # a file, not a pipe: a full pipe would stall jackd
-        server = launch(["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(RATE),
-                         "-p", str(PERIOD)], log_file)
-    deadline = time.monotonic() + 10.0
-    while not _server_answers(name):
-        if server.poll() is not None or time.monotonic() > deadline:
-            stop(server, timeout=1.0)
-            pytest.fail(f"jackd did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
+    try:
+        name, server = start_dummy_server(log, RATE, PERIOD)
+    except RuntimeError as error:
+        pytest.fail(str(error))
     os.environ["JACK_DEFAULT_SERVER"] = name
     from gansynth_live.engine.stream import rescan_devices
 

@@ -17,6 +17,12 @@ However the session ends, every server started here stops:
   (The kernel clears it for a set-user-ID jackd or one with file capabilities,
   which Debian's and Ubuntu's jackd2 are not; test_jack_cleanup.py would fail.)
 
+Servers are named from a small pool (`start_dummy_server`): JACK2 keeps every
+server in an 8-entry table shared by the whole machine (/dev/shm/jack-shm-registry)
+and frees the entry of a server that died without unregistering only when a server
+of the same name starts again. Names made from a pid never recur, so each crashed
+run used to keep an entry for good, until "Too many servers already active".
+
 tests/conftest.py also sets JACK_NO_START_SERVER, so a JACK client (PortAudio,
 jack.Client) never starts a server of its own behind the tests' back: libjack
 would daemonise it, out of reach of all of the above.
@@ -29,6 +35,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO, Sequence
 
@@ -88,3 +95,57 @@ def servers_named(name: str) -> list[int]:
                 any(a == b"-n" and b == os.fsencode(name) for a, b in zip(argv, argv[1:])):
             found.append(int(entry.name))
     return found
+
+
+NAME_POOL = 6  # of JACK's 8 server entries, so at least two stay for other JACK users
+REGISTRY = Path("/dev/shm/jack-shm-registry")
+
+
+def server_answers(name: str) -> bool:
+    """Whether a JACK server of this name runs and answers (`jack_wait -c`)."""
+    result = subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True, text=True)
+    return result.returncode == 0 and result.stdout.strip() == "running"
+
+
+def dummy_server_command(name: str, rate: int, period: int) -> list[str]:
+    """`jackd -d dummy` in realtime mode at priority 70 (its clients' threads then
+    outrank other servers' on a shared machine)."""
+    return ["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(rate),
+            "-p", str(period)]
+
+
+def wait_until_answering(proc: subprocess.Popen, name: str, timeout: float = 10.0) -> bool:
+    """Wait for the server `proc` started to answer; False (and `proc` stopped) if it
+    ended or did not answer in time."""
+    deadline = time.monotonic() + timeout
+    while not server_answers(name):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc, timeout=1.0)
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def start_dummy_server(log_path: Path, rate: int, period: int) -> tuple[str, subprocess.Popen]:
+    """Start a dummy-driver server under the first free name `gansynth-jack-0`, `-1`, ...
+    (one pool for the tests and the benchmarks, so that crashed runs hold at most
+    NAME_POOL of JACK's entries; see the module's docstring); it dies with this process.
+
+    A name is free when no jackd runs under it; two runs that pick the same name at
+    once are told apart by JACK itself (the second fails and tries the next name).
+    """
+    tried = []
+    for index in range(NAME_POOL):
+        name = f"gansynth-jack-{index}"
+        if servers_named(name):
+            continue
+        with open(log_path, "a") as log:  # a file, not a pipe: a full pipe would stall jackd
+            proc = launch(dummy_server_command(name, rate, period), log)
+        if wait_until_answering(proc, name):
+            return name, proc
+        tried.append(name)
+    text = log_path.read_text() if log_path.exists() else ""
+    hint = (f"; with no jackd running, `rm {REGISTRY}` empties JACK's table of servers"
+            if "Too many servers" in text else "")
+    raise RuntimeError(f"jackd did not start under any of {tried or 'the pool names'}"
+                       f"{hint}: {text[-2000:]}")

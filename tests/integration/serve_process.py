@@ -14,44 +14,33 @@ import sys
 import time
 from pathlib import Path
 
-from jack_process import launch, stop
+from jack_process import dummy_server_command, launch, start_dummy_server, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def server_answers(name: str) -> bool:
-    result = subprocess.run(["jack_wait", "-s", name, "-c"], capture_output=True, text=True)
-    return result.returncode == 0 and result.stdout.strip() == "running"
-
-
 class PrivateJack:
-    """`jackd -d dummy` under a name of its own, realtime; `kill()` ends it like a crash.
+    """`jackd -d dummy` under a name of its own from the pool, realtime; `kill()` ends it
+    like a crash.
 
     A JACK server killed with SIGKILL leaves its entry in JACK's shared server
     table (/dev/shm/jack-shm-registry, 8 entries machine-wide), which only a
-    server started under the same name reclaims: `close()` does that, so a
-    test that crashes servers does not use up the table for everyone else.
-    Started with jack_process.launch: it dies with the test process, even if
-    `close()` is never reached.
+    server started under the same name reclaims: `close()` does that at once
+    (the pool would on a later run). Started with jack_process.launch: it dies
+    with the test process, even if `close()` is never reached.
     """
 
-    def __init__(self, name: str, log: Path, rate: int = 48000, period: int = 256) -> None:
-        self.name = name
+    def __init__(self, log: Path, rate: int = 48000, period: int = 256) -> None:
         self.log = log
-        self.command = ["jackd", "-n", name, "-R", "-P", "70", "-d", "dummy", "-r", str(rate),
-                        "-p", str(period)]
+        self.name, self.proc = start_dummy_server(log, rate, period)
+        self.command = dummy_server_command(self.name, rate, period)
         self.crashed = False
-        self.proc = self._launch()
 
     def _launch(self) -> subprocess.Popen:
         with open(self.log, "a") as log_file:  # a file, not a pipe: a full pipe stalls jackd
             proc = launch(self.command, log_file)
-        deadline = time.monotonic() + 10.0
-        while not server_answers(self.name):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop(proc, timeout=1.0)
-                raise RuntimeError(f"jackd did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        if not wait_until_answering(proc, self.name):
+            raise RuntimeError(f"jackd did not start: {self.log.read_text()[-2000:]}")
         return proc
 
     def kill(self, sig: int = signal.SIGKILL) -> None:

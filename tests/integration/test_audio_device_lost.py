@@ -8,7 +8,6 @@ session file and a take, with a JACK MIDI virtual port open on that server.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -23,7 +22,7 @@ pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "terminated"])
 def test_serve_exits_cleanly_when_the_jack_server_dies(tiny_model_dir, tmp_path, how):
-    jack = PrivateJack(f"gansynth-lost-{os.getpid()}-{how}", tmp_path / "jackd.log")
+    jack = PrivateJack(tmp_path / "jackd.log")
     config = write_serve_config(tmp_path / "live.toml", tiny_model_dir,
                                 'corners = ["seed:5", "seed:6"]\n')
     proc = start_serve(["--config", str(config)], serve_env(tmp_path, jack.name), tmp_path)
