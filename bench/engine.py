@@ -36,7 +36,10 @@
    after the engine's client: the worst phase, the note waits one period.
    The "random" rows ask for a note at a random moment instead (a plain
    Python thread; t0 = JACK's frame time then): FluidSynth gets it as JACK
-   MIDI at the next cycle start, the engine by `push()` at once. A capture
+   MIDI at the next cycle start, the engine by `push()` at once. The "via
+   serve's input" rows send the engine the same JACK MIDI as FluidSynth,
+   through serve's MIDI input (RtMidi's JACK client, the reader thread, the
+   translator): what a keyboard on JACK gets. A capture
    client records both outputs by frame time; latency = frame time of the
    first sample above 1e-4 minus t0.
 
@@ -481,6 +484,21 @@ def connect_engine(harness: "Harness") -> None:
         harness.capture.connect(source, port)
 
 
+def serve_midi_input(engine, mode: str):
+    """serve's MIDI input (a virtual JACK port) feeding `engine`, for the "midi" modes;
+    a context that yields None otherwise."""
+    import contextlib
+
+    if not mode.startswith("midi"):
+        return contextlib.nullcontext()
+    from gansynth_live.inputs.cc_map import CCMap
+    from gansynth_live.inputs.engine_sink import EngineSink
+    from gansynth_live.inputs.midi_ports import MidiInputs
+
+    return MidiInputs(EngineSink(engine), CCMap(), inputs=("none",), virtual="gansynth-live in",
+                      api="jack", report=lambda line: None)
+
+
 def bench_latency(bank, count: int, period: int) -> None:
     import jack  # noqa: F401 - fail early if JACK-Client is missing
 
@@ -525,14 +543,19 @@ def bench_latency(bank, count: int, period: int) -> None:
         else:
             rows.append(["FluidSynth", "not installed", "", "", "", ""])
 
-        # the engine
+        # the engine: events pushed straight in, then the same JACK MIDI as FluidSynth's
+        # through serve's MIDI input (RtMidi's JACK client, the reader thread, the translator)
         for mode, label in (("push", "engine, push() after its turn in the cycle"),
-                            ("push-random", "engine, push() at random times (Python thread)")):
+                            ("push-random", "engine, push() at random times (Python thread)"),
+                            ("midi", "engine, JACK MIDI at the cycle start, via serve's input"),
+                            ("midi-random", "engine, JACK MIDI asked at random times, via serve's input")):
             engine = Engine(EngineConfig(attack_s=0.001, release_s=0.05))
             engine.set_layers(BankLayers.single(bank))
             harness = Harness(seconds)
-            with AudioStream(engine, blocksize=period):
+            with AudioStream(engine, blocksize=period), serve_midi_input(engine, mode) as midi:
                 connect_engine(harness)
+                if midi is not None:
+                    harness.trigger.connect("bench-trigger:midi_out", midi.virtual_port_name())
                 time.sleep(0.3)
                 play_notes(harness, mode, engine, count, 0.25)
             rows.append(latency_row(label, harness.latencies(), period, count))

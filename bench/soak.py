@@ -23,7 +23,9 @@ Reference, measured in the same run just before: a Python callback that only wri
 zeros, alone on the same server (`--reference` seconds): the xruns this machine's load
 causes any Python JACK client. And during the soak, unless `--no-alongside`: the same
 empty callback in a process of its own on a second JACK server, so a bad stretch of
-the machine shows in both rows (soaklib/jack_server.py, Alongside). `--gil-probe` adds
+the machine shows in both rows (soaklib/jack_server.py, Alongside). If rt-tests is
+installed, `cyclictest` runs beside it: how late a C real-time thread wakes in the same
+seconds, the floor no design in any language gets under (soaklib/wakeups.py). `--gil-probe` adds
 a thread that names what holds the interpreter lock when it wakes late.
 
     python bench/soak.py                            # 60 s, default model, 256 frames, 48 kHz
@@ -53,6 +55,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH), str(ROOT / "tests" / "integration")]  # jack_process
 
 from soaklib.gil_probe import GilProbe  # noqa: E402
+from soaklib.wakeups import Wakeups  # noqa: E402
 from soaklib.jack_server import (Alongside, JackMonitor, JackServer, late_figures,  # noqa: E402
                                  reference_run)
 from soaklib.machine import (cpu_times, pid_cpu_s, process_cpu_s, rss_mb,  # noqa: E402
@@ -199,7 +202,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         say(f"soak: reference, an empty Python callback for {options.reference_s:.0f} s")
         result.reference_s = options.reference_s
         (result.reference_xruns, result.reference_others_cpu_pct,
-         result.reference_steal_pct, late) = reference_run(options.reference_s)
+         result.reference_steal_pct, late, _) = reference_run(options.reference_s)
         figures = late_figures(late, result.period_ms / 1e3)
         result.reference_late_p99_ms = figures["late_p99_ms"]
         result.reference_late_max_ms = figures["late_max_ms"]
@@ -208,7 +211,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
     session = Session(config, Console(log, tty=False),
                       generator_process=options.generator_process).open()
     result.frames_before_arm_max = session.engine.stats().frames
-    monitor = performers = alongside = None
+    monitor = performers = alongside = wakeups = None
     try:
         monitor = JackMonitor()
         performers = Performers(session.osc.port, session.midi.virtual_port_name(),
@@ -220,6 +223,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
             probe.start()
         alongside = (Alongside(options.rate, options.blocksize, options.seconds, folder)
                      if options.alongside else None)
+        wakeups = Wakeups(options.seconds, folder) if options.alongside else None
         _perform(options, session, monitor, performers, result, say)
         if probe is not None:
             probe.stop()
@@ -227,11 +231,14 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         if alongside is not None:
             figures = alongside.result()
             result.alongside_xruns = figures.get("xruns", -1)
+            result.alongside_portaudio_xruns = figures.get("portaudio_xruns", -1)
             result.alongside_late_p99_ms = figures.get("late_p99_ms", 0.0)
             result.alongside_late_max_ms = figures.get("late_max_ms", 0.0)
             result.alongside_late_over_half_period = figures.get("late_over_half_period", -1)
+        if wakeups is not None:
+            result.wakeups = wakeups.result(options.blocksize / options.rate)
     finally:
-        for part in (performers, monitor, alongside):
+        for part in (performers, monitor, alongside, wakeups):
             if part is not None:
                 try:
                     part.close()

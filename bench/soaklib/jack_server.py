@@ -98,20 +98,24 @@ def late_figures(late: np.ndarray, period_s: float) -> dict[str, float]:
 
 
 def reference_run(seconds: float, server: str | None = None
-                  ) -> tuple[int, float, float, np.ndarray]:
+                  ) -> tuple[int, float, float, np.ndarray, int]:
     """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
     and steal % meanwhile; how late each callback started (seconds, as the engine's
-    Counters.start_lateness_s). The floor this machine's load sets for any Python JACK
-    client."""
+    Counters.start_lateness_s); the blocks PortAudio flagged as underflows (what the
+    engine's own xrun count is, so the two compare like with like). The floor this
+    machine's load sets for any Python JACK client."""
     import sounddevice as sd
 
     from gansynth_live.engine.rt.counters import start_lateness
 
     starts = np.zeros(int(seconds * 48000 / 64) + 4096)  # room for 64-frame periods
     noted = [0]
+    underflows = [0]
 
     def callback(outdata, frames, time_info, status) -> None:
         entered = time.perf_counter()
+        if status.output_underflow:
+            underflows[0] += 1
         if noted[0] < starts.size:
             starts[noted[0]] = entered - time_info.currentTime
             noted[0] += 1
@@ -124,14 +128,15 @@ def reference_run(seconds: float, server: str | None = None
         with sd.OutputStream(samplerate=None, blocksize=0, channels=2, dtype="float32",
                              callback=callback):
             time.sleep(0.5)
-            xruns0 = monitor.xruns
+            xruns0, underflows0 = monitor.xruns, underflows[0]
             time.sleep(seconds)
-            xruns = monitor.xruns - xruns0
+            xruns, underflows_run = monitor.xruns - xruns0, underflows[0] - underflows0
         steal1, busy1, total1 = cpu_times()
         wall = time.monotonic() - t0
         others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
         late = start_lateness(starts[:noted[0]])
-        return xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late
+        return (xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late,
+                underflows_run)
     finally:
         monitor.close()
 
@@ -143,8 +148,9 @@ def main() -> int:
     import sys
 
     seconds, server, period_s = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    xruns, _, steal, late = reference_run(seconds, server)
-    print(json.dumps({"xruns": xruns, "steal_pct": steal, **late_figures(late, period_s)}))
+    xruns, _, steal, late, underflows = reference_run(seconds, server)
+    print(json.dumps({"xruns": xruns, "portaudio_xruns": underflows, "steal_pct": steal,
+                      **late_figures(late, period_s)}))
     return 0
 
 

@@ -103,6 +103,8 @@ class SoakResult:
     reference_late_max_ms: float = 0.0
     period_ms: float = 0.0
     alongside_xruns: int = -1  # the empty callback on a second JACK server during the soak
+    alongside_portaudio_xruns: int = -1  # its blocks PortAudio flagged (as the engine's own)
+    wakeups: dict = field(default_factory=dict)  # cyclictest in the same seconds (wakeups.py)
     alongside_late_p99_ms: float = 0.0
     alongside_late_max_ms: float = 0.0
     alongside_late_over_half_period: int = -1
@@ -204,12 +206,19 @@ class SoakResult:
              f"{self.start_late_max_ms:.2f} ms; {self.start_late_over_half_period} (the empty "
              f"callback: p99 {self.reference_late_p99_ms:.2f}, max "
              f"{self.reference_late_max_ms:.2f} ms)", "small; 0"),
-            ("the empty callback on a second JACK server during the soak: xruns; start late "
-             "p99 / max; later than half a period",
+            ("the empty callback on a second JACK server during the soak: xruns PortAudio / "
+             "JACK; start late p99 / max; later than half a period",
              "-" if self.alongside_xruns < 0 else
-             f"{self.alongside_xruns}; {self.alongside_late_p99_ms:.2f} / "
+             f"{self.alongside_portaudio_xruns} / {self.alongside_xruns}; "
+             f"{self.alongside_late_p99_ms:.2f} / "
              f"{self.alongside_late_max_ms:.2f} ms; {self.alongside_late_over_half_period}",
              "what the machine does to any Python client"),
+            ("a C real-time thread beside it (cyclictest, 1 ms): wake-ups later than half a "
+             "period / a period; latest",
+             (f"{self.wakeups['over_half_period']} / {self.wakeups['over_period']} of "
+              f"{self.wakeups['wakeups']}; {self.wakeups['max_ms']:.2f} ms")
+             if self.wakeups else "- (install rt-tests)",
+             "the machine's floor"),
             ("audio thread major page faults (pages read from disk) during the run",
              "-" if self.audio_major_faults is None else str(self.audio_major_faults), "0"),
             ("bank worker: corners re-rolled / notes made / busy",
