@@ -95,6 +95,6 @@ def test_the_hand_off_returns_at_once_with_no_callback_in_flight_and_times_out_o
     engine = Engine(EngineConfig())
     started = time.monotonic()
     assert engine.wait_for_callback()
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 1.0  # not a timing target: far under the 2 s timeout
     engine.counters.in_callback = True  # a callback that never finishes: a stalled device
     assert not engine.wait_for_callback(timeout_s=0.05)
