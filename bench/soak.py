@@ -54,6 +54,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH), str(ROOT / "tests" / "integration")]  # jack_process
 
+from soaklib.gc_watch import GcWatch  # noqa: E402
 from soaklib.gil_probe import GilProbe  # noqa: E402
 from soaklib.wakeups import Wakeups  # noqa: E402
 from soaklib.jack_server import (Alongside, JackMonitor, JackServer, late_figures,  # noqa: E402
@@ -211,7 +212,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
     session = Session(config, Console(log, tty=False),
                       generator_process=options.generator_process).open()
     result.frames_before_arm_max = session.engine.stats().frames
-    monitor = performers = alongside = wakeups = None
+    monitor = performers = alongside = wakeups = collections = None
     try:
         monitor = JackMonitor()
         performers = Performers(session.osc.port, session.midi.virtual_port_name(),
@@ -221,10 +222,14 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         probe = GilProbe() if options.gil_probe else None
         if probe is not None:
             probe.start()
+        counters = session.engine.counters
+        collections = GcWatch(lambda: counters.audio_thread_id).start()
         alongside = (Alongside(options.rate, options.blocksize, options.seconds, folder)
                      if options.alongside else None)
         wakeups = Wakeups(options.seconds, folder) if options.alongside else None
         _perform(options, session, monitor, performers, result, say)
+        collections.stop()
+        result.collections = collections.summary()
         if probe is not None:
             probe.stop()
             result.gil_probe = probe.report()
@@ -238,7 +243,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         if wakeups is not None:
             result.wakeups = wakeups.result(options.blocksize / options.rate)
     finally:
-        for part in (performers, monitor, alongside, wakeups):
+        for part in (performers, monitor, alongside, wakeups, collections):
             if part is not None:
                 try:
                     part.close()

@@ -18,8 +18,10 @@ from .machine import TICKS, cpu_times, process_cpu_s
 
 class Alongside:
     """The empty callback on a second JACK server of its own, in a process of its own,
-    while the soak plays: what the same seconds of this machine do to any Python JACK
-    client (item 7's reference that sees the same machine). Its figures: `result()`."""
+    while the soak plays, with a keyboard playing into a MIDI input on that server (the
+    same clients as the engine's graph, MidiPair): what the same seconds of this machine
+    do to any Python JACK client (item 7's reference that sees the same machine). Its
+    figures: `result()`."""
 
     def __init__(self, rate: int, period: int, seconds: float, folder: Path) -> None:
         import sys
@@ -97,13 +99,53 @@ def late_figures(late: np.ndarray, period_s: float) -> dict[str, float]:
             "late_over_half_period": int(np.count_nonzero(late > 0.5 * period_s))}
 
 
-def reference_run(seconds: float, server: str | None = None
+class MidiPair:
+    """The MIDI half of the engine's JACK graph, for the reference: the soak's keyboard
+    (a RtMidi JACK output playing the same kind of part) into a RtMidi JACK input read by
+    a thread that polls every millisecond, as serve's MIDI input does. With it the empty
+    callback's server carries the same clients as the engine's, and its process the same
+    kind of Python threads."""
+
+    def __init__(self, client) -> None:
+        import threading
+
+        import rtmidi
+
+        from .performers import Keyboard
+
+        self.stop = threading.Event()
+        self.keys = Keyboard(32, 7, self.stop)
+        self.input = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="ref-midi-in")
+        self.input.ignore_types(sysex=True, timing=True, active_sense=True)
+        self.input.open_virtual_port("in")
+        client.connect(self.keys.port, "ref-midi-in:in")
+        self.received = 0
+        self.reader = threading.Thread(target=self._read, name="ref midi reader", daemon=True)
+        self.keys.start()
+        self.reader.start()
+
+    def _read(self) -> None:
+        while not self.stop.is_set():
+            while self.input.get_message() is not None:
+                self.received += 1
+            time.sleep(0.001)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.keys.join()
+        self.reader.join()
+        self.keys.close()
+        self.input.close_port()
+        self.input.delete()
+
+
+def reference_run(seconds: float, server: str | None = None, midi: bool = False
                   ) -> tuple[int, float, float, np.ndarray, int]:
     """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
     and steal % meanwhile; how late each callback started (seconds, as the engine's
     Counters.start_lateness_s); the blocks PortAudio flagged as underflows (what the
     engine's own xrun count is, so the two compare like with like). The floor this
-    machine's load sets for any Python JACK client."""
+    machine's load sets for any Python JACK client. `midi`: with a MidiPair beside it."""
     import sounddevice as sd
 
     from gansynth_live.engine.rt.counters import start_lateness
@@ -122,6 +164,7 @@ def reference_run(seconds: float, server: str | None = None
         outdata.fill(0.0)
 
     monitor = JackMonitor(server)
+    pair = MidiPair(monitor.client) if midi else None
     try:
         steal0, busy0, total0 = cpu_times()
         cpu0, t0 = process_cpu_s(), time.monotonic()
@@ -138,6 +181,8 @@ def reference_run(seconds: float, server: str | None = None
         return (xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late,
                 underflows_run)
     finally:
+        if pair is not None:
+            pair.close()
         monitor.close()
 
 
@@ -148,7 +193,7 @@ def main() -> int:
     import sys
 
     seconds, server, period_s = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    xruns, _, steal, late, underflows = reference_run(seconds, server)
+    xruns, _, steal, late, underflows = reference_run(seconds, server, midi=True)
     print(json.dumps({"xruns": xruns, "portaudio_xruns": underflows, "steal_pct": steal,
                       **late_figures(late, period_s)}))
     return 0

@@ -105,6 +105,7 @@ class SoakResult:
     alongside_xruns: int = -1  # the empty callback on a second JACK server during the soak
     alongside_portaudio_xruns: int = -1  # its blocks PortAudio flagged (as the engine's own)
     wakeups: dict = field(default_factory=dict)  # cyclictest in the same seconds (wakeups.py)
+    collections: str = ""  # Python's garbage collections in serve's process (gc_watch.py)
     alongside_late_p99_ms: float = 0.0
     alongside_late_max_ms: float = 0.0
     alongside_late_over_half_period: int = -1
@@ -219,6 +220,8 @@ class SoakResult:
               f"{self.wakeups['wakeups']}; {self.wakeups['max_ms']:.2f} ms")
              if self.wakeups else "- (install rt-tests)",
              "the machine's floor"),
+            ("garbage collections in serve's process, generation 0 / 1 / 2 (each holds the "
+             "interpreter lock)", self.collections or "-", "none long"),
             ("audio thread major page faults (pages read from disk) during the run",
              "-" if self.audio_major_faults is None else str(self.audio_major_faults), "0"),
             ("bank worker: corners re-rolled / notes made / busy",
