@@ -119,6 +119,17 @@ def _render_progress(done: int, total: int, what: str) -> None:
     print(f"rendering notes {done}/{total}: {what}", file=sys.stderr, flush=True)
 
 
+def _init_fit(init_from: Path) -> dict | None:
+    """The fit.json of the model a run started from: the exported model's fit.json then
+    holds its whole history (each `--init-from` nests the one before), not only its last
+    run's steps. None when that model was not made by `fit` or its file cannot be read."""
+    try:
+        found = json.loads((init_from / "fit.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def _init_weights(init_from: Path, settings: FitSettings, voices: list[str]
                   ) -> tuple[FitSettings, dict[str, np.ndarray], np.ndarray]:
     from ..model.checkpoint import find_checkpoint, pitch_count, read_generator_weights
@@ -245,8 +256,10 @@ def run_fit(req: FitRequest) -> int:
             raise FitError(f"'{run_dir}' has no saved state to resume from")
         load_state(model, state)
     start = int(model.step.numpy())
-    provenance = {"voices": len(voices), "notes": len(notes), "data": data,
+    provenance = {"voices": len(voices), "notes": len(notes), "data": info.data,
                   "method": "GLO latent optimisation (see docs/models.md)"}
+    if info.data.get("init_from"):
+        provenance["init_fit"] = _init_fit(Path(info.data["init_from"]))
 
     exported = {"step": -1}
 

@@ -129,6 +129,11 @@ def test_init_from_an_exported_model(samples_dir, tmp_path, fitted):
     a = read_instruments(out)
     b = read_instruments(tmp_path / "warm" / "model")
     assert sorted(a) == sorted(b)
+    # the warm model's fit.json carries the history it started from, not only its 2 steps
+    first = json.loads((out / "fit.json").read_text())
+    warm = json.loads((tmp_path / "warm" / "model" / "fit.json").read_text())
+    assert warm["steps"] == 2 and first["steps"] == 30
+    assert warm["init_fit"] == first and warm["data"]["init_from"] == str(out)
 
 
 def test_fit_from_a_soundfont_renders_only_what_it_needs(soundfont, tmp_path):
