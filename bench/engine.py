@@ -502,10 +502,13 @@ def serve_midi_input(engine, mode: str):
 def bench_latency(bank, count: int, period: int) -> None:
     import jack  # noqa: F401 - fail early if JACK-Client is missing
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+    integration = str(Path(__file__).resolve().parent.parent / "tests" / "integration")
+    if integration not in sys.path:
+        sys.path.insert(0, integration)
     from jack_process import start_dummy_server, stop
 
-    log = Path(tempfile.mkdtemp(prefix="gansynth-latency-")) / "jackd.log"
+    log_dir = tempfile.mkdtemp(prefix="gansynth-latency-")
+    log = Path(log_dir) / "jackd.log"
     name, server = start_dummy_server(log, RATE, period)
     os.environ["JACK_DEFAULT_SERVER"] = name
     rows = []
@@ -565,6 +568,7 @@ def bench_latency(bank, count: int, period: int) -> None:
 
         sd._terminate()  # let go of JACK before the server stops (PortAudio aborts otherwise)
         stop(server)
+        shutil.rmtree(log_dir, ignore_errors=True)
         os.environ.pop("JACK_DEFAULT_SERVER", None)
         sd._initialize()
     table(f"Note-on to first sound through JACK (dummy driver, {RATE} Hz, period {period})",

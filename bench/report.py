@@ -116,8 +116,7 @@ def summary(runs: dict[str, Run], voice_costs, soak: dict | None, magenta: dict)
     """Summary rows: measure | gansynth-live | reference | reference measured."""
     rows = []
     engine = runs["engine"].output
-    lat = markdown_rows(engine, "Note-on to first sound through JACK (dummy driver, 48000 Hz, "
-                        "period 128)")
+    lat = markdown_rows(engine, "Note-on to first sound")  # the one table: --periods 128
     ours, theirs = find_row(lat, "engine, push() at random"), find_row(lat, "FluidSynth, JACK MIDI asked")
     if ours and theirs:
         rows.append(["note-on to first sound through JACK, 48 kHz, 128-frame periods, note at "

@@ -23,9 +23,10 @@ Reference, measured in the same run just before: a Python callback that only wri
 zeros, alone on the same server (`--reference` seconds): the xruns this machine's load
 causes any Python JACK client. And during the soak, unless `--no-alongside`: the same
 empty callback in a process of its own on a second JACK server, so a bad stretch of
-the machine shows in both rows (soaklib/jack_server.py, Alongside). If rt-tests is
-installed, `cyclictest` runs beside it: how late a C real-time thread wakes in the same
-seconds, the floor no design in any language gets under (soaklib/wakeups.py). `--gil-probe` adds
+the machine shows in both rows (soaklib/jack_server.py, Alongside). With it (not with
+`--no-alongside`), if rt-tests is installed, `cyclictest` runs too: how late a C real-time
+thread wakes in the same seconds, the floor no design in any language gets under
+(soaklib/wakeups.py). `--gil-probe` adds
 a thread that names what holds the interpreter lock when it wakes late.
 
     python bench/soak.py                            # 60 s, default model, 256 frames, 48 kHz

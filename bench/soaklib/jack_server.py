@@ -103,8 +103,9 @@ class MidiPair:
     """The MIDI half of the engine's JACK graph, for the reference: the soak's keyboard
     (a RtMidi JACK output playing the same kind of part) into a RtMidi JACK input read by
     a thread that polls every millisecond, as serve's MIDI input does. With it the empty
-    callback's server carries the same clients as the engine's, and its process the same
-    kind of Python threads."""
+    callback's server carries the same clients as the engine's, and its process a MIDI
+    reader thread as serve's has (the keyboard's thread runs there too, where in the soak
+    the keyboard is a process of its own)."""
 
     def __init__(self, client) -> None:
         import threading
@@ -164,8 +165,9 @@ def reference_run(seconds: float, server: str | None = None, midi: bool = False
         outdata.fill(0.0)
 
     monitor = JackMonitor(server)
-    pair = MidiPair(monitor.client) if midi else None
+    pair = None
     try:
+        pair = MidiPair(monitor.client) if midi else None
         steal0, busy0, total0 = cpu_times()
         cpu0, t0 = process_cpu_s(), time.monotonic()
         with sd.OutputStream(samplerate=None, blocksize=0, channels=2, dtype="float32",

@@ -218,7 +218,8 @@ class SoakResult:
              "period / a period; latest",
              (f"{self.wakeups['over_half_period']} / {self.wakeups['over_period']} of "
               f"{self.wakeups['wakeups']}; {self.wakeups['max_ms']:.2f} ms")
-             if self.wakeups else "- (install rt-tests)",
+             if self.wakeups else "- (not run: rt-tests missing, cyclictest failed, or "
+             "--no-alongside)",
              "the machine's floor"),
             ("garbage collections in serve's process, generation 0 / 1 / 2 (each holds the "
              "interpreter lock)", self.collections or "-", "none long"),

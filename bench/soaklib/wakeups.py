@@ -51,19 +51,22 @@ class Wakeups:
 
 def parse_histogram(text: str, period_s: float) -> dict:
     """cyclictest's `-h` output: rows `<latency us> <count thread 0> <count thread 1> ...`,
-    then `# Max Latencies: ...`."""
+    then `# Histogram Overflows: ...` (later than the last row) and `# Max Latencies: ...`."""
     rows = []
     latest = 0
+    beyond = 0  # wake-ups later than the histogram's last bucket (20 ms)
     for line in text.splitlines():
         if line[:1].isdigit():
             fields = [int(f) for f in line.split()]
             rows.append((fields[0], sum(fields[1:])))
         elif line.startswith("# Max Latencies:"):
             latest = max((int(f) for f in line.split(":", 1)[1].split()), default=0)
+        elif line.startswith("# Histogram Overflows:"):
+            beyond = sum(int(f) for f in line.split(":", 1)[1].split())
     if not rows:
         return {}
     period_us = period_s * 1e6
-    return {"wakeups": sum(n for _, n in rows),
-            "over_half_period": sum(n for us, n in rows if us > period_us / 2),
-            "over_period": sum(n for us, n in rows if us > period_us),
+    return {"wakeups": sum(n for _, n in rows) + beyond,
+            "over_half_period": sum(n for us, n in rows if us > period_us / 2) + beyond,
+            "over_period": sum(n for us, n in rows if us > period_us) + beyond,
             "max_ms": latest / 1e3}

@@ -242,8 +242,12 @@ def run_fit(req: FitRequest) -> int:
     config = model_config(settings)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not req.resume:
-        info = RunInfo(settings, {**data, "init_from": str(req.init_from)
-                                  if req.init_from else None}, voices, programs)
+        init_from = Path(req.init_from).resolve() if req.init_from else None
+        info = RunInfo(settings, {**data, "init_from": str(init_from) if init_from else None,
+                                  # read once, at the start: a resumed run (maybe exporting
+                                  # over that very folder) must not nest its own export
+                                  "init_fit": _init_fit(init_from) if init_from else None},
+                       voices, programs)
         info.write(run_dir)
 
     from tqdm import tqdm
@@ -256,10 +260,11 @@ def run_fit(req: FitRequest) -> int:
             raise FitError(f"'{run_dir}' has no saved state to resume from")
         load_state(model, state)
     start = int(model.step.numpy())
-    provenance = {"voices": len(voices), "notes": len(notes), "data": info.data,
+    provenance = {"voices": len(voices), "notes": len(notes),
+                  "data": {k: v for k, v in info.data.items() if k != "init_fit"},
                   "method": "GLO latent optimisation (see docs/models.md)"}
-    if info.data.get("init_from"):
-        provenance["init_fit"] = _init_fit(Path(info.data["init_from"]))
+    if info.data.get("init_fit"):
+        provenance["init_fit"] = info.data["init_fit"]
 
     exported = {"step": -1}
 

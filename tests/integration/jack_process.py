@@ -116,14 +116,35 @@ def dummy_server_command(name: str, rate: int, period: int) -> list[str]:
 
 def wait_until_answering(proc: subprocess.Popen, name: str, timeout: float = 10.0) -> bool:
     """Wait for the server `proc` started to answer; False (and `proc` stopped) if it
-    ended or did not answer in time."""
+    ended or did not answer in time. Another run's server of the same name answering
+    does not count: `proc` must be alive and be that jackd (the launcher execs it, so
+    the pid is the same)."""
     deadline = time.monotonic() + timeout
-    while not server_answers(name):
+    while True:
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc, timeout=1.0)
             return False
+        if server_answers(name) and proc.poll() is None and proc.pid in servers_named(name):
+            return True
         time.sleep(0.1)
-    return True
+
+
+def launch_dummy_server(name: str, log_path: Path, rate: int,
+                        period: int) -> subprocess.Popen | None:
+    """Start `jackd -d dummy` under `name` and wait for it; None if it did not come up
+    (the name taken, JACK's table full: the log says)."""
+    with open(log_path, "a") as log:  # a file, not a pipe: a full pipe would stall jackd
+        proc = launch(dummy_server_command(name, rate, period), log)
+    return proc if wait_until_answering(proc, name) else None
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of process `pid` (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def start_dummy_server(log_path: Path, rate: int, period: int) -> tuple[str, subprocess.Popen]:
@@ -139,9 +160,8 @@ def start_dummy_server(log_path: Path, rate: int, period: int) -> tuple[str, sub
         name = f"gansynth-jack-{index}"
         if servers_named(name):
             continue
-        with open(log_path, "a") as log:  # a file, not a pipe: a full pipe would stall jackd
-            proc = launch(dummy_server_command(name, rate, period), log)
-        if wait_until_answering(proc, name):
+        proc = launch_dummy_server(name, log_path, rate, period)
+        if proc is not None:
             return name, proc
         tried.append(name)
     text = log_path.read_text() if log_path.exists() else ""

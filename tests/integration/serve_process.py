@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from jack_process import dummy_server_command, launch, start_dummy_server, wait_until_answering
+from jack_process import launch_dummy_server, servers_named, start_dummy_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,16 +32,9 @@ class PrivateJack:
 
     def __init__(self, log: Path, rate: int = 48000, period: int = 256) -> None:
         self.log = log
+        self.rate, self.period = rate, period
         self.name, self.proc = start_dummy_server(log, rate, period)
-        self.command = dummy_server_command(self.name, rate, period)
         self.crashed = False
-
-    def _launch(self) -> subprocess.Popen:
-        with open(self.log, "a") as log_file:  # a file, not a pipe: a full pipe stalls jackd
-            proc = launch(self.command, log_file)
-        if not wait_until_answering(proc, self.name):
-            raise RuntimeError(f"jackd did not start: {self.log.read_text()[-2000:]}")
-        return proc
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc.poll() is None:
@@ -59,13 +52,16 @@ class PrivateJack:
         self.kill(signal.SIGTERM)
         if self.crashed:
             self.crashed = False
-            try:
-                self.proc = self._launch()
-            except RuntimeError:
+            if servers_named(self.name):
+                return  # the name went to another run meanwhile: its entry is in use again
+            proc = launch_dummy_server(self.name, self.log, self.rate, self.period)
+            if proc is None:
                 return
+            self.proc = proc
             self.kill(signal.SIGTERM)
-        for leftover in Path("/dev/shm").glob(f"jack_sem.*_{self.name}_*"):
-            leftover.unlink(missing_ok=True)  # a killed server's clients leave these
+        if not servers_named(self.name):  # never another run's live server's semaphores
+            for leftover in Path("/dev/shm").glob(f"jack_sem.*_{self.name}_*"):
+                leftover.unlink(missing_ok=True)  # a killed server's clients leave these
 
     def __enter__(self) -> "PrivateJack":
         return self

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from jack_process import servers_named
+from jack_process import parent_pid, servers_named
 
 pytestmark = pytest.mark.jack
 
@@ -90,7 +90,9 @@ def _start_session(tmp_path: Path, hold: bool) -> tuple[subprocess.Popen, Path]:
     return proc, name_file
 
 
-def _server_name(proc: subprocess.Popen, name_file: Path) -> str:
+def _server_of(proc: subprocess.Popen, name_file: Path) -> tuple[str, list[int]]:
+    """The name of the inner session's JACK server and the pids of the jackd it started
+    (its children: pool names recur, so the name alone does not say whose it is)."""
     deadline = time.monotonic() + 120
     while not name_file.exists() or not name_file.read_text():
         if proc.poll() is not None:
@@ -99,20 +101,36 @@ def _server_name(proc: subprocess.Popen, name_file: Path) -> str:
             pytest.fail("the inner session did not start its JACK server")
         time.sleep(0.1)
     name = name_file.read_text()
-    assert name.startswith("gansynth-jack-") and servers_named(name), name
-    return name
+    pids = [pid for pid in servers_named(name) if parent_pid(pid) == proc.pid]
+    assert name.startswith("gansynth-jack-") and pids, (name, servers_named(name))
+    return name, pids
 
 
-def _assert_no_server_left(name: str, wait: float = 10.0) -> None:
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _assert_no_server_left(name: str, pids: list[int] | None = None, wait: float = 10.0) -> None:
+    """No jackd the inner session started is left: `pids` (those seen running), or with
+    none known, no jackd of that name at all."""
+    def left() -> list[int]:
+        return [pid for pid in pids if _alive(pid)] if pids is not None else servers_named(name)
+
     deadline = time.monotonic() + wait
-    while servers_named(name) and time.monotonic() < deadline:
+    while left() and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = servers_named(name)
-    for pid in left:  # do not leave one behind ourselves
+    remaining = left()
+    for pid in remaining:  # do not leave one behind ourselves
         os.kill(pid, signal.SIGKILL)
-    for leftover in Path("/dev/shm").glob(f"jack_sem.*_{name}_*"):
-        leftover.unlink(missing_ok=True)  # a killed client's semaphores
-    assert not left, f"jackd -n {name} outlived its test session (pids {left})"
+    if not servers_named(name):
+        for leftover in Path("/dev/shm").glob(f"jack_sem.*_{name}_*"):
+            leftover.unlink(missing_ok=True)  # a killed client's semaphores
+    assert not remaining, f"jackd -n {name} outlived its test session (pids {remaining})"
 
 
 def test_a_session_with_errors_at_setup_stops_its_server(tmp_path):
@@ -126,18 +144,18 @@ def test_a_session_with_errors_at_setup_stops_its_server(tmp_path):
 
 def test_ctrl_c_stops_the_server_after_the_session_let_go_of_it(tmp_path):
     with _inner_session(tmp_path, hold=True) as (proc, name_file):
-        name = _server_name(proc, name_file)
+        name, pids = _server_of(proc, name_file)
         os.killpg(proc.pid, signal.SIGINT)
         output = proc.communicate(timeout=60)[0].decode()
     # pytest's own "interrupted" exit: the server did not vanish under PortAudio (abort)
     assert proc.returncode == 2 and "KeyboardInterrupt" in output, output[-3000:]
-    _assert_no_server_left(name, wait=0.0)
+    _assert_no_server_left(name, pids, wait=0.0)
 
 
 def test_a_killed_session_takes_its_server_along(tmp_path):
     with _inner_session(tmp_path, hold=True) as (proc, name_file):
-        name = _server_name(proc, name_file)
+        name, pids = _server_of(proc, name_file)
         proc.kill()
         proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
-    _assert_no_server_left(name)
+    _assert_no_server_left(name, pids)

@@ -89,7 +89,7 @@ def test_the_hand_off_waits_for_the_callback_in_flight_at_any_block_size():
     audio.join()
 
 
-def test_the_hand_off_returns_at_once_with_no_callback_in_flight_and_times_out_on_a_stall():
+def test_the_hand_off_does_not_wait_with_no_callback_in_flight_and_times_out_on_a_stall():
     import time
 
     engine = Engine(EngineConfig())

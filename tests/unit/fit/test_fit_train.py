@@ -133,7 +133,7 @@ def test_init_from_an_exported_model(samples_dir, tmp_path, fitted):
     first = json.loads((out / "fit.json").read_text())
     warm = json.loads((tmp_path / "warm" / "model" / "fit.json").read_text())
     assert warm["steps"] == 2 and first["steps"] == 30
-    assert warm["init_fit"] == first and warm["data"]["init_from"] == str(out)
+    assert warm["init_fit"] == first and warm["data"]["init_from"] == str(out.resolve())
 
 
 def test_fit_from_a_soundfont_renders_only_what_it_needs(soundfont, tmp_path):
