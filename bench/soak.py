@@ -317,6 +317,7 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     result.start_late_max_ms = figures["late_max_ms"]
     result.start_late_over_half_period = figures["late_over_half_period"]
     result.callback_avg_ms = after.callback_avg_ms
+    result.callback_p50_ms = 1e3 * engine.counters.cost_percentile_s(50.0)
     result.callback_p99_ms = after.callback_p99_ms
     result.callback_max_ms = after.callback_max_ms
     result.banks_requested = counts["corner_changes"]

@@ -91,6 +91,7 @@ class SoakResult:
     record_tail_dbfs: float = -200.0  # the last 0.25 s: silence when no voice is stuck
     # callback
     callback_avg_ms: float = 0.0
+    callback_p50_ms: float = 0.0  # to 25 us (the counters' histogram bin)
     callback_p99_ms: float = 0.0
     audio_major_faults: int | None = None  # the callback thread's, during the run (None: unread)
     callback_max_ms: float = 0.0
@@ -198,8 +199,9 @@ class SoakResult:
              f"{self.record_lost_frames}, {self.record_error or 'none'}, "
              f"{'yes' if self.record_valid else 'NO'} (peak {self.record_peak_dbfs:.1f} dBFS, "
              f"last 0.25 s {self.record_tail_dbfs:.0f} dBFS)", "0, none, yes"),
-            ("audio callback mean / p99 / max",
-             f"{self.callback_avg_ms:.2f} / {self.callback_p99_ms:.2f} / "
+            ("audio callback mean / p50 / p99 / max",
+             f"{self.callback_avg_ms:.2f} / {self.callback_p50_ms:.2f} / "
+             f"{self.callback_p99_ms:.2f} / "
              f"{self.callback_max_ms:.2f} ms", f"< {period:.2f} ms"),
             ("callback start after its period's start (GIL and scheduler): p50 / p99 / max; "
              "later than half a period",
