@@ -62,6 +62,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# jack_process: the tests' JACK servers, named from their pool
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
 from gansynth_live.banks.bank import BankLayers  # noqa: E402
 from gansynth_live.engine import AudioStream, Engine, EngineConfig, render_with_engine  # noqa: E402
@@ -502,9 +504,6 @@ def serve_midi_input(engine, mode: str):
 def bench_latency(bank, count: int, period: int) -> None:
     import jack  # noqa: F401 - fail early if JACK-Client is missing
 
-    integration = str(Path(__file__).resolve().parent.parent / "tests" / "integration")
-    if integration not in sys.path:
-        sys.path.insert(0, integration)
     from jack_process import start_dummy_server, stop
 
     log_dir = tempfile.mkdtemp(prefix="gansynth-latency-")
@@ -551,7 +550,8 @@ def bench_latency(bank, count: int, period: int) -> None:
         for mode, label in (("push", "engine, push() after its turn in the cycle"),
                             ("push-random", "engine, push() at random times (Python thread)"),
                             ("midi", "engine, JACK MIDI at the cycle start, via serve's input"),
-                            ("midi-random", "engine, JACK MIDI asked at random times, via serve's input")):
+                            ("midi-random",
+                             "engine, JACK MIDI asked at random times, via serve's input")):
             engine = Engine(EngineConfig(attack_s=0.001, release_s=0.05))
             engine.set_layers(BankLayers.single(bank))
             harness = Harness(seconds)

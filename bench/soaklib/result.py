@@ -105,11 +105,11 @@ class SoakResult:
     period_ms: float = 0.0
     alongside_xruns: int = -1  # the empty callback on a second JACK server during the soak
     alongside_portaudio_xruns: int = -1  # its blocks PortAudio flagged (as the engine's own)
-    wakeups: dict = field(default_factory=dict)  # cyclictest in the same seconds (wakeups.py)
-    collections: str = ""  # Python's garbage collections in serve's process (gc_watch.py)
     alongside_late_p99_ms: float = 0.0
     alongside_late_max_ms: float = 0.0
     alongside_late_over_half_period: int = -1
+    wakeups: dict = field(default_factory=dict)  # cyclictest in the same seconds (wakeups.py)
+    collections: str = ""  # Python's garbage collections in serve's process (gc_watch.py)
     gil_probe: str = ""  # soak --gil-probe: what held the interpreter lock at late wakes
     # bank worker
     banks_requested: int = 0

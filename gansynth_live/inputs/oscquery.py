@@ -158,14 +158,13 @@ class OscQueryServer:
         parts = urlsplit(raw_path)
         if parts.query == "HOST_INFO":
             return 200, host_info(self.name, self.osc_port)
-        if parts.query:
-            attribute = parts.query.upper()
-            node = node_at(namespace(self.values()), unquote(parts.path))
-            if node is None or attribute not in node:
-                return (404 if node is None else 204), None
-            return 200, {attribute: node[attribute]}
         node = node_at(namespace(self.values()), unquote(parts.path))
-        return (200, node) if node is not None else (404, None)
+        if node is None:
+            return 404, None
+        if not parts.query:
+            return 200, node
+        attribute = parts.query.upper()
+        return (200, {attribute: node[attribute]}) if attribute in node else (204, None)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -124,7 +124,7 @@ def wait_until_answering(proc: subprocess.Popen, name: str, timeout: float = 10.
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc, timeout=1.0)
             return False
-        if server_answers(name) and proc.poll() is None and proc.pid in servers_named(name):
+        if server_answers(name) and proc.pid in servers_named(name):  # ours, still running
             return True
         time.sleep(0.1)
 
@@ -138,13 +138,25 @@ def launch_dummy_server(name: str, log_path: Path, rate: int,
     return proc if wait_until_answering(proc, name) else None
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, ...); [] if
+    the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def parent_pid(pid: int) -> int:
     """The parent of process `pid` (0 if it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    fields = _stat(pid)
+    return int(fields[1]) if fields else 0
+
+
+def is_running(pid: int) -> bool:
+    """Process `pid` exists and is not a zombie."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def start_dummy_server(log_path: Path, rate: int, period: int) -> tuple[str, subprocess.Popen]:

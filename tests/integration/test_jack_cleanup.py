@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from jack_process import parent_pid, servers_named
+from jack_process import is_running, parent_pid, servers_named
 
 pytestmark = pytest.mark.jack
 
@@ -106,20 +106,11 @@ def _server_of(proc: subprocess.Popen, name_file: Path) -> tuple[str, list[int]]
     return name, pids
 
 
-def _alive(pid: int) -> bool:
-    """Running (not gone, not a zombie)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def _assert_no_server_left(name: str, pids: list[int] | None = None, wait: float = 10.0) -> None:
     """No jackd the inner session started is left: `pids` (those seen running), or with
     none known, no jackd of that name at all."""
     def left() -> list[int]:
-        return [pid for pid in pids if _alive(pid)] if pids is not None else servers_named(name)
+        return [pid for pid in pids if is_running(pid)] if pids is not None else servers_named(name)
 
     deadline = time.monotonic() + wait
     while left() and time.monotonic() < deadline:
