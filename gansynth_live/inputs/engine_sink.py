@@ -26,6 +26,9 @@ class EngineSink:
     def push(self, event: object) -> bool:
         return self.engine.push(event)
 
+    def note_played(self, pitch: int) -> None:
+        pass
+
     def set_morph(self, x: float | None = None, y: float | None = None) -> None:
         pass
 

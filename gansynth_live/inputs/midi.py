@@ -158,6 +158,17 @@ class MidiSink(Protocol):
     def push(self, event: object) -> bool: ...
     def set_morph(self, x: float | None = None, y: float | None = None) -> None: ...
     def select_program(self, program: int) -> None: ...
+    # optional: note_played(pitch), for a note-on made on the audio thread (jack_midi.py)
+
+
+def move_by_cc(cc_map: CCMap, sink: MidiSink, control: int, value: int) -> None:
+    """A controller that is not the translator's own: the morph axis mapped to it moves
+    (or MIDI learn takes it). Also called by the JACK input's control thread, for the
+    controllers the audio thread hands over (rt/jack_midi.py)."""
+    moved = cc_map.handle(control, value)
+    if moved is not None:
+        axis, position = moved
+        sink.set_morph(**{axis: position})
 
 
 class MidiTranslator:
@@ -264,10 +275,7 @@ class MidiTranslator:
                 self.sink.push(SustainPedal(False, ch))
             self._sostenuto(ch, False)
         else:
-            moved = self.cc_map.handle(control, value)
-            if moved is not None:
-                axis, position = moved
-                self.sink.set_morph(**{axis: position})
+            move_by_cc(self.cc_map, self.sink, control, value)
 
     def _sostenuto(self, ch: int, down: bool) -> None:
         if down == bool(self.sostenuto[ch]):

@@ -159,6 +159,27 @@ class OpenPort:
         self.virtual = virtual
 
 
+def feed_port(port: OpenPort, data: Sequence[int]) -> tuple[int, int, int, str]:
+    """One event's bytes through `port`'s byte stream and translator, on the thread that
+    owns the port: (messages decoded, 1 if the event held junk else 0, handler errors,
+    the last error's text). Never raises: one bad message must not stop the input."""
+    garbage = port.stream.garbage
+    try:
+        messages = port.stream.feed(data)
+    except (TypeError, ValueError):  # not a sequence of ints: rtmidi never hands such
+        messages = []
+        port.stream.garbage += 1
+    errors, error = 0, ""
+    for msg in messages:
+        try:
+            port.translator.handle(msg)
+        except Exception as exc:  # noqa: BLE001 - counted and said by the caller
+            errors += 1
+            error = (f"MIDI message {msg} from {port.name!r}: "
+                     f"{type(exc).__name__}: {printable(exc)}")
+    return len(messages), int(port.stream.garbage != garbage), errors, error
+
+
 class MidiInputs:
     """Every MIDI input of a session, read by one thread (see the module docstring)."""
 
@@ -372,23 +393,13 @@ class MidiInputs:
 
     def feed(self, port: OpenPort, data: Sequence[int]) -> None:
         """One event's bytes from `port` (the reader thread): decoded, then translated."""
-        garbage = port.stream.garbage
-        try:
-            messages = port.stream.feed(data)
-        except (TypeError, ValueError):  # not a sequence of ints: rtmidi never hands such
-            messages = []
-            port.stream.garbage += 1
-        if port.stream.garbage != garbage:
-            self.bad_messages += 1
-        for msg in messages:
-            self.messages += 1
-            try:
-                port.translator.handle(msg)
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop input
-                self.errors += 1
-                self.last_error = (f"MIDI message {msg} from {port.name!r}: "
-                                   f"{type(exc).__name__}: {printable(exc)}")
-                self._problems("MIDI handler error", self.last_error)
+        messages, junk, errors, error = feed_port(port, data)
+        self.messages += messages
+        self.bad_messages += junk
+        if errors:
+            self.errors += errors
+            self.last_error = error
+            self._problems("MIDI handler error", error)
 
     def _close_all(self) -> None:
         for name in list(self._ports):

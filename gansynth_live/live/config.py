@@ -230,6 +230,10 @@ OPTIONS: tuple[Option, ...] = (
     # audio
     Option("audio_device", _optional_str, None, "output device: index or part of 'name, "
            "host API' (see --list-devices)", "audio", "DEVICE"),
+    Option("jack", _bool, False, "play as a JACK client of its own instead of through "
+           "PortAudio: out_1/out_2 to the system playback, and MIDI ports read inside JACK's "
+           "process callback (a note sounds a period sooner than through --midi-api jack); "
+           "the server's rate and period are used", "audio"),
     Option("sample_rate", _int, 48000, "output sample rate in Hz", "audio", "HZ"),
     Option("blocksize", _int, 256, "frames per audio callback (0: let PortAudio choose)",
            "audio", "FRAMES"),
@@ -340,6 +344,7 @@ class ServeConfig:
     allow_insecure_generator: bool
     wait: str
     audio_device: str | None
+    jack: bool
     sample_rate: int
     blocksize: int
     latency: str
@@ -409,6 +414,10 @@ class ServeConfig:
         check("web_port", 0 <= self.web_port <= 65535, "0..65535")
         check("feedback_rate", 0.0 <= self.feedback_rate <= 200.0, "0..200 per second")
         check("preset", not (self.preset and self.corners), "give a preset or corners, not both")
+        check("jack", not (self.jack and self.audio_device), "--jack plays through JACK "
+              "directly: leave out --audio-device")
+        check("jack", not (self.jack and self.midi_api == "alsa"), "--jack reads MIDI from "
+              "JACK ports: leave out --midi-api alsa (a2jmidid bridges ALSA MIDI into JACK)")
 
     @property
     def channels(self) -> frozenset[int] | None:

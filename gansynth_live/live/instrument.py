@@ -139,8 +139,13 @@ class Instrument:
         """Start a note (channel 0..15); False if the engine's queue refused it (a flood)."""
         ok = self.engine.push(NoteOn(pitch, velocity, channel))
         if ok:
-            self.follower.note_played(pitch)
+            self.note_played(pitch)
         return ok
+
+    def note_played(self, pitch: int) -> None:
+        """A note started (here, or on the audio thread by serve --jack's MIDI): the bank
+        service renders the pitches played first."""
+        self.follower.note_played(pitch)
 
     def note_off(self, pitch: int, channel: int = 0) -> None:
         self.engine.push(NoteOff(pitch, channel))

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..banks.builder import BuildSettings
 from ..banks.cache import DEFAULT_MAX_BYTES, BankCache, bank_folder
@@ -47,6 +47,10 @@ from .grid_budget import available_memory, check_grid
 from .instrument import Instrument, fader_gain
 from .status import Console, format_status
 from .timbre_space import GridSpace
+
+if TYPE_CHECKING:
+    from ..engine.jack_stream import JackStream
+    from ..inputs.jack_midi import JackMidiInputs
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,8 @@ class Session:
         self.service: BankService | None = None
         self.engine: Engine | None = None
         self.instrument: Instrument | None = None
-        self.stream: AudioStream | None = None
-        self.midi: MidiInputs | None = None
+        self.stream: AudioStream | JackStream | None = None
+        self.midi: MidiInputs | JackMidiInputs | None = None
         self.osc: OscServer | None = None
         self.web = None  # web.server.WebServer while the browser surface is served
         self.oscquery = None  # inputs.oscquery.OscQueryServer with --oscquery-port
@@ -102,7 +106,8 @@ class Session:
         if config.resolution is not None and not config.allow_large_grid:
             check_grid(config.resolution, config.sample_rate,  # before generating anything
                        None if config.no_cache else DEFAULT_MAX_BYTES, available_memory())
-        _check_audio(config)  # before minutes of bank building, not after
+        if not config.jack:  # JackStream checks the server's rate when it opens
+            _check_audio(config)  # before minutes of bank building, not after
         source = self._source or self._model_source()
         settings = self._settings or BuildSettings(sample_rate=config.sample_rate)
         cache = None if config.no_cache else BankCache(bank_folder(config.cache_dir))
@@ -146,9 +151,14 @@ class Session:
         self.instrument.start(corners=corners, preset=preset,
                               position=(config.morph[0], config.morph[1]))
         self._wait_for_banks()
-        self.stream = AudioStream(self.engine, device=_device(config.audio_device),
-                                  blocksize=config.blocksize, latency=config.latency_value,
-                                  on_lost=self._audio_lost)
+        if config.jack:
+            from ..engine.jack_stream import JackStream
+
+            self.stream = JackStream(self.engine, on_lost=self._audio_lost)
+        else:
+            self.stream = AudioStream(self.engine, device=_device(config.audio_device),
+                                      blocksize=config.blocksize, latency=config.latency_value,
+                                      on_lost=self._audio_lost)
         self.stream.start()
         say(f"audio: {self.stream.describe()}")
         if config.record is not None:
@@ -237,6 +247,9 @@ class Session:
 
     def _open_midi(self) -> None:
         config = self.config
+        if config.jack:
+            self._open_jack_midi()
+            return
         explicit = config.midi_api != "auto" or config.midi_in != ["all"]
         try:
             self.midi = MidiInputs(
@@ -253,6 +266,21 @@ class Session:
         virtual = self.midi.virtual_port_name()
         self.console.message(f"MIDI ({self.midi.api.upper()}): "
                              + (f"virtual input '{virtual}'" if virtual else "no virtual input")
+                             + f", CC map {self.instrument.cc_map.describe()}")
+
+    def _open_jack_midi(self) -> None:
+        """MIDI ports on the engine's own JACK client, read in its process callback."""
+        from ..inputs.jack_midi import JackMidiInputs
+
+        config = self.config
+        self.midi = JackMidiInputs(
+            self.stream, self.instrument, self.instrument.cc_map, inputs=tuple(config.midi_in),
+            virtual=config.midi_virtual or None, channels=config.channels,
+            report=self.console.message, zones=config.mpe_zones,
+            expression=config.expression).start()
+        virtual = self.midi.virtual_port_name()
+        self.console.message("MIDI (JACK, read in the process callback): "
+                             + (f"input '{virtual}'" if virtual else "no virtual input")
                              + f", CC map {self.instrument.cc_map.describe()}")
 
     def _open_web(self) -> None:

@@ -36,6 +36,11 @@ def open_session(tmp_path: Path, **overrides: Any) -> tuple[Session, io.StringIO
     return session.open(), out
 
 
+def output_client(session: Session) -> str:
+    """The JACK client whose outputs play the session: PortAudio's, or with --jack its own."""
+    return session.stream.client.name if session.config.jack else "PortAudio"
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -10,47 +10,16 @@ a sequencer may.
 
 from __future__ import annotations
 
-import queue
 import time
 
 import pytest
+from jack_midi_sender import RawSender
 from midi_sink import RecordingSink
 
 from gansynth_live.inputs.cc_map import CCMap
 from gansynth_live.inputs.midi_ports import MidiInputs
 
 pytestmark = pytest.mark.jack
-
-
-class RawSender:
-    """A JACK client whose MIDI output writes each queued byte string as one event."""
-
-    def __init__(self, name: str = "raw-keys") -> None:
-        import jack
-
-        self.client = jack.Client(name, no_start_server=True)
-        self.port = self.client.midi_outports.register("out")
-        self.events: queue.Queue[bytes] = queue.Queue()
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def _process(self, frames: int) -> None:
-        self.port.clear_buffer()
-        offset = 0
-        while offset < frames:
-            try:
-                data = self.events.get_nowait()
-            except queue.Empty:
-                return
-            self.port.write_midi_event(offset, data)
-            offset += 1
-
-    def send(self, data: bytes) -> None:
-        self.events.put(data)
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
 
 
 def wait_for(predicate, timeout: float = 5.0) -> None:

@@ -1,4 +1,7 @@
-"""MIDI into a live session over JACK MIDI, out as sound captured by a second JACK client."""
+"""MIDI into a live session over JACK MIDI, out as sound captured by a second JACK client.
+
+Each test runs twice: serve through PortAudio with RtMidi's JACK MIDI client, and
+serve --jack (the engine a JACK client of its own, MIDI read in its process callback)."""
 
 from __future__ import annotations
 
@@ -7,16 +10,17 @@ import time
 import numpy as np
 import pytest
 from jack_capture import JackCapture
-from serve_testing import RATE, MidiSender, open_session, wait_until
+from serve_testing import RATE, MidiSender, open_session, output_client, wait_until
 from tone_model import peak_hz
 
 pytestmark = pytest.mark.jack
 
 
-@pytest.fixture
-def session(jack_server, tmp_path, monkeypatch):
+@pytest.fixture(params=["portaudio", "jack"])
+def session(jack_server, tmp_path, monkeypatch, request):
     monkeypatch.setenv("GANSYNTH_LIVE_DATA_DIR", str(tmp_path / "data"))
-    session, out = open_session(tmp_path, preset="fund", midi_in=["test-keys"])
+    session, out = open_session(tmp_path, preset="fund", midi_in=["test-keys"],
+                                jack=request.param == "jack")
     yield session, out
     session.close()
 
@@ -31,7 +35,7 @@ def test_note_through_the_virtual_port_comes_out_at_its_pitch(session):
     try:
         sender.connect_to(session.midi.virtual_port_name())
         with JackCapture(3.0) as capture:
-            capture.connect("PortAudio")
+            capture.connect(output_client(session))
             capture.start()
             time.sleep(0.3)
             sender.send(0x90, 69, 110)  # note on, A4

@@ -1,6 +1,7 @@
 """Audio thread only: the function PortAudio calls once per block, small on purpose.
 
-Per call: note an xrun if PortAudio flagged one, let the engine render into
+The per-block part (`make_block`) is shared with JACK's own process callback
+(rt/jack_callback.py). Per call: note an xrun if PortAudio flagged one, let the engine render into
 `outdata` (it pops events, reads the bank reference once, mixes into
 preallocated buffers), hand the block to the recorder if one is armed, and
 time itself (total, worst, and a preallocated histogram for percentiles). It
@@ -28,27 +29,30 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 Callback = Callable[[np.ndarray, int, Any, Any], None]
+Block = Callable[[np.ndarray, int, float, bool], None]
 
 
-def make_callback(engine: Engine) -> Callback:
-    """A sounddevice OutputStream callback that plays `engine` (float32, 2 channels)."""
+def make_block(engine: Engine) -> Block:
+    """What every host's callback does once it has a buffer: `block(outdata, frames,
+    started, underflow)` renders `frames` frames into `outdata` (float32, (frames, 2)),
+    feeds the recorder and keeps the accounting; `started` is perf_counter at entry.
+
+    PortAudio's callback (`make_callback`) and JACK's own (rt/jack_callback.py) call it.
+    """
     counters = engine.counters
     renderer = engine.renderer
     process = renderer.process
     clock = time.perf_counter
     sample_rate = float(engine.sample_rate)
-    ints, costs, hist, starts = counters.ints, counters.costs, counters.cost_hist, counters.starts
+    ints, costs, hist = counters.ints, counters.costs, counters.cost_hist
     per_bin = 1.0 / counters.COST_BIN_S
 
-    def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        started = clock()
+    def block(outdata: np.ndarray, frames: int, started: float, underflow: bool) -> None:
         counters.in_callback = True
         if not counters.audio_thread_id:  # once (warm-up): the thread a soak watches
             counters.audio_thread_id = threading.get_native_id()
-        if status and status.output_underflow:
+        if underflow:
             bump(ints, XRUNS, 1)
-        if time_info is not None:  # live: how late after its period's start this ran
-            note_start(starts, ints, started - time_info.currentTime)
         try:
             renderer.next_frames = frames  # len(outdata): spares process an int from shape
             process(outdata)
@@ -61,5 +65,21 @@ def make_callback(engine: Engine) -> Callback:
             recorder.write(outdata)
         close_callback(ints, costs, hist, clock() - started, frames, sample_rate, per_bin)
         counters.in_callback = False  # after `callbacks` is bumped: Engine.wait_for_callback
+
+    return block
+
+
+def make_callback(engine: Engine) -> Callback:
+    """A sounddevice OutputStream callback that plays `engine` (float32, 2 channels)."""
+    block = make_block(engine)
+    clock = time.perf_counter
+    counters = engine.counters
+    ints, starts = counters.ints, counters.starts
+
+    def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        started = clock()
+        if time_info is not None:  # live: how late after its period's start this ran
+            note_start(starts, ints, started - time_info.currentTime)
+        block(outdata, frames, started, bool(status and status.output_underflow))
 
     return callback

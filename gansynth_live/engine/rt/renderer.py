@@ -71,6 +71,9 @@ class Renderer:
         self.sample_rate = sr = config.sample_rate
         self.counters = counters
         self.queue = EventQueue(config.queue_capacity, config.queue_reserve)
+        # events this thread makes itself (MIDI read inside JACK's process callback,
+        # rt/jack_midi.py): its own ring, so it never takes the other producers' lock
+        self.own_queue = EventQueue(config.queue_capacity, config.queue_reserve)
         self.retire = RetireRing()
         self.slots = BankSlots(config.bank_slots, self.retire)
         self.voices = Voices(config.voice_count, config.polyphony, config.bank_slots)
@@ -157,22 +160,28 @@ class Renderer:
         pending = self.pending
         if pending is not self.applied:
             self._adopt_layers(pending)
-        queue = self.queue
+        count = self._apply_queue(self.queue, 0)
+        self._apply_queue(self.own_queue, count)
+        if any_true(self.voices.release_pending):
+            rules.release_due(self.voices.notes, self._settings, self._ints)
+
+    def _apply_queue(self, queue: EventQueue, count: int) -> int:
+        """Apply what `queue` holds, up to the block's event limit less `count` (already
+        applied this block); returns the new count."""
         limit = self.config.max_events_per_block
-        count = 0  # a while loop: `for` would make a range and an iterator object per block
-        while count < limit:
+        while count < limit:  # a while loop: `for` would make a range and an iterator object
             done = apply_events(queue.records, queue.indices, limit - count, self.voices.notes,
                                 self.voices.reads, self._channels, self._layers,
                                 self.mixer.envelope, self.output.state, self._settings,
                                 self._ints)
             if done >= 0:
+                count += done
                 break
             count -= done  # the compiled ones and the one for Python
             self._python_event(queue.pop())
         if queue.lost_pending and queue.empty():
-            self._apply_lost_events()
-        if any_true(self.voices.release_pending):
-            rules.release_due(self.voices.notes, self._settings, self._ints)
+            self._apply_lost_events(queue)
+        return count
 
     def _adopt_layers(self, prepared: PreparedLayers | None) -> None:
         """Map the new layers' banks to slots and start sounding voices gliding to them.
@@ -282,9 +291,9 @@ class Renderer:
             columns[:, use] = own[:, use]
         voices.retarget(self._layer_slots, columns, prepared.tables, chosen)
 
-    def _apply_lost_events(self) -> None:
-        """Apply note-offs, pedal-ups and panics that found the queue full (never lost)."""
-        keys, pedal, panic = self.queue.take_lost()
+    def _apply_lost_events(self, queue: EventQueue) -> None:
+        """Apply note-offs, pedal-ups and panics that found `queue` full (never lost)."""
+        keys, pedal, panic = queue.take_lost()
         now = self._frame
         notes = self.voices.notes
         for channel, pitch in keys.T:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from typing import Callable
 
 import numpy as np
 
@@ -77,20 +78,32 @@ def _refill_float_free_list() -> None:
     del floats
 
 
-def measure(tmp_path, blocks: int = 3000, warm_up: int = 800,
-            frames: int = 256) -> tuple[np.ndarray, np.ndarray, Engine]:
-    """Per measured callback: (peak rise, kept bytes), after `warm_up` unmeasured blocks."""
+Host = Callable[[Engine, np.ndarray, int], Callable[[], None]]
+
+
+def portaudio_host(engine: Engine, out: np.ndarray, frames: int) -> Callable[[], None]:
+    """One block as PortAudio calls the callback (without its time_info and status)."""
+    callback = make_callback(engine)
+    return lambda: callback(out, frames, None, None)
+
+
+def measure(tmp_path, blocks: int = 3000, warm_up: int = 800, frames: int = 256,
+            host: Host = portaudio_host) -> tuple[np.ndarray, np.ndarray, Engine]:
+    """Per measured callback: (peak rise, kept bytes), after `warm_up` unmeasured blocks.
+
+    `host(engine, out, frames)` gives the call to measure: PortAudio's callback, or
+    JACK's process callback over an inactive client's ports (test_jack_direct.py)."""
     config = EngineConfig(sample_rate=SR, polyphony=6, max_block_frames=1024,
                           morph_glide_s=0.01)
     engine = Engine(config)
     positions = make_banks()
     engine.set_layers(positions[0])
-    callback = make_callback(engine)
     recorder = Recorder(tmp_path / "take.wav", SR, buffer_s=(blocks * frames) / SR + 1.0)
     recorder.close()  # its writer thread (which allocates, in its thread) is gone; the
     # callback's side, the ring copy, goes on as in a take
     engine.recorder = recorder
     out = np.zeros((frames, 2), dtype=np.float32)
+    call = host(engine, out, frames)
     peaks = np.zeros(blocks - warm_up, dtype=np.int64)
     kept = np.zeros(blocks - warm_up, dtype=np.int64)
     alive: list = []  # events stay referenced: popping them frees nothing in the callback
@@ -106,13 +119,12 @@ def measure(tmp_path, blocks: int = 3000, warm_up: int = 800,
                 engine.set_layers(positions[(block // 60) % len(positions)])
             if block % 20 == 0:
                 engine.collect()
-            n = frames
             _refill_float_free_list()
             # every block goes through the same measuring lines (the warm-up too), so
             # their own first-run costs fall before the recorded blocks
             before = get()[0]
             tracemalloc.reset_peak()
-            callback(out, n, None, None)
+            call()
             current, peak = get()
             if block >= warm_up:
                 peaks[block - warm_up] = peak - before

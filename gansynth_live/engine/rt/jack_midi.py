@@ -1,0 +1,171 @@
+"""Audio thread only: MIDI read from the engine's own JACK ports inside the process callback.
+
+Why here and not in an input thread: a note that reaches JACK at a cycle's start
+then sounds in that same cycle, as in FluidSynth, instead of one period later
+(serve's RtMidi input is a second JACK client polled by a Python thread, so
+the engine sees the note a cycle late: docs/engine.md, the latency table).
+No thread of ours sits between the keyboard and the voices either.
+
+Per cycle, `read` asks compiled code (rt/jack_ports.py) to copy every waiting
+JACK MIDI event of every open port into preallocated rows: a cycle without
+MIDI makes no Python object. A cycle with MIDI runs each port's byte stream
+and `MidiTranslator` (inputs/midi.py) here, on the audio thread, for those
+events only: that is the one piece of code outside `rt/` this thread runs,
+and it allocates (a mido message and an event per message, ~10-30 us each:
+docs/engine.md). What the translator drives is `AudioThreadSink`: engine
+events go into the renderer's `own_queue` (a ring only this thread writes, so
+no lock another producer holds) and are applied in this same cycle; the rest
+(morph controllers and MIDI learn, program changes, the pitches played, which
+the bank service renders first) is handed to the control thread through
+`Handover`, a bounded deque (append and popleft take no lock under the GIL),
+because it takes locks and may take milliseconds.
+
+Ports come and go from the control thread (inputs/jack_midi.py): it writes a
+port's address into `addresses` after setting up its translator (publish
+last), and to retire one it asks `release` and waits: this thread then clears
+the address, releases the notes that port holds (`release_all`), and says done.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from ...events import NoteOff, NoteOn
+from .event_queue import EventQueue
+from .jack_ports import EVENT_BYTES, event_struct, read_midi
+
+MAX_PORTS = 16
+EVENTS_PER_CYCLE = 2048  # rows for one cycle's MIDI, all ports together (past them: dropped)
+HANDOVER_LIMIT = 65536  # actions waiting for the control thread (past it: dropped, counted)
+
+PLAYED, CONTROL, PROGRAM, MORPH = "played", "control", "program", "morph"
+
+
+class Handover:
+    """Actions for the control thread, in order; bounded, no lock on either side."""
+
+    def __init__(self, limit: int = HANDOVER_LIMIT) -> None:
+        self._items: deque[tuple[Any, ...]] = deque()
+        self.limit = limit
+        self.dropped = 0
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        """Audio thread."""
+        if len(self._items) < self.limit:
+            self._items.append(item)
+        else:
+            self.dropped += 1
+
+    def take(self) -> tuple[Any, ...] | None:
+        """Control thread: the oldest action, or None."""
+        try:
+            return self._items.popleft()
+        except IndexError:
+            return None
+
+
+class AudioThreadSink:
+    """The `MidiSink` a translator drives on the audio thread: events into the engine's
+    own ring, everything slow handed over."""
+
+    def __init__(self, queue: EventQueue, handover: Handover) -> None:
+        self.queue = queue
+        self.handover = handover
+
+    def note_on(self, pitch: int, velocity: int, channel: int = 0) -> bool:
+        ok = self.queue.push(NoteOn(pitch, velocity, channel))
+        if ok:
+            self.handover.put((PLAYED, pitch))
+        return ok
+
+    def note_off(self, pitch: int, channel: int = 0) -> None:
+        self.queue.push(NoteOff(pitch, channel))
+
+    def push(self, event: object) -> bool:
+        return self.queue.push(event)
+
+    def set_morph(self, x: float | None = None, y: float | None = None) -> None:
+        self.handover.put((MORPH, x, y))
+
+    def select_program(self, program: int) -> None:
+        self.handover.put((PROGRAM, program))
+
+
+class HandedOverControllers:
+    """The translator's `cc_map` on the audio thread: a controller that is not the
+    translator's own goes to the control thread, which owns the real `CCMap` (it locks)."""
+
+    def __init__(self, handover: Handover) -> None:
+        self.handover = handover
+
+    def handle(self, control: int, value: int) -> None:
+        self.handover.put((CONTROL, control, value))
+        return None
+
+
+class CallbackMidi:
+    """The MIDI ports the process callback reads (see the module docstring)."""
+
+    def __init__(self, queue: EventQueue) -> None:
+        self.handover = Handover()
+        self.sink = AudioThreadSink(queue, self.handover)
+        self.controllers = HandedOverControllers(self.handover)
+        self.addresses = np.zeros(MAX_PORTS, dtype=np.uint64)  # 0: no port in the slot
+        self.ports: list[Any] = [None] * MAX_PORTS  # midi_ports.OpenPort per slot
+        self.slots = 0  # slots in use are below this
+        self.releasing = [False] * MAX_PORTS  # asked by the control thread
+        self.released = [-1] * MAX_PORTS  # notes released (set by this thread when done)
+        self.release_requested = False
+        self._event, self._event_address = event_struct()
+        self._data = np.zeros((EVENTS_PER_CYCLE, EVENT_BYTES), dtype=np.uint8)
+        self._meta = np.zeros((EVENTS_PER_CYCLE, 4), dtype=np.int64)
+        self._dropped = np.zeros(1, dtype=np.int64)
+        # counters (read from any thread)
+        self.events = 0  # JACK MIDI events read
+        self.messages = 0
+        self.bad_messages = 0
+        self.errors = 0
+        self.last_error = ""
+
+    @property
+    def dropped(self) -> int:
+        """JACK MIDI events past EVENTS_PER_CYCLE in one cycle (not read)."""
+        return int(self._dropped[0])
+
+    def read(self, frames: int) -> None:
+        """Audio thread: this cycle's MIDI, translated into events applied this cycle."""
+        n = read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
+                      self._data, self._meta, self._dropped)
+        if n:
+            self._translate(n)
+        if self.release_requested:
+            self._release()
+
+    def _translate(self, n: int) -> None:
+        from ...inputs.midi_ports import feed_port  # imported before audio (jack_midi.py)
+
+        data, meta = self._data, self._meta
+        self.events += n
+        for k in range(n):
+            port = self.ports[int(meta[k, 0])]
+            if port is None:
+                continue
+            kept, sent = int(meta[k, 2]), int(meta[k, 3])
+            messages, junk, errors, error = feed_port(port, data[k, :kept].tolist())
+            self.messages += messages
+            self.bad_messages += junk or int(kept < sent)
+            if errors:
+                self.errors += errors
+                self.last_error = error
+
+    def _release(self) -> None:
+        self.release_requested = False
+        for slot in range(self.slots):
+            if self.releasing[slot]:
+                self.addresses[slot] = 0
+                port = self.ports[slot]
+                self.released[slot] = port.translator.release_all() if port is not None else 0
+                self.releasing[slot] = False

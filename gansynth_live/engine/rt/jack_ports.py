@@ -1,0 +1,153 @@
+"""Audio thread only: JACK's port buffers read and written from compiled code, with no Python object.
+
+Why not JACK-Client's own calls in the process callback: `Port.get_array()`
+makes a numpy array per port per cycle and `OwnMidiPort.incoming_midi_events()`
+a generator, tuples and buffers per message, all on the audio thread. Here
+libjack's C functions are called from numba-compiled code through ctypes:
+`jack_port_get_buffer`, `jack_midi_get_event_count`, `jack_midi_event_get` and
+`jack_frames_since_cycle_start`, with every pointer passed as an integer
+(int64: a Python int matches it exactly, where uint64 made numba's dispatcher
+allocate while converting; arrays C-contiguous for the same reason) and
+dereferenced by two small intrinsics (`load_u8`, `store_f32`). Each function
+is compiled for its signature when this module is imported (by
+`engine/jack_stream.py`, on the control thread), never in a callback; numba
+cannot cache code that calls a library address, so import takes about a second.
+
+Imported only when the engine plays through JACK directly (`serve --jack`): a
+machine without libjack never loads it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+from .counters import note_start
+from .jit import OPTIONS
+
+_LIBRARY = ctypes.util.find_library("jack")
+if _LIBRARY is None:  # pragma: no cover - JACK-Client would have failed first
+    raise ImportError("libjack is not installed (Debian/Ubuntu: libjack-jackd2-0)")
+_jack = ctypes.CDLL(_LIBRARY)
+_u64, _u32 = ctypes.c_uint64, ctypes.c_uint32  # pointers travel as integers (64-bit ABI)
+
+port_get_buffer = _jack.jack_port_get_buffer
+port_get_buffer.argtypes, port_get_buffer.restype = [_u64, _u32], _u64
+midi_event_count = _jack.jack_midi_get_event_count
+midi_event_count.argtypes, midi_event_count.restype = [_u64], _u32
+midi_event_get = _jack.jack_midi_event_get  # (jack_midi_event_t *out, void *buffer, index)
+midi_event_get.argtypes, midi_event_get.restype = [_u64, _u64, _u32], ctypes.c_int
+frames_since_cycle_start = _jack.jack_frames_since_cycle_start
+frames_since_cycle_start.argtypes, frames_since_cycle_start.restype = [_u64], _u32
+
+# jack_midi_event_t: {uint32 time (padded to 8 bytes), size_t size, uint8 *buffer}
+EVENT_WORDS = 3
+EV_TIME, EV_SIZE, EV_BUFFER = 0, 1, 2
+EVENT_BYTES = 32  # kept of each JACK MIDI event: several messages with running status fit;
+# a longer one (SysEx, which nothing here reads) is cut, and the byte stream counts it as junk
+
+_COMPILE = dict(OPTIONS, cache=False)
+
+
+@intrinsic
+def load_u8(typingctx, address):
+    """The byte at `address` (an integer)."""
+    def codegen(context, builder, signature, args):
+        return builder.load(builder.inttoptr(args[0], ir.IntType(8).as_pointer()))
+    return types.uint8(address), codegen
+
+
+@intrinsic
+def store_f32(typingctx, address, value):
+    """Write a float32 at `address` (an integer)."""
+    def codegen(context, builder, signature, args):
+        builder.store(args[1], builder.inttoptr(args[0], ir.FloatType().as_pointer()))
+        return context.get_dummy_value()
+    return types.void(address, types.float32), codegen
+
+
+@numba.njit(types.void(types.int64, types.int64, types.float32[:, ::1], types.int64),
+            **_COMPILE)
+def write_stereo(left_port, right_port, block, frames):
+    """Copy `frames` rows of the interleaved (frames, 2) `block` into two JACK audio ports."""
+    left = port_get_buffer(left_port, frames)
+    right = port_get_buffer(right_port, frames)
+    for i in range(frames):
+        store_f32(left + 4 * i, block[i, 0])
+        store_f32(right + 4 * i, block[i, 1])
+
+
+@numba.njit(types.int64(types.uint64[::1], types.int64, types.int64, types.uint64[::1], types.int64,
+                        types.uint8[:, ::1], types.int64[:, ::1], types.int64[::1]), **_COMPILE)
+def read_midi(ports, count, frames, event, event_address, data, meta, dropped):
+    """Every MIDI event waiting at the first `count` ports (0 = an empty slot) this cycle.
+
+    Row k of `data` gets event k's first bytes (up to its width), row k of
+    `meta` (port slot, frame offset, length kept, length sent). Returns the
+    number of events. Events past the rows given are added to `dropped[0]`
+    (JACK clears the buffers at the cycle's end): size the rows for the most
+    a port can carry in one period.
+    """
+    width = data.shape[1]
+    n = 0
+    for slot in range(count):
+        port = ports[slot]
+        if port == 0:
+            continue
+        buffer = port_get_buffer(port, frames)
+        waiting = midi_event_count(buffer)
+        for i in range(waiting):
+            if n >= data.shape[0]:
+                dropped[0] += waiting - i
+                break
+            if midi_event_get(event_address, buffer, i) != 0:
+                continue
+            size = event[EV_SIZE]
+            kept = size if size < width else width
+            for j in range(kept):
+                data[n, j] = load_u8(event[EV_BUFFER] + j)
+            meta[n, 0] = slot
+            meta[n, 1] = event[EV_TIME] & 0xFFFFFFFF
+            meta[n, 2] = kept
+            meta[n, 3] = size
+            n += 1
+    return n
+
+
+def address(cdata: object) -> int:
+    """A JACK-Client cdata pointer (a port's or client's `_ptr`) as an integer."""
+    import jack
+
+    return int(jack._ffi.cast("uintptr_t", cdata))
+
+
+def event_struct() -> tuple[np.ndarray, int]:
+    """A jack_midi_event_t that `read_midi` fills, and its address."""
+    event = np.zeros(EVENT_WORDS, dtype=np.uint64)
+    return event, int(event.ctypes.data)
+
+
+@numba.njit(types.void(types.float64[::1], types.int64[::1], types.int64, types.float64),
+            **_COMPILE)
+def note_cycle_start(starts, ints, client, sample_rate):
+    """Keep how far into its period this process call began (seconds) in the ring `starts`."""
+    note_start(starts, ints, frames_since_cycle_start(client) / sample_rate)
+
+
+_latency_range = _jack.jack_port_get_latency_range  # (port, mode, jack_latency_range_t *)
+_latency_range.argtypes, _latency_range.restype = [_u64, ctypes.c_int, _u64], None
+PLAYBACK_LATENCY = 1  # JackPlaybackLatency
+
+
+def playback_latency_frames(port: int) -> int:
+    """Frames from writing `port` to the sound leaving the hardware (JACK's playback
+    latency range, its maximum). Control thread."""
+    latency = np.zeros(2, dtype=np.uint32)
+    _latency_range(port, PLAYBACK_LATENCY, latency.ctypes.data)
+    return int(latency[1])

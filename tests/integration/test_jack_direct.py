@@ -1,0 +1,158 @@
+"""The engine as a JACK client of its own (`serve --jack`): MIDI read inside its process callback.
+
+A raw JACK MIDI sender (a keyboard), the engine, and a capture client run on the
+tests' dummy JACK server, so timing is counted in JACK's own frames, not the
+wall clock: a note written at a cycle's start must sound within that cycle.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from alloc_testing import measure
+from jack_capture import JackCapture
+from jack_midi_sender import RawSender
+from midi_sink import RecordingSink
+
+from gansynth_live.banks.bank import BankLayers
+from gansynth_live.engine import Engine, EngineConfig
+from gansynth_live.engine.jack_stream import JackStream
+from gansynth_live.engine.playback import AudioDeviceError
+from gansynth_live.engine.synthetic import synthetic_bank
+from gansynth_live.inputs.cc_map import CCMap
+from gansynth_live.inputs.engine_sink import EngineSink
+from gansynth_live.inputs.jack_midi import JackMidiInputs
+
+pytestmark = pytest.mark.jack
+
+RATE = 48000
+CLIENT = "gansynth-live-test"
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return synthetic_bank(range(36, 85), RATE)
+
+
+def wait_for(predicate, timeout: float = 5.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def playing(bank, sink=None, **config):
+    engine = Engine(EngineConfig(attack_s=0.001, release_s=0.02, **config))
+    engine.set_layers(BankLayers.single(bank))
+    stream = JackStream(engine, client_name=CLIENT, connect=False).start()
+    inputs = JackMidiInputs(stream, sink or EngineSink(engine), CCMap(), inputs=("raw-keys",),
+                            virtual="in", scan_s=0.1, report=lambda line: None).start()
+    return engine, stream, inputs
+
+
+def test_a_note_at_the_cycle_start_sounds_in_that_cycle(jack_server, bank):
+    """FluidSynth's latency: serve's RtMidi input is a period later (bench/engine.py)."""
+    engine, stream, inputs = playing(bank)
+    keys = RawSender()
+    try:
+        wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
+        with JackCapture(4.0) as capture:
+            capture.connect(CLIENT)
+            capture.start()
+            time.sleep(0.2)
+            for pitch in (60, 64, 67):
+                keys.send(bytes([0x90, pitch, 100]))
+                time.sleep(0.25)
+                keys.send(bytes([0xB0, 120, 0]))  # all sound off: silence before the next
+                time.sleep(0.35)
+            audio = capture.stop()
+            start = capture.start_frame_time
+        period = stream.blocksize
+    finally:
+        keys.close()
+        inputs.close()
+        stream.close()
+    loud = np.abs(audio).max(axis=1) > 1e-4
+    onsets = [keys.sent_at[i] for i in range(0, len(keys.sent_at), 2)]  # the note-ons
+    assert len(onsets) == 3
+    for sent in onsets:
+        at = sent - start
+        assert not loud[at - period:at].any()  # silent before
+        first = int(np.flatnonzero(loud[at:at + RATE // 4])[0])
+        assert first < period, f"first sound {first} frames after the note, period {period}"
+    assert inputs.messages == 6 and inputs.bad_messages == 0 and inputs.dropped == 0
+    assert engine.stats().notes_started == 3
+
+
+def test_running_status_slow_actions_and_a_vanishing_source(jack_server, bank):
+    """Running status and two messages in one event; CC and program changes reach the
+    sink on the control thread; a source that goes away has its notes released."""
+    sink = RecordingSink()
+    engine, stream, inputs = playing(bank, sink=sink)
+    sink_notes = engine  # notes go straight to the engine from the audio thread
+    keys = RawSender()
+    try:
+        wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
+        keys.send(bytes([0x90, 0x40, 0x64, 0x40, 0x00]))  # note on, running-status note off
+        keys.send(bytes([0x91, 0x3C, 0x64, 0x81, 0x3C, 0x00]))  # two complete messages
+        keys.send(bytes([0xB0, 1, 127]))  # mod wheel: morph x
+        keys.send(bytes([0xC0, 3]))  # program change
+        keys.send(bytes([0x90, 50, 90]))  # held when the keyboard goes away
+        wait_for(lambda: inputs.messages == 7, what="seven messages")
+        wait_for(lambda: ("morph", 1.0, None) in sink.calls and ("program", 3) in sink.calls,
+                 what="the handed-over actions")
+        wait_for(lambda: sink_notes.stats().voices_sounding == 1, what="the held note")
+        assert sink_notes.stats().notes_started == 3
+        keys.close()
+        wait_for(lambda: inputs.disappeared == 1, what="the keyboard to vanish")
+        wait_for(lambda: engine.stats().voices_active == 0, what="its note released")
+        assert inputs.notes_released_on_loss == 1
+        assert inputs.open_count == 1  # the virtual input stays
+    finally:
+        inputs.close()
+        stream.close()
+    assert inputs.bad_messages == 0 and inputs.errors == 0
+
+
+def test_the_process_callback_allocates_nothing(jack_server, tmp_path):
+    """The dense performance of the PortAudio callback's allocation test (alloc_testing.py:
+    steals, pedal, bend, panic, morph swaps, a recording), through JACK's process callback
+    with a MIDI port read every block. The client stays inactive and the process callback
+    is called from here, block after block, as that test calls PortAudio's: inside JACK's
+    own thread, tracemalloc also counts what libjack's other threads allocate."""
+    import jack
+
+    from gansynth_live.engine.rt.jack_callback import make_process
+    from gansynth_live.engine.rt.jack_midi import CallbackMidi
+    from gansynth_live.engine.rt.jack_ports import address
+
+    client = jack.Client(CLIENT, no_start_server=True)
+    left, right = client.outports.register("out_1"), client.outports.register("out_2")
+    port = client.midi_inports.register("in")
+    midis = []
+
+    def jack_host(engine, out, frames):
+        midi = CallbackMidi(engine.renderer.own_queue)
+        midi.addresses[0] = address(port._ptr)
+        midi.slots = 1
+        midis.append(midi)
+        process = make_process(engine, address(client._ptr), address(left._ptr),
+                               address(right._ptr), midi)
+        return lambda: process(frames)
+
+    try:
+        peaks, kept, engine = measure(tmp_path, host=jack_host)
+    finally:
+        client.close()
+    stats = engine.stats()
+    assert stats.callback_errors == 0 and midis[0].errors == 0
+    assert stats.voices_stolen > 100 and stats.layer_swaps > 20
+    assert peaks.max() == 0 and kept.max() <= 0
+
+
+def test_a_server_at_another_rate_is_refused_in_one_line(jack_server, bank):
+    engine = Engine(EngineConfig(sample_rate=44100))
+    with pytest.raises(AudioDeviceError, match="runs at 48000 Hz: start with --sample-rate 48000"):
+        JackStream(engine, client_name=CLIENT).start()
