@@ -39,7 +39,9 @@
    MIDI at the next cycle start, the engine by `push()` at once. The "via
    serve's input" rows send the engine the same JACK MIDI as FluidSynth,
    through serve's MIDI input (RtMidi's JACK client, the reader thread, the
-   translator): what a keyboard on JACK gets. A capture
+   translator): what a keyboard on JACK gets. The "--jack" rows play the
+   engine as `serve --jack` does: a JACK client of its own that reads the
+   same JACK MIDI inside its process callback (engine/jack_stream.py). A capture
    client records both outputs by frame time; latency = frame time of the
    first sample above 1e-4 minus t0.
 
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import queue
 import shutil
@@ -58,6 +61,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -243,16 +247,55 @@ def bench_events(banks: list, quick: bool) -> None:
         for event in offs:
             engine.push(event)
         callback(out, frames, None, None)
+    midi_busy = midi_note_ons_in_the_callback(engine, callback, out, frames, rounds)
     steal1, total1 = machine_load()
     stats = engine.stats()
     quiet_us, busy_us = 1e6 * np.median(quiet), 1e6 * np.median(busy)
+    midi_us = 1e6 * np.median(midi_busy)
     per_event = (busy_us - quiet_us) / 32
     rows = [["block without events (reference)", f"{quiet_us:.0f}", "-"],
-            ["block with 32 note-ons", f"{busy_us:.0f}", f"{per_event:.2f}"]]
+            ["block with 32 note-ons", f"{busy_us:.0f}", f"{per_event:.2f}"],
+            ["block with 32 MIDI note-ons translated in it (serve --jack)", f"{midi_us:.0f}",
+             f"{(midi_us - quiet_us) / 32:.2f}"]]
     table(f"Note events in the callback ({frames}-frame blocks, {stats.voices_stolen} voices "
           f"stolen over the run)", ["block", "median us", "us per note-on"], rows)
     print(f"\ntarget ~1 us per note-on; load {os.getloadavg()[0]:.1f}, steal "
           f"{100 * (steal1 - steal0) / max(1, total1 - total0):.1f} % during the section.")
+
+
+def midi_note_ons_in_the_callback(engine, callback, out, frames: int, rounds: int) -> list:
+    """Blocks in which the audio thread first translates 32 MIDI note-ons, as serve --jack's
+    process callback does (rt/jack_midi.CallbackMidi: byte stream, MidiTranslator, events
+    into the engine's own ring), then renders them; each followed by their note-offs."""
+    from gansynth_live.engine.rt.jack_midi import CallbackMidi
+    from gansynth_live.inputs.midi import MidiTranslator
+    from gansynth_live.inputs.midi_ports import OpenPort
+
+    midi = CallbackMidi(engine.renderer.own_queue)
+    midi.ports[0] = OpenPort("bench", None,
+                             MidiTranslator(midi.sink, midi.controllers, name="bench"))
+
+    def load(status: int, keys: list[tuple[int, int]]) -> None:
+        for k, (channel, pitch) in enumerate(keys):
+            midi._data[k, :3] = (status | channel, pitch, 90 if status == 0x90 else 0)
+            midi._meta[k] = (0, 0, 3, 3)
+
+    times = []
+    for i in range(rounds):
+        base = 36 + (i * 5) % 40
+        keys = [(1 + k // 8, base + k % 8) for k in range(32)]
+        load(0x90, keys)
+        start = time.perf_counter()
+        midi._translate(len(keys))
+        callback(out, frames, None, None)
+        times.append(time.perf_counter() - start)
+        callback(out, frames, None, None)
+        load(0x80, keys)
+        midi._translate(len(keys))
+        callback(out, frames, None, None)
+        while midi.handover.take() is not None:  # the control thread's part, not timed
+            pass
+    return times
 
 
 # --- 4. queue -----------------------------------------------------------------------------
@@ -477,11 +520,12 @@ def play_notes(harness: Harness, mode: str, engine, count: int, gap_s: float) ->
         time.sleep(gap_s)
 
 
-def connect_engine(harness: "Harness") -> None:
-    """Connect the PortAudio client's outputs (its name may carry a suffix) to the capture."""
-    sources = harness.capture.get_ports("PortAudio.*", is_audio=True, is_output=True)
+def connect_engine(harness: "Harness", client: str = "PortAudio") -> None:
+    """Connect the engine's client's outputs (PortAudio's name may carry a suffix) to the
+    capture."""
+    sources = harness.capture.get_ports(f"{client}.*", is_audio=True, is_output=True)
     if len(sources) < 2:
-        raise RuntimeError(f"no PortAudio ports: {[p.name for p in harness.capture.get_ports()]}")
+        raise RuntimeError(f"no {client} ports: {[p.name for p in harness.capture.get_ports()]}")
     for source, port in zip(sources, harness.inputs):
         harness.capture.connect(source, port)
 
@@ -489,8 +533,6 @@ def connect_engine(harness: "Harness") -> None:
 def serve_midi_input(engine, mode: str):
     """serve's MIDI input (a virtual JACK port) feeding `engine`, for the "midi" modes;
     a context that yields None otherwise."""
-    import contextlib
-
     if not mode.startswith("midi"):
         return contextlib.nullcontext()
     from gansynth_live.inputs.cc_map import CCMap
@@ -499,6 +541,20 @@ def serve_midi_input(engine, mode: str):
 
     return MidiInputs(EngineSink(engine), CCMap(), inputs=("none",), virtual="gansynth-live in",
                       api="jack", report=lambda line: None)
+
+
+@contextlib.contextmanager
+def jack_direct(engine) -> Iterator:
+    """`engine` played as serve --jack plays it; yields its MIDI inputs (a virtual port)."""
+    from gansynth_live.engine.jack_stream import JackStream
+    from gansynth_live.inputs.cc_map import CCMap
+    from gansynth_live.inputs.engine_sink import EngineSink
+    from gansynth_live.inputs.jack_midi import JackMidiInputs
+
+    with JackStream(engine, connect=False) as stream, \
+            JackMidiInputs(stream, EngineSink(engine), CCMap(), inputs=("none",),
+                           virtual="gansynth-live in", report=lambda line: None) as midi:
+        yield midi
 
 
 def bench_latency(bank, count: int, period: int) -> None:
@@ -559,6 +615,20 @@ def bench_latency(bank, count: int, period: int) -> None:
                 connect_engine(harness)
                 if midi is not None:
                     harness.trigger.connect("bench-trigger:midi_out", midi.virtual_port_name())
+                time.sleep(0.3)
+                play_notes(harness, mode, engine, count, 0.25)
+            rows.append(latency_row(label, harness.latencies(), period, count))
+            harness.close()
+
+        # serve --jack: the engine a JACK client of its own, MIDI read in its process callback
+        for mode, label in (("midi", "engine --jack, JACK MIDI at the cycle start"),
+                            ("midi-random", "engine --jack, JACK MIDI asked at random times")):
+            engine = Engine(EngineConfig(attack_s=0.001, release_s=0.05))
+            engine.set_layers(BankLayers.single(bank))
+            harness = Harness(seconds)
+            with jack_direct(engine) as midi:
+                connect_engine(harness, "gansynth-live")
+                harness.trigger.connect("bench-trigger:midi_out", midi.virtual_port_name())
                 time.sleep(0.3)
                 play_notes(harness, mode, engine, count, 0.25)
             rows.append(latency_row(label, harness.latencies(), period, count))

@@ -32,6 +32,7 @@ a thread that names what holds the interpreter lock when it wakes late.
     python bench/soak.py                            # 60 s, default model, 256 frames, 48 kHz
     python bench/soak.py --model tiny --seconds 20  # the small test checkpoint
     python bench/soak.py --seconds 600 --json soak.json --keep soak-run/
+    python bench/soak.py --jack                     # serve --jack, with JACK-client references
 
 `tests/integration/test_soak.py` runs the same code for 12 s in CI.
 """
@@ -91,6 +92,7 @@ class SoakOptions:
     seed: int = 1
     gil_probe: bool = False  # a probe thread names what holds the interpreter lock when late
     alongside: bool = True  # the empty callback on a second JACK server during the soak
+    jack: bool = False  # serve --jack: the engine a JACK client of its own, MIDI in its callback
 
 
 def run_soak(options: SoakOptions, say=print) -> SoakResult:
@@ -189,7 +191,7 @@ def _serve_config(options: SoakOptions, folder: Path):
         wait=options.wait, sample_rate=options.rate, blocksize=options.blocksize,
         polyphony=options.polyphony, record=folder / "soak.wav",
         record_dir=folder / "takes", midi_api="jack", midi_in=["none"], osc_port=0,
-        no_cache=True, feedback_rate=20.0)
+        no_cache=True, feedback_rate=20.0, jack=options.jack)
 
 
 def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
@@ -197,14 +199,15 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
     from gansynth_live.live.status import Console
 
     config = _serve_config(options, folder)
+    host = "jack" if options.jack else "portaudio"
     result = SoakResult(options.seconds, options.rate, options.blocksize,
                         model=Path(config.model).name,
-                        period_ms=1e3 * options.blocksize / options.rate)
+                        period_ms=1e3 * options.blocksize / options.rate, host=host)
     if options.reference_s > 0:
         say(f"soak: reference, an empty Python callback for {options.reference_s:.0f} s")
         result.reference_s = options.reference_s
         (result.reference_xruns, result.reference_others_cpu_pct,
-         result.reference_steal_pct, late, _) = reference_run(options.reference_s)
+         result.reference_steal_pct, late, _) = reference_run(options.reference_s, host=host)
         figures = late_figures(late, result.period_ms / 1e3)
         result.reference_late_p99_ms = figures["late_p99_ms"]
         result.reference_late_max_ms = figures["late_max_ms"]
@@ -225,7 +228,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
             probe.start()
         counters = session.engine.counters
         collections = GcWatch(lambda: counters.audio_thread_id).start()
-        alongside = (Alongside(options.rate, options.blocksize, options.seconds, folder)
+        alongside = (Alongside(options.rate, options.blocksize, options.seconds, folder, host)
                      if options.alongside else None)
         wakeups = Wakeups(options.seconds, folder) if options.alongside else None
         _perform(options, session, monitor, performers, result, say)
@@ -413,6 +416,10 @@ def main() -> int:
     parser.add_argument("--no-alongside", action="store_true",
                         help="skip the empty callback on a second JACK server during the soak "
                              "(the reference that sees the same seconds of the machine)")
+    parser.add_argument("--jack", action="store_true",
+                        help="serve --jack: the engine a JACK client of its own, MIDI read in "
+                             "its process callback; the empty-callback references become JACK "
+                             "clients of their own too (soaklib/jack_server.EmptyJackClient)")
     parser.add_argument("--gil-probe", action="store_true",
                         help="a thread in serve's process that wakes every millisecond and, "
                              "when late, notes where the other threads are: what holds the "
@@ -426,7 +433,8 @@ def main() -> int:
                           reference_s=args.reference,
                           generator_process=not args.generator_in_process,
                           jack_server=args.jack_server, folder=folder,
-                          gil_probe=args.gil_probe, alongside=not args.no_alongside)
+                          gil_probe=args.gil_probe, alongside=not args.no_alongside,
+                          jack=args.jack)
     try:
         result = run_soak(options)
     finally:

@@ -23,7 +23,8 @@ class Alongside:
     do to any Python JACK client (item 7's reference that sees the same machine). Its
     figures: `result()`."""
 
-    def __init__(self, rate: int, period: int, seconds: float, folder: Path) -> None:
+    def __init__(self, rate: int, period: int, seconds: float, folder: Path,
+                 host: str = "portaudio") -> None:
         import sys
 
         self.server = JackServer(rate, period, folder / "jackd-alongside.log")
@@ -32,7 +33,7 @@ class Alongside:
                    PYTHONPATH=os.pathsep.join([str(bench.parent), str(bench)]))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "soaklib.jack_server", str(seconds), self.server.name,
-             str(period / rate)],
+             str(period / rate), host],
             stdout=subprocess.PIPE, text=True, env=env)
 
     def result(self) -> dict:
@@ -140,16 +141,86 @@ class MidiPair:
         self.input.delete()
 
 
-def reference_run(seconds: float, server: str | None = None, midi: bool = False
-                  ) -> tuple[int, float, float, np.ndarray, int]:
+class EmptyJackClient:
+    """The reference for `serve --jack`: a JACK client of its own whose Python process
+    callback reads a MIDI input port (compiled, as the engine's does: rt/jack_ports.py),
+    counts the events and writes zeros to two outputs; the soak's keyboard plays into it.
+    `underflows` is the server's xruns as this client's xrun callback counts them (what
+    the engine counts with --jack)."""
+
+    def __init__(self, starts: np.ndarray, midi: bool) -> None:
+        import threading
+
+        import jack
+
+        from gansynth_live.engine.rt import jack_ports as ports
+        from gansynth_live.engine.rt.counters import INT_NAMES, STARTS_NOTED
+
+        self.client = jack.Client("ref-jack", no_start_server=True)
+        outs = [self.client.outports.register(f"out_{i}") for i in (1, 2)]
+        port = self.client.midi_inports.register("in")
+        addresses = np.array([ports.address(port._ptr)], dtype=np.uint64)
+        event, event_address = ports.event_struct()
+        data = np.zeros((2048, ports.EVENT_BYTES), dtype=np.uint8)
+        meta = np.zeros((2048, 4), dtype=np.int64)
+        dropped = np.zeros(1, dtype=np.int64)
+        zeros = np.zeros((8192, 2), dtype=np.float32)
+        client, left, right = (ports.address(x._ptr) for x in (self.client, *outs))
+        ints = np.zeros(len(INT_NAMES), dtype=np.int64)  # as the engine's Counters.ints
+        self.starts_noted = STARTS_NOTED
+        self.received = 0
+        self.underflows = 0
+        self.starts, self.ints = starts, ints
+        rate = float(self.client.samplerate)
+
+        def process(frames: int) -> None:
+            if ints[STARTS_NOTED] < starts.size:
+                ports.note_cycle_start(starts, ints, client, rate)
+            self.received += ports.read_midi(addresses, 1, frames, event, event_address, data,
+                                             meta, dropped)
+            ports.write_stereo(left, right, zeros, frames)
+
+        self.client.set_process_callback(process)
+        self.client.set_xrun_callback(self._xrun)
+        self.client.activate()
+        self.stop = threading.Event()
+        self.keys = None
+        if midi:
+            from .performers import Keyboard
+
+            self.keys = Keyboard(32, 7, self.stop)
+            self.client.connect(self.keys.port, port)
+            self.keys.start()
+
+    def _xrun(self, delay_usecs: float) -> None:
+        self.underflows += 1
+
+    @property
+    def noted(self) -> int:
+        return int(self.ints[self.starts_noted])
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.keys is not None:
+            self.keys.join()
+            self.keys.close()
+        self.client.deactivate()
+        self.client.close()
+
+
+def reference_run(seconds: float, server: str | None = None, midi: bool = False,
+                  host: str = "portaudio") -> tuple[int, float, float, np.ndarray, int]:
     """JACK xruns while a Python callback that only writes zeros plays alone; others' CPU %
     and steal % meanwhile; how late each callback started (seconds, as the engine's
     Counters.start_lateness_s); the blocks PortAudio flagged as underflows (what the
     engine's own xrun count is, so the two compare like with like). The floor this
-    machine's load sets for any Python JACK client. `midi`: with a MidiPair beside it."""
-    import sounddevice as sd
-
+    machine's load sets for any Python JACK client. `midi`: with a MidiPair beside it.
+    `host` "jack": the callback is `EmptyJackClient`'s (serve --jack's reference)."""
     from gansynth_live.engine.rt.counters import start_lateness
+
+    if host == "jack":
+        return _jack_reference_run(seconds, server, midi)
+    import sounddevice as sd
 
     starts = np.zeros(int(seconds * 48000 / 64) + 4096)  # room for 64-frame periods
     noted = [0]
@@ -188,14 +259,42 @@ def reference_run(seconds: float, server: str | None = None, midi: bool = False
         monitor.close()
 
 
+def _jack_reference_run(seconds: float, server: str | None, midi: bool
+                        ) -> tuple[int, float, float, np.ndarray, int]:
+    from gansynth_live.engine.rt.counters import start_lateness
+
+    starts = np.zeros(int(seconds * 48000 / 64) + 4096)
+    monitor = JackMonitor(server)
+    reference = None
+    try:
+        reference = EmptyJackClient(starts, midi)
+        steal0, busy0, total0 = cpu_times()
+        cpu0, t0 = process_cpu_s(), time.monotonic()
+        time.sleep(0.5)
+        xruns0, underflows0 = monitor.xruns, reference.underflows
+        time.sleep(seconds)
+        xruns, underflows = monitor.xruns - xruns0, reference.underflows - underflows0
+        steal1, busy1, total1 = cpu_times()
+        wall = time.monotonic() - t0
+        others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
+        late = start_lateness(starts[:reference.noted])
+        return (xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late,
+                underflows)
+    finally:
+        if reference is not None:
+            reference.close()
+        monitor.close()
+
+
 def main() -> int:
-    """`python -m soaklib.jack_server SECONDS SERVER PERIOD_S`: the reference on SERVER,
-    its figures as one JSON line."""
+    """`python -m soaklib.jack_server SECONDS SERVER PERIOD_S [HOST]`: the reference on
+    SERVER (HOST portaudio, the default, or jack), its figures as one JSON line."""
     import json
     import sys
 
     seconds, server, period_s = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    xruns, _, steal, late, underflows = reference_run(seconds, server, midi=True)
+    host = sys.argv[4] if len(sys.argv) > 4 else "portaudio"
+    xruns, _, steal, late, underflows = reference_run(seconds, server, midi=True, host=host)
     print(json.dumps({"xruns": xruns, "portaudio_xruns": underflows, "steal_pct": steal,
                       **late_figures(late, period_s)}))
     return 0

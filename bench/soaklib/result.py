@@ -32,6 +32,7 @@ class SoakResult:
     rate: int
     blocksize: int
     model: str = ""
+    host: str = "portaudio"  # "jack": serve --jack (xruns counted by its own JACK client)
     # xruns
     portaudio_xruns: int = 0
     jack_xruns: int = 0
@@ -122,6 +123,12 @@ class SoakResult:
     log: str = ""
 
     @property
+    def engine_counter(self) -> str:
+        """Who counted the engine's own xruns: PortAudio's underflow flags, or with
+        serve --jack the engine's JACK client."""
+        return "engine's JACK client" if self.host == "jack" else "PortAudio"
+
+    @property
     def xruns(self) -> int:
         return self.portaudio_xruns + self.jack_xruns
 
@@ -162,7 +169,8 @@ class SoakResult:
             ("run", f"{self.seconds:.0f} s at {self.rate} Hz, block {self.blocksize} "
                     f"({period:.2f} ms), model {self.model}, load average "
                     f"{self.load_average:.1f}", ""),
-            ("xruns (PortAudio / JACK)", f"{self.portaudio_xruns} / {self.jack_xruns}", "0"),
+            (f"xruns ({self.engine_counter} / JACK)", f"{self.portaudio_xruns} / {self.jack_xruns}",
+             "0"),
             ("reference: JACK xruns of an empty Python callback",
              f"{self.reference_xruns} in {self.reference_s:.0f} s (others' CPU "
              f"{self.reference_others_cpu_pct:.0f} %, steal {self.reference_steal_pct:.1f} %)",
@@ -209,7 +217,8 @@ class SoakResult:
              f"{self.start_late_max_ms:.2f} ms; {self.start_late_over_half_period} (the empty "
              f"callback: p99 {self.reference_late_p99_ms:.2f}, max "
              f"{self.reference_late_max_ms:.2f} ms)", "small; 0"),
-            ("the empty callback on a second JACK server during the soak: xruns PortAudio / "
+            (f"the empty callback on a second JACK server during the soak: xruns "
+             f"{'its JACK client' if self.host == 'jack' else 'PortAudio'} / "
              "JACK; start late p99 / max; later than half a period",
              "-" if self.alongside_xruns < 0 else
              f"{self.alongside_portaudio_xruns} / {self.alongside_xruns}; "

@@ -6,7 +6,7 @@ message lost or refused, no note refused, no callback error, no voice left sound
 after the keys and the pedal are released nor after All Notes Off, the session
 recording complete (every frame the callback handed over is in the WAV, the file reads
 back finite and ends in silence), memory bounded after the warm-up, the bank worker
-kept busy in its own process.
+kept busy in its own process. Twice: through PortAudio with RtMidi, and as serve --jack.
 
 Xruns are timing and the machine is shared: they are printed, never asserted (the
 benchmark `python bench/soak.py` reports them next to a reference run).
@@ -36,10 +36,11 @@ CORNER_EVERY_S = 2.0
 ALLOWED_GROWTH_BANKS = 2.0
 
 
-def test_soak(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("jack", [False, True], ids=["portaudio", "jack"])
+def test_soak(tiny_model_dir, tmp_path, jack):
     options = SoakOptions(seconds=SECONDS, model=str(tiny_model_dir), resolution=2,
                           wait="all", corner_every_s=CORNER_EVERY_S, reference_s=0.0,
-                          alongside=False, folder=tmp_path)
+                          alongside=False, folder=tmp_path, jack=jack)
     result = run_soak(options, say=lambda text: None)
     print("\n" + result.table())
     print(f"xruns (reported, not asserted): {result.xruns}, engine overruns "
