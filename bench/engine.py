@@ -267,7 +267,8 @@ def midi_note_ons_in_the_callback(engine, callback, out, frames: int, rounds: in
     """Blocks in which the audio thread first translates 32 MIDI note-ons, as serve --jack's
     process callback does (rt/jack_midi.CallbackMidi: byte stream, MidiTranslator, events
     into the engine's own ring), then renders them; each followed by their note-offs."""
-    from gansynth_live.engine.rt.jack_midi import CallbackMidi
+    from gansynth_live.engine.rt.jack_midi import RING_ROWS, CallbackMidi
+    from gansynth_live.engine.rt.jack_ports import RING_HEAD, RING_TAIL
     from gansynth_live.inputs.midi import MidiTranslator
     from gansynth_live.inputs.midi_ports import OpenPort
 
@@ -276,9 +277,13 @@ def midi_note_ons_in_the_callback(engine, callback, out, frames: int, rounds: in
                              MidiTranslator(midi.sink, midi.controllers, name="bench"))
 
     def load(status: int, keys: list[tuple[int, int]]) -> None:
+        """Rows as jack_ports.read_midi leaves them: after the ring's head."""
+        head = int(midi._ring[RING_HEAD])
         for k, (channel, pitch) in enumerate(keys):
-            midi._data[k, :3] = (status | channel, pitch, 90 if status == 0x90 else 0)
-            midi._meta[k] = (0, 0, 3, 3)
+            row = (head + k) % RING_ROWS
+            midi._data[row, :3] = (status | channel, pitch, 90 if status == 0x90 else 0)
+            midi._meta[row] = (0, 0, 3, 3)
+        midi._ring[RING_TAIL] = head + len(keys)
 
     times = []
     for i in range(rounds):

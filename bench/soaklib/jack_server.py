@@ -163,7 +163,7 @@ class EmptyJackClient:
         event, event_address = ports.event_struct()
         data = np.zeros((2048, ports.EVENT_BYTES), dtype=np.uint8)
         meta = np.zeros((2048, 4), dtype=np.int64)
-        dropped = np.zeros(1, dtype=np.int64)
+        ring = np.zeros(3, dtype=np.int64)
         zeros = np.zeros((8192, 2), dtype=np.float32)
         client, left, right = (ports.address(x._ptr) for x in (self.client, *outs))
         ints = np.zeros(len(INT_NAMES), dtype=np.int64)  # as the engine's Counters.ints
@@ -177,7 +177,8 @@ class EmptyJackClient:
             if ints[STARTS_NOTED] < starts.size:
                 ports.note_cycle_start(starts, ints, client, rate)
             self.received += ports.read_midi(addresses, 1, frames, event, event_address, data,
-                                             meta, dropped)
+                                             meta, ring)
+            ring[ports.RING_HEAD] = ring[ports.RING_TAIL]  # counted, not translated
             ports.write_stereo(left, right, zeros, frames)
 
         self.client.set_process_callback(process)
@@ -292,8 +293,11 @@ def main() -> int:
     import json
     import sys
 
+    import faulthandler
+
     seconds, server, period_s = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     host = sys.argv[4] if len(sys.argv) > 4 else "portaudio"
+    faulthandler.dump_traceback_later(seconds + 45, exit=True)  # a hang says where, then ends
     xruns, _, steal, late, underflows = reference_run(seconds, server, midi=True, host=host)
     print(json.dumps({"xruns": xruns, "portaudio_xruns": underflows, "steal_pct": steal,
                       **late_figures(late, period_s)}))

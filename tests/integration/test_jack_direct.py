@@ -116,6 +116,38 @@ def test_running_status_slow_actions_and_a_vanishing_source(jack_server, bank):
     assert inputs.bad_messages == 0 and inputs.errors == 0
 
 
+def test_a_flood_is_spread_over_blocks_and_nothing_is_lost(jack_server, bank):
+    """A JACK port carries as many events a period as its buffer holds (the sender here
+    writes 256 a period); the callback translates at most MESSAGES_PER_BLOCK a block and
+    the rest wait in the ring, in order: every message arrives, no note is left."""
+    from gansynth_live.engine.rt.jack_midi import MESSAGES_PER_BLOCK
+
+    engine, stream, inputs = playing(bank, polyphony=8)
+    keys = RawSender()
+    pairs = 3000
+    most_waiting = 0
+    try:
+        wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
+        for i in range(pairs):
+            pitch = 36 + i % 48
+            keys.send(bytes([0x90, pitch, 100]))
+            keys.send(bytes([0x80, pitch, 0]))
+        deadline = time.monotonic() + 20.0
+        while inputs.messages < 2 * pairs and time.monotonic() < deadline:
+            most_waiting = max(most_waiting, stream.midi.waiting)
+            time.sleep(0.001)
+        wait_for(lambda: engine.stats().voices_active == 0, what="every note to end")
+    finally:
+        keys.close()
+        inputs.close()
+        stream.close()
+    assert inputs.messages == 2 * pairs and inputs.dropped == 0 and inputs.bad_messages == 0
+    assert most_waiting > MESSAGES_PER_BLOCK  # the flood did wait in the ring
+    stats = engine.stats()
+    assert stats.callback_errors == 0
+    assert stats.notes_started + stats.notes_refused == pairs
+
+
 def test_the_process_callback_allocates_nothing(jack_server, tmp_path):
     """The dense performance of the PortAudio callback's allocation test (alloc_testing.py:
     steals, pedal, bend, panic, morph swaps, a recording), through JACK's process callback

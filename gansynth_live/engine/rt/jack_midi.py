@@ -7,12 +7,15 @@ the engine sees the note a cycle late: docs/engine.md, the latency table).
 No thread of ours sits between the keyboard and the voices either.
 
 Per cycle, `read` asks compiled code (rt/jack_ports.py) to copy every waiting
-JACK MIDI event of every open port into preallocated rows: a cycle without
-MIDI makes no Python object. A cycle with MIDI runs each port's byte stream
+JACK MIDI event of every open port into a preallocated ring of rows: a cycle
+without MIDI makes no Python object. A cycle with MIDI runs each port's byte stream
 and `MidiTranslator` (inputs/midi.py) here, on the audio thread, for those
 events only: that is the one piece of code outside `rt/` this thread runs,
-and it allocates (a mido message and an event per message, ~10-30 us each:
-docs/engine.md). What the translator drives is `AudioThreadSink`: engine
+and it allocates (a mido message and an event per message, ~10 us each:
+docs/engine.md). At most MESSAGES_PER_BLOCK events are translated a block, so a
+flood (a JACK port can carry thousands of events a period) waits in the ring
+for the next blocks instead of stalling this one; a ring overflow is counted
+(`dropped`), as RtMidi's queue counts its own. What the translator drives is `AudioThreadSink`: engine
 events go into the renderer's `own_queue` (a ring only this thread writes, so
 no lock another producer holds) and are applied in this same cycle; the rest
 (morph controllers and MIDI learn, program changes, the pitches played, which
@@ -35,10 +38,11 @@ import numpy as np
 
 from ...events import NoteOff, NoteOn
 from .event_queue import EventQueue
-from .jack_ports import EVENT_BYTES, event_struct, read_midi
+from .jack_ports import EVENT_BYTES, RING_DROPPED, RING_HEAD, event_struct, read_midi
 
 MAX_PORTS = 16
-EVENTS_PER_CYCLE = 2048  # rows for one cycle's MIDI, all ports together (past them: dropped)
+RING_ROWS = 16384  # JACK MIDI events waiting to be translated, all ports (past it: dropped)
+MESSAGES_PER_BLOCK = 64  # events translated per block at most; the rest wait for the next
 HANDOVER_LIMIT = 65536  # actions waiting for the control thread (past it: dropped, counted)
 
 PLAYED, CONTROL, PROGRAM, MORPH = "played", "control", "program", "morph"
@@ -120,9 +124,9 @@ class CallbackMidi:
         self.released = [-1] * MAX_PORTS  # notes released (set by this thread when done)
         self.release_requested = False
         self._event, self._event_address = event_struct()
-        self._data = np.zeros((EVENTS_PER_CYCLE, EVENT_BYTES), dtype=np.uint8)
-        self._meta = np.zeros((EVENTS_PER_CYCLE, 4), dtype=np.int64)
-        self._dropped = np.zeros(1, dtype=np.int64)
+        self._data = np.zeros((RING_ROWS, EVENT_BYTES), dtype=np.uint8)
+        self._meta = np.zeros((RING_ROWS, 4), dtype=np.int64)
+        self._ring = np.zeros(3, dtype=np.int64)  # head, tail, dropped (jack_ports.read_midi)
         # counters (read from any thread)
         self.events = 0  # JACK MIDI events read
         self.messages = 0
@@ -132,15 +136,21 @@ class CallbackMidi:
 
     @property
     def dropped(self) -> int:
-        """JACK MIDI events past EVENTS_PER_CYCLE in one cycle (not read)."""
-        return int(self._dropped[0])
+        """JACK MIDI events that found the ring of RING_ROWS full (not read)."""
+        return int(self._ring[RING_DROPPED])
+
+    @property
+    def waiting(self) -> int:
+        """Events read but not translated yet (a flood is spread over blocks)."""
+        return int(self._ring[1] - self._ring[RING_HEAD])
 
     def read(self, frames: int) -> None:
-        """Audio thread: this cycle's MIDI, translated into events applied this cycle."""
+        """Audio thread: this cycle's MIDI, translated into events applied this cycle
+        (at most MESSAGES_PER_BLOCK events a block: a flood waits, it never stalls)."""
         n = read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
-                      self._data, self._meta, self._dropped)
+                      self._data, self._meta, self._ring)
         if n:
-            self._translate(n)
+            self._translate(n if n < MESSAGES_PER_BLOCK else MESSAGES_PER_BLOCK)
         if self.release_requested:
             self._release()
 
@@ -148,8 +158,10 @@ class CallbackMidi:
         from ...inputs.midi_ports import feed_port  # imported before audio (jack_midi.py)
 
         data, meta = self._data, self._meta
+        head = int(self._ring[RING_HEAD])
         self.events += n
-        for k in range(n):
+        for i in range(n):
+            k = (head + i) % RING_ROWS
             port = self.ports[int(meta[k, 0])]
             if port is None:
                 continue
@@ -160,6 +172,7 @@ class CallbackMidi:
             if errors:
                 self.errors += errors
                 self.last_error = error
+        self._ring[RING_HEAD] = head + n
 
     def _release(self) -> None:
         self.release_requested = False
@@ -167,5 +180,6 @@ class CallbackMidi:
             if self.releasing[slot]:
                 self.addresses[slot] = 0
                 port = self.ports[slot]
+                self.ports[slot] = None  # its rows still in the ring are skipped
                 self.released[slot] = port.translator.release_all() if port is not None else 0
                 self.releasing[slot] = False

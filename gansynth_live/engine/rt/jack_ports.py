@@ -83,19 +83,22 @@ def write_stereo(left_port, right_port, block, frames):
         store_f32(right + 4 * i, block[i, 1])
 
 
+RING_HEAD, RING_TAIL, RING_DROPPED = 0, 1, 2  # the int64[3] `ring` of read_midi
+
+
 @numba.njit(types.int64(types.uint64[::1], types.int64, types.int64, types.uint64[::1], types.int64,
                         types.uint8[:, ::1], types.int64[:, ::1], types.int64[::1]), **_COMPILE)
-def read_midi(ports, count, frames, event, event_address, data, meta, dropped):
-    """Every MIDI event waiting at the first `count` ports (0 = an empty slot) this cycle.
+def read_midi(ports, count, frames, event, event_address, data, meta, ring):
+    """Append every MIDI event waiting at the first `count` ports (0 = an empty slot) this
+    cycle to a ring of rows; return how many rows wait in it.
 
-    Row k of `data` gets event k's first bytes (up to its width), row k of
-    `meta` (port slot, frame offset, length kept, length sent). Returns the
-    number of events. Events past the rows given are added to `dropped[0]`
-    (JACK clears the buffers at the cycle's end): size the rows for the most
-    a port can carry in one period.
+    Row k % len(data) of `data` gets an event's first bytes (up to its width), of `meta`
+    (port slot, frame offset, length kept, length sent). `ring` is [head, tail,
+    dropped]: this function advances the tail, the reader the head. Events that find
+    the ring full are counted in dropped (JACK clears its buffers at the cycle's end).
     """
     width = data.shape[1]
-    n = 0
+    capacity = data.shape[0]
     for slot in range(count):
         port = ports[slot]
         if port == 0:
@@ -103,21 +106,22 @@ def read_midi(ports, count, frames, event, event_address, data, meta, dropped):
         buffer = port_get_buffer(port, frames)
         waiting = midi_event_count(buffer)
         for i in range(waiting):
-            if n >= data.shape[0]:
-                dropped[0] += waiting - i
+            if ring[RING_TAIL] - ring[RING_HEAD] >= capacity:
+                ring[RING_DROPPED] += waiting - i
                 break
             if midi_event_get(event_address, buffer, i) != 0:
                 continue
+            row = ring[RING_TAIL] % capacity
             size = event[EV_SIZE]
             kept = size if size < width else width
             for j in range(kept):
-                data[n, j] = load_u8(event[EV_BUFFER] + j)
-            meta[n, 0] = slot
-            meta[n, 1] = event[EV_TIME] & 0xFFFFFFFF
-            meta[n, 2] = kept
-            meta[n, 3] = size
-            n += 1
-    return n
+                data[row, j] = load_u8(event[EV_BUFFER] + j)
+            meta[row, 0] = slot
+            meta[row, 1] = event[EV_TIME] & 0xFFFFFFFF
+            meta[row, 2] = kept
+            meta[row, 3] = size
+            ring[RING_TAIL] += 1
+    return ring[RING_TAIL] - ring[RING_HEAD]
 
 
 def address(cdata: object) -> int:
