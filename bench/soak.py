@@ -300,6 +300,7 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     result.midi_sent = counts["midi_sent"]
     result.midi_received = session.midi.messages - midi_before
     result.midi_bad = session.midi.bad_messages + session.midi.errors
+    result.cycles_missed = after.cycles_missed - before.cycles_missed
     result.osc_sent = counts["osc_sent"]
     result.osc_received = osc_after.packets - osc_before.packets
     p99, worst = session.osc.handler_times()

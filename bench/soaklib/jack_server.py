@@ -175,7 +175,7 @@ class EmptyJackClient:
 
         def process(frames: int) -> None:
             if ints[STARTS_NOTED] < starts.size:
-                ports.note_cycle_start(starts, ints, client, rate)
+                ports.note_cycle_start(starts, ints, client, rate, frames)
             self.received += ports.read_midi(addresses, 1, frames, event, event_address, data,
                                              meta, ring)
             ring[ports.RING_HEAD] = ring[ports.RING_TAIL]  # counted, not translated

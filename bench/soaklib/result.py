@@ -58,6 +58,7 @@ class SoakResult:
     midi_sent: int = 0
     midi_received: int = 0
     midi_bad: int = 0
+    cycles_missed: int = 0  # serve --jack: JACK cycles the engine's callback missed (MIDI lost)
     osc_sent: int = 0
     osc_received: int = 0
     osc_bad: int = 0
@@ -182,8 +183,10 @@ class SoakResult:
              ", ".join(f"{s:.0f} %" for s in self.steal_at_xruns_pct) or "-", ""),
             (f"other processes' CPU (of one core; the machine has {os.cpu_count()})",
              f"{self.others_cpu_pct:.0f} %", ""),
-            ("MIDI messages sent / received / bad",
-             f"{self.midi_sent} / {self.midi_received} / {self.midi_bad}", "all, 0 bad"),
+            ("MIDI messages sent / received / bad" +
+             (" (JACK cycles the engine missed, whose MIDI is lost)" if self.host == "jack" else ""),
+             f"{self.midi_sent} / {self.midi_received} / {self.midi_bad}" +
+             (f" ({self.cycles_missed})" if self.host == "jack" else ""), "all, 0 bad"),
             ("OSC messages sent / received / bad",
              f"{self.osc_sent} / {self.osc_received} / {self.osc_bad}", "all, 0 bad"),
             ("OSC handler time per datagram: p99 / max",

@@ -71,6 +71,7 @@ class EngineStats:
     callback_p99_ms: float = 0.0  # to 25 us (a histogram's bin)
     dsp_load: float = 0.0  # the callback's share of the period, smoothed (~0.5 s); 1.0 = all
     output_db: float = -120.0  # output level meter: peak dBFS, held and falling 20 dB / 1.7 s
+    cycles_missed: int = 0  # serve --jack: JACK cycles without this callback (their MIDI lost)
 
 
 def load_kernels() -> ModuleType:
@@ -177,13 +178,15 @@ class Engine:
         active = v.active.copy()
         sounding = int(np.count_nonzero(active & (v.stage != env.FADE)))
         recorder = self.recorder
+        own = self.renderer.own_queue  # events the audio thread made (serve --jack's MIDI)
         return EngineStats(
             voices_active=int(np.count_nonzero(active)), voices_sounding=sounding,
             polyphony=self.config.polyphony, callbacks=c.callbacks, xruns=c.xruns,
             overruns=c.overruns, callback_errors=c.callback_errors, last_error=c.last_error,
             callback_avg_ms=1e3 * c.cost_total_s / c.callbacks if c.callbacks else 0.0,
             callback_max_ms=1e3 * c.cost_max_s, frames=c.frames,
-            events_refused=self._queue.refused, events_lost_recovered=self._queue.lost_critical,
+            events_refused=self._queue.refused + own.refused,
+            events_lost_recovered=self._queue.lost_critical + own.lost_critical,
             notes_started=c.notes_started, notes_refused=c.notes_refused,
             notes_silent=c.notes_silent, voices_stolen=c.voices_stolen,
             layer_swaps=c.layer_swaps, layer_swaps_waiting=c.layer_swaps_waiting,
@@ -193,7 +196,7 @@ class Engine:
             recorder_frames=recorder.frames_written if recorder else 0,
             recorder_error=recorder.error if recorder else "",
             callback_p99_ms=1e3 * c.cost_percentile_s(99.0), dsp_load=c.dsp_load,
-            output_db=self.renderer.output.meter_db())
+            output_db=self.renderer.output.meter_db(), cycles_missed=c.cycles_missed)
 
     # --- audio thread -------------------------------------------------------------------
     def process(self, out: np.ndarray) -> None:

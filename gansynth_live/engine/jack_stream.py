@@ -67,8 +67,11 @@ class JackStream(Playback):
     def _open_device(self) -> Any:
         jack = _jack()
         from .rt import jack_ports  # compiles the port functions (about a second), here
+        from .rt import jit
         from .rt.jack_callback import MAX_FRAMES, make_process
         from .rt.jack_midi import CallbackMidi
+
+        jit.warm_up()  # the compiled note path (rt/midi_notes.py) too, before any callback
 
         engine = self.engine
         try:

@@ -11,10 +11,11 @@ milliseconds and does what the audio thread must not:
   appears. One port per source, as with RtMidi (midi_ports.py): when a source
   vanishes (a USB cable pulled), the audio thread releases exactly the notes
   that port holds, and then its port is unregistered; it comes back with the source;
-- the actions the translators hand over (rt/jack_midi.Handover): pitches
-  played (the bank service renders those first), controllers for the morph
-  axes and MIDI learn (`CCMap` locks), program changes (presets load from
-  disk). They are applied here in order, a few milliseconds after the note;
+- what the audio thread hands over: the pitches played (the bank service
+  renders those first), and the translators' actions (rt/jack_midi.Handover):
+  controllers for the morph axes and MIDI learn (`CCMap` locks), program
+  changes (presets load from disk). They are applied here in order, a few
+  milliseconds after the note;
 - reporting: handler errors (rate-limited), ports opened, lost and back.
 
 Same options, same status and counters as `MidiInputs`, which serve uses
@@ -148,9 +149,9 @@ class JackMidiInputs:
 
     @property
     def dropped(self) -> int:
-        """Events past what one period holds, and actions the control thread was too far
-        behind to take (both counted, never expected)."""
-        return self.midi.dropped + self.midi.handover.dropped
+        """JACK MIDI events that found the ring full, and actions or played pitches the
+        control thread was too far behind to take (all counted, never expected)."""
+        return self.midi.dropped + self.midi.handover.dropped + int(self.midi.played_ring[2])
 
     # --- the thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -166,16 +167,17 @@ class JackMidiInputs:
                 next_scan = now + self.scan_s
 
     def _apply_handed_over(self) -> None:
-        from ..engine.rt.jack_midi import CONTROL, MORPH, PLAYED, PROGRAM
+        from ..engine.rt.jack_midi import CONTROL, MORPH, PROGRAM
 
         handover, sink = self.midi.handover, self.sink
         note_played = getattr(sink, "note_played", None)
+        for pitch in self.midi.take_played():
+            if note_played is not None:
+                note_played(pitch)
         while (action := handover.take()) is not None:
             kind = action[0]
             try:
-                if kind == PLAYED and note_played is not None:
-                    note_played(action[1])
-                elif kind == CONTROL:
+                if kind == CONTROL:
                     move_by_cc(self.cc_map, sink, action[1], action[2])
                 elif kind == PROGRAM:
                     sink.select_program(action[1])

@@ -45,6 +45,7 @@ import numpy as np
 from ..events import (AllNotesOff, AllSoundOff, PitchBend, SetBendRange, SetExpression,
                       SetMpeZone, SustainPedal)
 from .cc_map import CCMap
+from .midi_keys import key_down, key_state, key_up
 
 SUSTAIN, SOSTENUTO = 64, 66
 ALL_SOUND_OFF, RESET_CONTROLLERS, ALL_NOTES_OFF = 120, 121, 123
@@ -181,11 +182,14 @@ class MidiTranslator:
         self.cc_map = cc_map
         self.channels = channels  # None: omni; else 0-based channels to accept
         self.name = name
-        self.keys = np.zeros((16, 128), dtype=bool)  # keys down on this port
-        self.sounding = np.zeros((16, 128), dtype=bool)  # started here, no note-off sent yet
+        # keys down on this port; started here, no note-off sent yet; held by sostenuto
+        # when it went down; polyphonic aftertouch per key (0..1); sostenuto per channel;
+        # zone moved, channel idle: send at note-on (midi_keys.py, shared with rt/)
+        self.key_state = key_state()
+        (self.keys, self.sounding, self.latched, self.poly, self.sostenuto,
+         self.stale) = self.key_state
+        self.accepts = np.array([channels is None or c in channels for c in range(16)])
         self.pedal = np.zeros(16, dtype=bool)
-        self.sostenuto = np.zeros(16, dtype=bool)
-        self.latched = np.zeros((16, 128), dtype=bool)  # held by sostenuto when it went down
         self.handled = 0
         self.filtered = 0
         self.ignored = 0
@@ -195,9 +199,7 @@ class MidiTranslator:
         self.bend_semitones = np.zeros(16)  # RPN 0's coarse value, for a following CC38
         self.slide = np.zeros(16)  # -1..1 per member channel (on a master: the zone's)
         self.pressure = np.zeros(16)  # 0..1 per member channel (on a master: the zone's)
-        self.poly = np.zeros((16, 128))  # 0..1 polyphonic aftertouch per key
         self.sent = np.zeros((16, 2))  # each channel's last SetExpression(pitch=None) offset
-        self.stale = np.zeros(16, dtype=bool)  # zone moved, channel idle: send at note-on
         self._by_type = {
             "note_on": self._note_on, "note_off": self._note_off,
             "control_change": self._control_change, "pitchwheel": self._pitchwheel,
@@ -213,7 +215,7 @@ class MidiTranslator:
         if handler is None:
             self.ignored += 1
             return
-        if self.channels is not None and msg.channel not in self.channels:
+        if not self.accepts[msg.channel]:
             self.filtered += 1
             return
         self.handled += 1
@@ -227,18 +229,14 @@ class MidiTranslator:
         ch, pitch = msg.channel, msg.note
         if self.stale[ch]:
             self._send_channel(ch)  # the zone's controls moved while the channel was idle
-        self.poly[ch, pitch] = 0.0  # a new note starts unpressed (at its channel's offset)
-        self.keys[ch, pitch] = True
-        self.latched[ch, pitch] = False  # struck again: no longer held by sostenuto
+        key_down(self.key_state, ch, pitch)  # starts unpressed, no longer latched
         if self.sink.note_on(pitch, msg.velocity, ch):
             self.sounding[ch, pitch] = True
 
     def _note_off(self, msg) -> None:
         ch, pitch = msg.channel, msg.note
-        self.keys[ch, pitch] = False
-        if self.sostenuto[ch] and self.latched[ch, pitch]:
-            return  # released when the sostenuto pedal goes up
-        self._release(ch, pitch)
+        if key_up(self.key_state, ch, pitch):  # else released when sostenuto goes up
+            self._release(ch, pitch)
 
     def _release(self, ch: int, pitch: int) -> None:
         self.sounding[ch, pitch] = False

@@ -70,6 +70,18 @@ class MidiStream:
                 self._data_byte(byte, out)
         return out
 
+    @property
+    def idle(self) -> bool:
+        """No message is half read and no SysEx is open: a complete message may be read
+        elsewhere (serve --jack's compiled note path) and reported with `passed`."""
+        return not self._data and not self._fresh and not self._in_sysex
+
+    def passed(self, status: int, count: int = 1) -> None:
+        """`count` complete channel messages were read elsewhere while idle, the last with
+        this status byte: count them, and its status runs on as the wire rules say."""
+        self._status, self._need, self._running = status, _CHANNEL_LENGTH[status & 0xF0], True
+        self.messages += count
+
     def _status_byte(self, byte: int, out: list[mido.Message]) -> None:
         if self._in_sysex:
             self._in_sysex = False

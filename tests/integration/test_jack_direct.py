@@ -184,6 +184,37 @@ def test_the_process_callback_allocates_nothing(jack_server, tmp_path):
     assert peaks.max() == 0 and kept.max() <= 0
 
 
+def test_cycles_the_callback_misses_are_counted(jack_server, bank, monkeypatch):
+    """A callback that overruns makes JACK run cycles without it (their MIDI is gone, as
+    for any JACK client): the engine counts them from JACK's frame time."""
+    from gansynth_live.engine.rt import jack_callback
+
+    real = jack_callback.make_process
+    calls = [0]
+
+    def stalling(engine, client, left, right, midi):
+        process = real(engine, client, left, right, midi)
+
+        def wrapper(frames: int) -> None:
+            calls[0] += 1
+            if calls[0] == 100:
+                time.sleep(0.05)  # nine 256-frame periods
+            process(frames)
+
+        return wrapper
+
+    monkeypatch.setattr(jack_callback, "make_process", stalling)
+    engine, stream, inputs = playing(bank)
+    try:
+        wait_for(lambda: calls[0] > 150, what="the callback to run on")
+    finally:
+        inputs.close()
+        stream.close()
+    stats = engine.stats()
+    assert stats.xruns >= 1
+    assert 1 <= stats.cycles_missed <= 20
+
+
 def test_a_server_at_another_rate_is_refused_in_one_line(jack_server, bank):
     engine = Engine(EngineConfig(sample_rate=44100))
     with pytest.raises(AudioDeviceError, match="runs at 48000 Hz: start with --sample-rate 48000"):

@@ -19,10 +19,12 @@ INT_NAMES = ("callbacks", "xruns", "callback_errors", "overruns", "blocks", "fra
              "notes_started", "notes_refused", "notes_silent", "voices_stolen", "layer_swaps",
              "layer_swaps_waiting", "nonfinite_blocks", "unknown_events", "lost_events_applied",
              "clock",  # clock: the renderer's frame counter (`now` of the event handlers)
-             "starts_noted")  # callbacks whose start time went into Counters.starts
+             "starts_noted",  # callbacks whose start time went into Counters.starts
+             "cycles_missed",  # serve --jack: JACK cycles that ran without this callback
+             "cycle_time")  # serve --jack: JACK's frame time at the last callback's cycle
 (CALLBACKS, XRUNS, CALLBACK_ERRORS, OVERRUNS, BLOCKS, FRAMES, NOTES_STARTED, NOTES_REFUSED,
  NOTES_SILENT, VOICES_STOLEN, LAYER_SWAPS, LAYER_SWAPS_WAITING, NONFINITE_BLOCKS, UNKNOWN_EVENTS,
- LOST_EVENTS_APPLIED, CLOCK, STARTS_NOTED) = range(len(INT_NAMES))
+ LOST_EVENTS_APPLIED, CLOCK, STARTS_NOTED, CYCLES_MISSED, CYCLE_TIME) = range(len(INT_NAMES))
 COST_TOTAL, COST_MAX, COST_LOAD = 0, 1, 2
 LOAD_SMOOTHING_S = 0.5  # the DSP load is the callback's share of the period, smoothed over ~0.5 s
 

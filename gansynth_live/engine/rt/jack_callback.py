@@ -41,7 +41,7 @@ def make_process(engine: Engine, client: int, left: int, right: int,
 
     def process(frames: int) -> None:
         started = clock()
-        note_cycle_start(starts, ints, client, sample_rate)
+        note_cycle_start(starts, ints, client, sample_rate, frames)
         if frames != view[0]:  # once, and when the server's period changes
             view[0], view[1] = frames, buffer[:frames]
         out = view[1]

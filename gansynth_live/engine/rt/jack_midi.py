@@ -12,16 +12,18 @@ without MIDI makes no Python object. A cycle with MIDI runs each port's byte str
 and `MidiTranslator` (inputs/midi.py) here, on the audio thread, for those
 events only: that is the one piece of code outside `rt/` this thread runs,
 and it allocates (a mido message and an event per message, ~10 us each:
-docs/engine.md). At most MESSAGES_PER_BLOCK events are translated a block, so a
+docs/engine.md), except for plain note-ons and note-offs, which compiled code
+applies straight from the bytes with the translator's own key rules
+(rt/midi_notes.py). At most MESSAGES_PER_BLOCK events are translated a block, so a
 flood (a JACK port can carry thousands of events a period) waits in the ring
 for the next blocks instead of stalling this one; a ring overflow is counted
 (`dropped`), as RtMidi's queue counts its own. What the translator drives is `AudioThreadSink`: engine
 events go into the renderer's `own_queue` (a ring only this thread writes, so
 no lock another producer holds) and are applied in this same cycle; the rest
-(morph controllers and MIDI learn, program changes, the pitches played, which
-the bank service renders first) is handed to the control thread through
-`Handover`, a bounded deque (append and popleft take no lock under the GIL),
-because it takes locks and may take milliseconds.
+(morph controllers and MIDI learn, program changes) is handed to the control
+thread through `Handover`, a bounded deque (append and popleft take no lock
+under the GIL), because it takes locks and may take milliseconds; the pitches
+played, which the bank service renders first, through a numeric ring.
 
 Ports come and go from the control thread (inputs/jack_midi.py): it writes a
 port's address into `addresses` after setting up its translator (publish
@@ -39,13 +41,15 @@ import numpy as np
 from ...events import NoteOff, NoteOn
 from .event_queue import EventQueue
 from .jack_ports import EVENT_BYTES, RING_DROPPED, RING_HEAD, event_struct, read_midi
+from .midi_notes import note_rows, put_played
 
 MAX_PORTS = 16
 RING_ROWS = 16384  # JACK MIDI events waiting to be translated, all ports (past it: dropped)
 MESSAGES_PER_BLOCK = 64  # events translated per block at most; the rest wait for the next
 HANDOVER_LIMIT = 65536  # actions waiting for the control thread (past it: dropped, counted)
 
-PLAYED, CONTROL, PROGRAM, MORPH = "played", "control", "program", "morph"
+CONTROL, PROGRAM, MORPH = "control", "program", "morph"
+PLAYED_ROWS = 4096  # pitches played, waiting for the control thread (past it: dropped)
 
 
 class Handover:
@@ -73,16 +77,18 @@ class Handover:
 
 class AudioThreadSink:
     """The `MidiSink` a translator drives on the audio thread: events into the engine's
-    own ring, everything slow handed over."""
+    own ring, the pitches played into a numeric ring, everything slow handed over."""
 
-    def __init__(self, queue: EventQueue, handover: Handover) -> None:
+    def __init__(self, queue: EventQueue, handover: Handover, played: np.ndarray,
+                 played_ring: np.ndarray) -> None:
         self.queue = queue
         self.handover = handover
+        self.played, self.played_ring = played, played_ring
 
     def note_on(self, pitch: int, velocity: int, channel: int = 0) -> bool:
         ok = self.queue.push(NoteOn(pitch, velocity, channel))
         if ok:
-            self.handover.put((PLAYED, pitch))
+            put_played(self.played, self.played_ring, pitch)
         return ok
 
     def note_off(self, pitch: int, channel: int = 0) -> None:
@@ -114,8 +120,11 @@ class CallbackMidi:
     """The MIDI ports the process callback reads (see the module docstring)."""
 
     def __init__(self, queue: EventQueue) -> None:
+        self.queue = queue
         self.handover = Handover()
-        self.sink = AudioThreadSink(queue, self.handover)
+        self.played = np.zeros(PLAYED_ROWS, dtype=np.int64)
+        self.played_ring = np.zeros(3, dtype=np.int64)  # head, tail, dropped (put_played)
+        self.sink = AudioThreadSink(queue, self.handover, self.played, self.played_ring)
         self.controllers = HandedOverControllers(self.handover)
         self.addresses = np.zeros(MAX_PORTS, dtype=np.uint64)  # 0: no port in the slot
         self.ports: list[Any] = [None] * MAX_PORTS  # midi_ports.OpenPort per slot
@@ -127,6 +136,7 @@ class CallbackMidi:
         self._data = np.zeros((RING_ROWS, EVENT_BYTES), dtype=np.uint8)
         self._meta = np.zeros((RING_ROWS, 4), dtype=np.int64)
         self._ring = np.zeros(3, dtype=np.int64)  # head, tail, dropped (jack_ports.read_midi)
+        self._tally = np.zeros(3, dtype=np.int64)  # midi_notes.note_rows: refused, lost, status
         # counters (read from any thread)
         self.events = 0  # JACK MIDI events read
         self.messages = 0
@@ -138,6 +148,14 @@ class CallbackMidi:
     def dropped(self) -> int:
         """JACK MIDI events that found the ring of RING_ROWS full (not read)."""
         return int(self._ring[RING_DROPPED])
+
+    def take_played(self) -> list[int]:
+        """Control thread: the pitches played since the last call, in order."""
+        ring = self.played_ring
+        head, tail = int(ring[0]), int(ring[1])
+        pitches = [int(self.played[k % PLAYED_ROWS]) for k in range(head, tail)]
+        ring[0] = tail
+        return pitches
 
     @property
     def waiting(self) -> int:
@@ -158,13 +176,36 @@ class CallbackMidi:
         from ...inputs.midi_ports import feed_port  # imported before audio (jack_midi.py)
 
         data, meta = self._data, self._meta
+        queue, tally = self.queue, self._tally
+        records, indices, reserve, lost = (queue.records, queue.indices, queue.reserve,
+                                           queue.lost_note_offs)
+        played, played_ring = self.played, self.played_ring
         head = int(self._ring[RING_HEAD])
         self.events += n
-        for i in range(n):
+        i = 0
+        while i < n:  # plain notes in runs, compiled; the rest one by one, translated
             k = (head + i) % RING_ROWS
-            port = self.ports[int(meta[k, 0])]
+            slot = int(meta[k, 0])
+            port = self.ports[slot]
             if port is None:
+                i += 1
                 continue
+            if port.stream.idle:
+                translator = port.translator
+                tally[:] = 0
+                done = note_rows(data, meta, head + i, n - i, slot, translator.key_state,
+                                 translator.accepts, records, indices, reserve, lost, played,
+                                 played_ring, tally)
+                if done:
+                    port.stream.passed(int(tally[2]), done)
+                    translator.handled += done
+                    self.messages += done
+                    if tally[0] or tally[1]:
+                        queue.refused += int(tally[0])
+                        queue.lost_critical += int(tally[1])
+                        queue.lost_pending = queue.lost_pending or bool(tally[1])
+                    i += done
+                    continue
             kept, sent = int(meta[k, 2]), int(meta[k, 3])
             messages, junk, errors, error = feed_port(port, data[k, :kept].tolist())
             self.messages += messages
@@ -172,6 +213,7 @@ class CallbackMidi:
             if errors:
                 self.errors += errors
                 self.last_error = error
+            i += 1
         self._ring[RING_HEAD] = head + n
 
     def _release(self) -> None:

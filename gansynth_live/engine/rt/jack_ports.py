@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from .counters import note_start
+from .counters import CYCLE_TIME, CYCLES_MISSED, note_start
 from .jit import OPTIONS
 
 _LIBRARY = ctypes.util.find_library("jack")
@@ -45,6 +45,8 @@ midi_event_get = _jack.jack_midi_event_get  # (jack_midi_event_t *out, void *buf
 midi_event_get.argtypes, midi_event_get.restype = [_u64, _u64, _u32], ctypes.c_int
 frames_since_cycle_start = _jack.jack_frames_since_cycle_start
 frames_since_cycle_start.argtypes, frames_since_cycle_start.restype = [_u64], _u32
+last_frame_time = _jack.jack_last_frame_time  # the frame time at this cycle's start
+last_frame_time.argtypes, last_frame_time.restype = [_u64], _u32
 
 # jack_midi_event_t: {uint32 time (padded to 8 bytes), size_t size, uint8 *buffer}
 EVENT_WORDS = 3
@@ -137,11 +139,18 @@ def event_struct() -> tuple[np.ndarray, int]:
     return event, int(event.ctypes.data)
 
 
-@numba.njit(types.void(types.float64[::1], types.int64[::1], types.int64, types.float64),
-            **_COMPILE)
-def note_cycle_start(starts, ints, client, sample_rate):
-    """Keep how far into its period this process call began (seconds) in the ring `starts`."""
+@numba.njit(types.void(types.float64[::1], types.int64[::1], types.int64, types.float64,
+                        types.int64), **_COMPILE)
+def note_cycle_start(starts, ints, client, sample_rate, frames):
+    """Keep how far into its period this process call began (seconds) in the ring `starts`,
+    and count the cycles JACK ran since the last call without calling it: their MIDI is
+    gone (a JACK port's events live one cycle), as in any JACK client that misses a cycle."""
     note_start(starts, ints, frames_since_cycle_start(client) / sample_rate)
+    now = np.int64(last_frame_time(client))
+    previous = ints[CYCLE_TIME]
+    if previous != 0 and frames > 0 and now - previous > frames:
+        ints[CYCLES_MISSED] += (now - previous) // frames - 1
+    ints[CYCLE_TIME] = now
 
 
 _latency_range = _jack.jack_port_get_latency_range  # (port, mode, jack_latency_range_t *)
