@@ -16,19 +16,23 @@ from serve_process import ROOT, read_until, serve_env, start_serve, write_serve_
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 
-def test_serve_with_the_tiny_model_until_ctrl_c(jack_server, tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("host", [[], ["--jack"]], ids=["portaudio", "jack"])
+def test_serve_with_the_tiny_model_until_ctrl_c(jack_server, tiny_model_dir, tmp_path, host):
     presets = tmp_path / "presets"
     presets.mkdir()
     (presets / "tiny one.toml").write_text('seed = 5\ngain_db = -6.0\n'
                                            '[envelope]\nrelease_s = 0.1\n')
     config = write_serve_config(tmp_path / "live.toml", tiny_model_dir,
                                 'preset = "tiny one"\npresets_dir = "presets"\n')
-    proc = start_serve(["--config", str(config), "--volume", "0.6"], serve_env(tmp_path),
-                       tmp_path)
+    proc = start_serve(["--config", str(config), "--volume", "0.6", *host],
+                       serve_env(tmp_path), tmp_path)
     lines: list[str] = []
     try:
         port = int(read_until(proc, r"OSC: listening on 127\.0\.0\.1:(\d+)", lines, 150)[1])
         read_until(proc, r"playing; Ctrl-C to stop", lines, 10)
+        if host:  # played by its own JACK client, not PortAudio's
+            assert any(line.startswith("audio: JACK client 'gansynth-live'")
+                       for line in lines), lines
         peer = OscPeer(port)
         state = peer.state()
         assert state["/preset/name"] == ["tiny one"] and state["/bank/progress"] == [1.0]

@@ -8,22 +8,26 @@ No thread of ours sits between the keyboard and the voices either.
 
 Per cycle, `read` asks compiled code (rt/jack_ports.py) to copy every waiting
 JACK MIDI event of every open port into a preallocated ring of rows: a cycle
-without MIDI makes no Python object. A cycle with MIDI runs each port's byte stream
-and `MidiTranslator` (inputs/midi.py) here, on the audio thread, for those
-events only: that is the one piece of code outside `rt/` this thread runs,
-and it allocates (a mido message and an event per message, ~10 us each:
-docs/engine.md), except for plain note-ons and note-offs, which compiled code
-applies straight from the bytes with the translator's own key rules
-(rt/midi_notes.py). At most MESSAGES_PER_BLOCK events are translated a block, so a
-flood (a JACK port can carry thousands of events a period) waits in the ring
-for the next blocks instead of stalling this one; a ring overflow is counted
-(`dropped`), as RtMidi's queue counts its own. What the translator drives is `AudioThreadSink`: engine
-events go into the renderer's `own_queue` (a ring only this thread writes, so
-no lock another producer holds) and are applied in this same cycle; the rest
-(morph controllers and MIDI learn, program changes) is handed to the control
-thread through `Handover`, a bounded deque (append and popleft take no lock
-under the GIL), because it takes locks and may take milliseconds; the pitches
-played, which the bank service renders first, through a numeric ring.
+without MIDI makes no Python object. Then, for the rows waiting:
+
+- plain note-ons and note-offs are applied by compiled code straight from the
+  bytes, with the translator's own key rules (rt/midi_notes.py): a record in
+  the renderer's `own_queue`, applied in this same cycle;
+- anything else goes through the port's byte stream and `MidiTranslator`
+  (inputs/midi.py) here, on the audio thread: the one piece of code outside
+  `rt/` this thread runs. It allocates (a mido message and an event, ~10 us a
+  message: docs/engine.md). What it drives is `AudioThreadSink`: events into
+  `own_queue` (a ring only this thread writes, so no lock another producer
+  holds); morph controllers, MIDI learn and program changes, which take locks
+  and may take milliseconds, to the control thread through `Handover`, a
+  bounded deque (append and popleft take no lock under the GIL);
+- the pitches played, which the bank service renders first, go to the control
+  thread through a numeric ring.
+
+At most MESSAGES_PER_BLOCK events are applied a block, so a flood (a JACK port
+can carry thousands of events a period) waits in the ring for the next blocks
+instead of stalling this one; a ring overflow is counted (`dropped`), as
+RtMidi's queue counts its own.
 
 Ports come and go from the control thread (inputs/jack_midi.py): it writes a
 port's address into `addresses` after setting up its translator (publish
