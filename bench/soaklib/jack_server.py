@@ -10,6 +10,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -240,20 +241,10 @@ def reference_run(seconds: float, server: str | None = None, midi: bool = False,
     pair = None
     try:
         pair = MidiPair(monitor.client) if midi else None
-        steal0, busy0, total0 = cpu_times()
-        cpu0, t0 = process_cpu_s(), time.monotonic()
         with sd.OutputStream(samplerate=None, blocksize=0, channels=2, dtype="float32",
                              callback=callback):
-            time.sleep(0.5)
-            xruns0, underflows0 = monitor.xruns, underflows[0]
-            time.sleep(seconds)
-            xruns, underflows_run = monitor.xruns - xruns0, underflows[0] - underflows0
-        steal1, busy1, total1 = cpu_times()
-        wall = time.monotonic() - t0
-        others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
-        late = start_lateness(starts[:noted[0]])
-        return (xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late,
-                underflows_run)
+            return _measure(seconds, monitor, lambda: underflows[0],
+                            lambda: start_lateness(starts[:noted[0]]))
     finally:
         if pair is not None:
             pair.close()
@@ -268,23 +259,30 @@ def _jack_reference_run(seconds: float, server: str | None, midi: bool
     monitor = JackMonitor(server)
     reference = None
     try:
-        reference = EmptyJackClient(starts, midi)
-        steal0, busy0, total0 = cpu_times()
-        cpu0, t0 = process_cpu_s(), time.monotonic()
-        time.sleep(0.5)
-        xruns0, underflows0 = monitor.xruns, reference.underflows
-        time.sleep(seconds)
-        xruns, underflows = monitor.xruns - xruns0, reference.underflows - underflows0
-        steal1, busy1, total1 = cpu_times()
-        wall = time.monotonic() - t0
-        others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
-        late = start_lateness(starts[:reference.noted])
-        return (xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), late,
-                underflows)
+        reference = client = EmptyJackClient(starts, midi)
+        return _measure(seconds, monitor, lambda: client.underflows,
+                        lambda: start_lateness(starts[:client.noted]))
     finally:
         if reference is not None:
             reference.close()
         monitor.close()
+
+
+def _measure(seconds: float, monitor: JackMonitor, underflows: Callable[[], int],
+             lateness: Callable[[], np.ndarray]) -> tuple[int, float, float, np.ndarray, int]:
+    """`reference_run`'s figures for a reference that plays now: half a second to
+    settle, then `seconds` counted."""
+    steal0, busy0, total0 = cpu_times()
+    cpu0, t0 = process_cpu_s(), time.monotonic()
+    time.sleep(0.5)
+    xruns0, underflows0 = monitor.xruns, underflows()
+    time.sleep(seconds)
+    xruns, underflows_run = monitor.xruns - xruns0, underflows() - underflows0
+    steal1, busy1, total1 = cpu_times()
+    wall = time.monotonic() - t0
+    others = max(0.0, 100.0 * ((busy1 - busy0) / TICKS - (process_cpu_s() - cpu0)) / wall)
+    return (xruns, others, 100.0 * (steal1 - steal0) / max(total1 - total0, 1), lateness(),
+            underflows_run)
 
 
 def main() -> int:

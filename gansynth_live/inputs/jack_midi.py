@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from .cc_map import CCMap
 from .midi import Expression, MidiSink, MidiTranslator, MpeZone, move_by_cc
-from .midi_ports import OpenPort, PortStatus, match_spec, plain_name
+from .midi_ports import OpenPort, PortStatus, plain_name, port_statuses, scan_plan
 from .problem_report import ProblemReport
 
 POLL_S = 0.005  # how often handed-over actions are applied
@@ -104,21 +104,10 @@ class JackMidiInputs:
         self.close()
 
     def status(self) -> list[PortStatus]:
-        midi = self.midi
-        out = []
-        if self._virtual_slot is not None:
-            port = midi.ports[self._virtual_slot]
-            out.append(PortStatus(port.name, "virtual", port.translator.handled, 0))
-        for name, slot in list(self._slots.items()):
-            port = midi.ports[slot]
-            if port is not None:
-                out.append(PortStatus(name, "open", port.translator.handled,
-                                      self._reopened.get(name, 0)))
-        for spec in self.specs:
-            if spec != "all" and not any(match_spec(spec, [n], self._excluded)
-                                         for n in self._slots):
-                out.append(PortStatus(spec, "waiting", 0, 0))
-        return out
+        ports = self.midi.ports
+        virtual = ports[self._virtual_slot] if self._virtual_slot is not None else None
+        opened = [ports[slot] for slot in list(self._slots.values()) if ports[slot] is not None]
+        return port_statuses(virtual, opened, self._reopened, self.specs, self._excluded)
 
     @property
     def open_count(self) -> int:
@@ -198,19 +187,12 @@ class JackMidiInputs:
         except Exception as exc:  # noqa: BLE001 - a flaky server must not stop us
             self._problems("JACK port list", f"listing JACK MIDI ports failed: {exc}")
             return
-        present = set(names)
-        for name in [n for n in self._slots if n not in present]:
+        lost, new = scan_plan(self.specs, names, list(self._slots), self._excluded,
+                              self.report if initial else None)
+        for name in lost:
             self._lost(name)
-        wanted: list[str] = []
-        for spec in self.specs:
-            found = match_spec(spec, names, self._excluded)
-            if not found and initial and spec != "all":
-                self.report(f"MIDI input {spec!r} not found; waiting for it "
-                            f"(JACK MIDI outputs now: {', '.join(names) or 'none'})")
-            wanted += [n for n in found if n not in wanted]
-        for name in wanted:
-            if name not in self._slots:
-                self._open_source(name)
+        for name in new:
+            self._open_source(name)
 
     def _open_source(self, name: str) -> None:
         slot = self._open_slot(f"in {len(self._slots) + 1}", name)

@@ -140,6 +140,24 @@ def match_spec(spec: str, names: list[str], exclude: Callable[[str], bool]) -> l
     return [n for n in candidates if low in n.lower()][:1]
 
 
+def scan_plan(specs: Sequence[str], names: list[str], open_names: list[str],
+              exclude: Callable[[str], bool], report: Callable[[str], None] | None
+              ) -> tuple[list[str], list[str]]:
+    """From the port names listed now: the open ports that vanished, and the ports the
+    specs select that are not open yet. `report` (on the first scan) hears of a named
+    spec that selects nothing."""
+    present = set(names)
+    wanted: list[str] = []
+    for spec in specs:
+        found = match_spec(spec, names, exclude)
+        if not found and report is not None and spec != "all":
+            report(f"MIDI input {spec!r} not found; waiting for it "
+                   f"(ports now: {', '.join(names) or 'none'})")
+        wanted += [n for n in found if n not in wanted]
+    return ([n for n in open_names if n not in present],
+            [n for n in wanted if n not in open_names])
+
+
 @dataclass
 class PortStatus:
     name: str
@@ -178,6 +196,20 @@ def feed_port(port: OpenPort, data: Sequence[int]) -> tuple[int, int, int, str]:
             error = (f"MIDI message {msg} from {port.name!r}: "
                      f"{type(exc).__name__}: {printable(exc)}")
     return len(messages), int(port.stream.garbage != garbage), errors, error
+
+
+def port_statuses(virtual: OpenPort | None, ports: list[OpenPort], reopened: dict[str, int],
+                  specs: Sequence[str], exclude: Callable[[str], bool]) -> list[PortStatus]:
+    """The virtual port, the open ones, and each named spec nothing open matches yet."""
+    out = [PortStatus(virtual.name, "virtual", virtual.translator.handled, 0)] \
+        if virtual is not None else []
+    out += [PortStatus(p.name, "virtual" if p.virtual else "open", p.translator.handled,
+                       reopened.get(p.name, 0)) for p in ports]
+    open_names = [p.name for p in ports]
+    for spec in specs:
+        if spec != "all" and not match_spec(spec, open_names, exclude):
+            out.append(PortStatus(spec, "waiting", 0, 0))
+    return out
 
 
 class MidiInputs:
@@ -246,17 +278,8 @@ class MidiInputs:
         self.close()
 
     def status(self) -> list[PortStatus]:
-        ports = list(self._ports.values())
-        out = [PortStatus(p.name, "virtual" if p.virtual else "open", p.translator.handled,
-                          self._reopened.get(p.name, 0)) for p in ports]
-        if self._virtual is not None:
-            v = self._virtual
-            out.insert(0, PortStatus(v.name, "virtual", v.translator.handled, 0))
-        open_names = {p.name for p in ports}
-        for spec in self.specs:
-            if spec != "all" and not any(self._selected_by(spec, n) for n in open_names):
-                out.append(PortStatus(spec, "waiting", 0, 0))
-        return out
+        return port_statuses(self._virtual, list(self._ports.values()), self._reopened,
+                             self.specs, self._excluded)
 
     @property
     def open_count(self) -> int:
@@ -318,28 +341,18 @@ class MidiInputs:
         return plain.startswith(f"{self.client_name}:") or plain.startswith(self.client_name) \
             or "Midi Through" in plain
 
-    def _selected_by(self, spec: str, name: str) -> bool:
-        return bool(match_spec(spec, [name], self._excluded))
-
     def _scan(self, initial: bool = False) -> None:
         try:
             names = list(self._probe.get_ports())
         except Exception as exc:  # noqa: BLE001 - a flaky MIDI system must not stop us
             self._error(f"listing MIDI ports failed: {exc}")
             return
-        present = set(names)
-        for name in [n for n in self._ports if n not in present]:
+        lost, new = scan_plan(self.specs, names, list(self._ports), self._excluded,
+                              self.report if initial else None)
+        for name in lost:
             self._lost(name)
-        wanted: list[str] = []
-        for spec in self.specs:
-            found = match_spec(spec, names, self._excluded)
-            if not found and initial and spec != "all":
-                self.report(f"MIDI input {spec!r} not found; waiting for it "
-                            f"(ports now: {', '.join(names) or 'none'})")
-            wanted += [n for n in found if n not in wanted]
-        for name in wanted:
-            if name not in self._ports:
-                self._open(name, names.index(name), initial)
+        for name in new:
+            self._open(name, names.index(name), initial)
 
     def _open(self, name: str, index: int, initial: bool) -> None:
         rt = None
