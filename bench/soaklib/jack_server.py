@@ -164,13 +164,13 @@ class EmptyJackClient:
         event, event_address = ports.event_struct()
         data = np.zeros((2048, ports.EVENT_BYTES), dtype=np.uint8)
         meta = np.zeros((2048, 4), dtype=np.int64)
-        ring = np.zeros(3, dtype=np.int64)
+        ring = np.zeros(5, dtype=np.int64)
+        lost = np.zeros((1, 16, ports.LOST_PANIC + 1), dtype=np.uint8)
         zeros = np.zeros((8192, 2), dtype=np.float32)
         client, left, right = (ports.address(x._ptr) for x in (self.client, *outs))
         ints = np.zeros(len(INT_NAMES), dtype=np.int64)  # as the engine's Counters.ints
         self.starts_noted = STARTS_NOTED
         self.received = 0
-        self.underflows = 0
         self.starts, self.ints = starts, ints
         rate = float(self.client.samplerate)
 
@@ -178,12 +178,16 @@ class EmptyJackClient:
             if ints[STARTS_NOTED] < starts.size:
                 ports.note_cycle_start(starts, ints, client, rate, frames)
             self.received += ports.read_midi(addresses, 1, frames, event, event_address, data,
-                                             meta, ring)
+                                             meta, ring, lost)
             ring[ports.RING_HEAD] = ring[ports.RING_TAIL]  # counted, not translated
             ports.write_stereo(left, right, zeros, frames)
 
         self.client.set_process_callback(process)
-        self.client.set_xrun_callback(self._xrun)
+        # counted in C, as the engine's: a Python xrun callback deadlocks beside RtMidi's
+        # keyboard in this process (rt/jack_ports.count_xruns_and_shutdown says how)
+        self._counts = np.zeros(2, dtype=np.int64)  # xruns, shutdown
+        ports.count_xruns_and_shutdown(client, self._counts.ctypes.data,
+                                       self._counts.ctypes.data + 8)
         self.client.activate()
         self.stop = threading.Event()
         self.keys = None
@@ -194,8 +198,9 @@ class EmptyJackClient:
             self.client.connect(self.keys.port, port)
             self.keys.start()
 
-    def _xrun(self, delay_usecs: float) -> None:
-        self.underflows += 1
+    @property
+    def underflows(self) -> int:
+        return int(self._counts[0])
 
     @property
     def noted(self) -> int:

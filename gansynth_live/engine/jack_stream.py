@@ -12,9 +12,10 @@ the outputs. The MIDI reader thread is gone from the process with it.
 
 The server's rate and period are the stream's: a server at another rate
 than the engine's is refused in one line (`--sample-rate` must match, as for
-any JACK client). Xruns are JACK's own count (its xrun callback). A server
-that shuts down calls the shutdown callback: the watchdog (playback.py) then
-calls the stream lost, and the client is abandoned, never closed.
+any JACK client). Xruns are JACK's own count (its xrun notification). A server
+that shuts down notifies the client: the watchdog (playback.py) then calls the
+stream lost, and the client is abandoned, never closed. Both notifications are
+counted by compiled callbacks, not Python ones (rt/jack_ports.py says why).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .engine import Engine
 from .playback import STALL_S, AudioDeviceError, Playback
-from .rt.counters import XRUNS, bump
+from .rt.counters import CYCLE_TIME, XRUNS
 
 CLIENT_NAME = "gansynth-live"
 
@@ -62,7 +65,10 @@ class JackStream(Playback):
         self.midi: Any = None
         self.outputs: tuple[Any, Any] | None = None
         self.connected_to: list[str] = []
-        self._shutdown = ""
+        self._shutdown_flag = np.zeros(1, dtype=np.int64)  # bumped by JACK's shutdown callback
+
+    def _check_available(self) -> None:
+        _jack()
 
     def _open_device(self) -> Any:
         jack = _jack()
@@ -90,11 +96,14 @@ class JackStream(Playback):
             left = client.outports.register("out_1")
             right = client.outports.register("out_2")
             self.midi = CallbackMidi(engine.renderer.own_queue)
+            engine.counters.ints[CYCLE_TIME] = 0  # a new client: no cycle seen yet
             client.set_process_callback(make_process(
                 engine, jack_ports.address(client._ptr), jack_ports.address(left._ptr),
                 jack_ports.address(right._ptr), self.midi))
-            client.set_xrun_callback(self._xrun)
-            client.set_shutdown_callback(self._on_shutdown)
+            ints = engine.counters.ints  # JACK's xruns bump XRUNS there, in C (jack_ports)
+            jack_ports.count_xruns_and_shutdown(
+                jack_ports.address(client._ptr), ints.ctypes.data + XRUNS * ints.itemsize,
+                self._shutdown_flag.ctypes.data)
         except BaseException as exc:
             client.close()
             if isinstance(exc, jack.JackError):
@@ -119,13 +128,13 @@ class JackStream(Playback):
             except jack.JackError:  # already connected by a session manager: fine
                 pass
 
-    def _xrun(self, delay_usecs: float) -> None:
-        """JACK's notification thread."""
-        bump(self.engine.counters.ints, XRUNS, 1)
-
-    def _on_shutdown(self, status: Any, reason: str) -> None:
-        """JACK's thread, as the server goes away: only note it (no JACK calls here)."""
-        self._shutdown = f"the JACK server shut this client down ({reason or 'no reason given'})"
+    @property
+    def _shutdown(self) -> str:
+        """Why the server dropped the client ('' while it plays): set by JACK's shutdown
+        notification, counted in compiled code (jack_ports.count_xruns_and_shutdown)."""
+        if self._shutdown_flag[0]:
+            return "the JACK server shut this client down"
+        return ""
 
     def _stopped_by_itself(self, client: Any) -> str:
         return self._shutdown
@@ -139,7 +148,8 @@ class JackStream(Playback):
     # --- what was opened ----------------------------------------------------------------
     @property
     def active(self) -> bool:
-        return self._device is not None and not self._shutdown
+        """Open, and neither shut down by the server nor called lost by the watchdog."""
+        return self._device is not None and not self._shutdown and not self.lost
 
     @property
     def blocksize(self) -> int:

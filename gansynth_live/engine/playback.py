@@ -74,6 +74,10 @@ class Playback:
         self._froze_gc = False
 
     # --- what a device fills in --------------------------------------------------------
+    def _check_available(self) -> None:
+        """Raise AudioDeviceError (one line) if the host API's library is missing: before
+        a recording file is opened."""
+
     def _open_device(self) -> Any:
         """Open (not start) the device; raise AudioDeviceError with one line."""
         raise NotImplementedError
@@ -98,8 +102,9 @@ class Playback:
     def start(self) -> "Playback":
         """Open the device and start playing the engine. Control thread."""
         engine = self.engine
+        self._check_available()
         recorder = None
-        if self.record is not None:  # first: a bad path fails before any device is opened
+        if self.record is not None:  # a bad path fails before any device is opened
             recorder = Recorder(self.record, engine.sample_rate, 2, subtype=self.record_subtype)
         engine.counters.audio_thread_id = 0  # this stream's callback thread notes itself
         try:

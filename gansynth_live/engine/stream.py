@@ -97,6 +97,9 @@ class AudioStream(Playback):
         self.blocksize = blocksize
         self.latency = latency
 
+    def _check_available(self) -> None:
+        sounddevice()
+
     def _open_device(self) -> Any:
         sd = sounddevice()
         engine = self.engine

@@ -34,7 +34,6 @@ from .midi_ports import OpenPort, PortStatus, plain_name, port_statuses, scan_pl
 from .problem_report import ProblemReport
 
 POLL_S = 0.005  # how often handed-over actions are applied
-RELEASE_WAIT_S = 1.0  # for the audio thread to release a vanished port's notes
 
 
 class JackMidiInputs:
@@ -182,11 +181,19 @@ class JackMidiInputs:
 
     def _scan(self, initial: bool = False) -> None:
         client = self.stream.client
+        if not self.stream.active:  # the server is gone: it takes no calls
+            return
         try:
             names = [p.name for p in client.get_ports(is_midi=True, is_output=True)]
+            # a source unplugged and back between two scans is listed, but its connection
+            # to our port went with it: lost (its notes released), then connected again
+            gone = [name for name, slot in self._slots.items()
+                    if name in names and not self._connected(name, slot)]
         except Exception as exc:  # noqa: BLE001 - a flaky server must not stop us
             self._problems("JACK port list", f"listing JACK MIDI ports failed: {exc}")
             return
+        for name in gone:
+            self._lost(name)
         lost, new = scan_plan(self.specs, names, list(self._slots), self._excluded,
                               self.report if initial else None)
         for name in lost:
@@ -194,8 +201,18 @@ class JackMidiInputs:
         for name in new:
             self._open_source(name)
 
+    def _connected(self, source: str, slot: int) -> bool:
+        port = self.midi.ports[slot]
+        if port is None:
+            return False
+        return source in [p.name for p in self.stream.client.get_all_connections(port.rt)]
+
     def _open_source(self, name: str) -> None:
-        slot = self._open_slot(f"in {len(self._slots) + 1}", name)
+        used = {port.rt.shortname for port in self.midi.ports if port is not None}
+        number = 1
+        while f"in {number}" in used:  # a source back after another came: its number is free
+            number += 1
+        slot = self._open_slot(f"in {number}", name)
         if slot is None:
             return
         self._slots[name] = slot
@@ -213,7 +230,7 @@ class JackMidiInputs:
         from ..engine.rt.jack_ports import address
 
         midi, client = self.midi, self.stream.client
-        free = [k for k in range(MAX_PORTS) if midi.ports[k] is None]
+        free = [k for k in range(MAX_PORTS) if midi.ports[k] is None and midi.reusable(k)]
         if not free:
             self._problems("MIDI inputs", f"cannot open {source or port_name!r}: "
                                           f"{MAX_PORTS} MIDI inputs are open")
@@ -250,23 +267,27 @@ class JackMidiInputs:
     def _close_slot(self, slot: int) -> int:
         """Have the audio thread stop reading the slot and release its notes, then
         unregister its port; returns the notes released."""
-        midi = self.midi
+        midi, stream = self.midi, self.stream
         port = midi.ports[slot]
         midi.releasing[slot] = True
         midi.release_requested = True
-        deadline = time.monotonic() + RELEASE_WAIT_S
-        while midi.releasing[slot] and time.monotonic() < deadline and self.stream.active:
+        # The audio thread answers within a period; one that does not for STALL_S makes the
+        # watchdog call the stream lost (stream.active turns False), and only then are the
+        # notes released from here: never while a callback may still run.
+        while midi.releasing[slot] and stream.active:
             time.sleep(0.002)
         if midi.releasing[slot]:  # no callback runs (closing or lost): release from here
             midi.addresses[slot] = 0
             midi.releasing[slot] = False
+            midi.ports[slot] = None
             midi.released[slot] = port.translator.release_all() if port is not None else 0
-        self.stream.engine.wait_for_callback()  # none still reads the port's buffer
+        elif stream.active:
+            stream.engine.wait_for_callback()  # none still reads the port's buffer
         released = max(0, midi.released[slot])
-        if port is not None:
+        if port is not None and stream.active:  # a server that is gone takes no calls
             try:
                 port.rt.unregister()
-            except Exception as exc:  # noqa: BLE001 - the server may be gone
+            except Exception as exc:  # noqa: BLE001 - the server may be going
                 self._problems("MIDI inputs", f"unregistering {port.name!r}: {exc}")
         midi.ports[slot] = None
         return released

@@ -43,11 +43,11 @@ def wait_for(predicate, timeout: float = 5.0, what: str = "") -> None:
         time.sleep(0.01)
 
 
-def playing(bank, sink=None, **config):
+def playing(bank, sink=None, sources=("raw-keys",), **config):
     engine = Engine(EngineConfig(attack_s=0.001, release_s=0.02, **config))
     engine.set_layers(BankLayers.single(bank))
     stream = JackStream(engine, client_name=CLIENT, connect=False).start()
-    inputs = JackMidiInputs(stream, sink or EngineSink(engine), CCMap(), inputs=("raw-keys",),
+    inputs = JackMidiInputs(stream, sink or EngineSink(engine), CCMap(), inputs=sources,
                             virtual="in", scan_s=0.1, report=lambda line: None).start()
     return engine, stream, inputs
 
@@ -116,24 +116,75 @@ def test_running_status_slow_actions_and_a_vanishing_source(jack_server, bank):
     assert inputs.bad_messages == 0 and inputs.errors == 0
 
 
-def test_a_flood_is_spread_over_blocks_and_nothing_is_lost(jack_server, bank):
-    """A JACK port carries as many events a period as its buffer holds (the sender here
-    writes 256 a period); the callback translates at most MESSAGES_PER_BLOCK a block and
-    the rest wait in the ring, in order: every message arrives, no note is left."""
-    from gansynth_live.engine.rt.jack_midi import MESSAGES_PER_BLOCK
+def test_sources_come_and_go_in_any_order(jack_server, bank):
+    """Two keyboards: the first unplugged and back while the second stays (its port name
+    is free again), then unplugged and back at once (between two scans: its connection
+    went, so it is lost and connected again). Each time its held note is released and
+    it plays again."""
+    engine, stream, inputs = playing(bank, sources=("raw-a", "raw-b"))
+    a, b = RawSender("raw-a"), RawSender("raw-b")
+    started = engine.stats
 
+    def replug(sender: RawSender, quick: bool) -> RawSender:
+        before = inputs.disappeared
+        sender.send(bytes([0x90, 60, 100]))  # held while unplugged
+        wait_for(lambda: engine.stats().voices_sounding >= 1, what="the held note")
+        sender.close()
+        if not quick:
+            wait_for(lambda: inputs.disappeared == before + 1, what="the keyboard to vanish")
+        sender = RawSender("raw-a")
+        wait_for(lambda: inputs.disappeared == before + 1 and inputs.open_count == 3,
+                 what="the keyboard to be back")
+        wait_for(lambda: engine.stats().voices_active == 0, what="its held note released")
+        notes = started().notes_started
+        sender.send(bytes([0x90, 64, 100]))
+        sender.send(bytes([0x80, 64, 0]))
+        wait_for(lambda: started().notes_started == notes + 1, what="a note after the return")
+        return sender
+
+    try:
+        wait_for(lambda: inputs.open_count == 3, what="both keyboards' ports")
+        a = replug(a, quick=False)
+        a = replug(a, quick=True)
+        notes = started().notes_started
+        b.send(bytes([0x90, 67, 100]))
+        b.send(bytes([0x80, 67, 0]))
+        wait_for(lambda: started().notes_started == notes + 1, what="the other keyboard")
+        names = sorted(port.rt.shortname for port in stream.midi.ports if port is not None)
+        assert names == ["in", "in 1", "in 2"]
+    finally:
+        a.close()
+        b.close()
+        inputs.close()
+        stream.close()
+    assert inputs.notes_released_on_loss == 2 and inputs.errors == 0
+
+
+def flood(keys: RawSender, held: list[int], bends: int) -> int:
+    """Notes held, then pitch bends (each through the translator, ~10 us), then the
+    notes' releases; the number of messages queued (the sender writes as many a period
+    as JACK's buffer takes, about 90)."""
+    for pitch in held:
+        keys.send(bytes([0x90, pitch, 100]))
+    for i in range(bends):
+        keys.send(bytes([0xE0, i % 128, 64]))
+    for pitch in held:
+        keys.send(bytes([0x80, pitch, 0]))
+    return 2 * len(held) + bends
+
+
+def test_a_flood_is_spread_over_blocks_and_nothing_is_lost(jack_server, bank):
+    """A JACK port carries as many events a period as its buffer holds; a block spends at
+    most PYTHON_BUDGET_S on translated ones, and the rest wait in the ring, in order:
+    every message arrives, no note is left."""
     engine, stream, inputs = playing(bank, polyphony=8)
     keys = RawSender()
-    pairs = 3000
     most_waiting = 0
     try:
         wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
-        for i in range(pairs):
-            pitch = 36 + i % 48
-            keys.send(bytes([0x90, pitch, 100]))
-            keys.send(bytes([0x80, pitch, 0]))
+        sent = flood(keys, list(range(60, 68)), 6000)
         deadline = time.monotonic() + 20.0
-        while inputs.messages < 2 * pairs and time.monotonic() < deadline:
+        while inputs.messages < sent and time.monotonic() < deadline:
             most_waiting = max(most_waiting, stream.midi.waiting)
             time.sleep(0.001)
         wait_for(lambda: engine.stats().voices_active == 0, what="every note to end")
@@ -141,11 +192,32 @@ def test_a_flood_is_spread_over_blocks_and_nothing_is_lost(jack_server, bank):
         keys.close()
         inputs.close()
         stream.close()
-    assert inputs.messages == 2 * pairs and inputs.dropped == 0 and inputs.bad_messages == 0
-    assert most_waiting > MESSAGES_PER_BLOCK  # the flood did wait in the ring
+    assert inputs.messages == sent and inputs.dropped == 0 and inputs.bad_messages == 0
+    assert most_waiting > 256  # the flood did wait in the ring, several periods' worth
     stats = engine.stats()
-    assert stats.callback_errors == 0
-    assert stats.notes_started + stats.notes_refused == pairs
+    assert stats.callback_errors == 0 and stats.notes_started == 8
+
+
+def test_a_flood_past_the_ring_drops_but_releases_every_note(jack_server, bank, monkeypatch):
+    """Past RING_ROWS waiting events, events are dropped and counted; the note-offs among
+    them are remembered and applied once the ring is empty: nothing stuck."""
+    from gansynth_live.engine.rt import jack_midi
+
+    monkeypatch.setattr(jack_midi, "RING_ROWS", 1024)  # a ring this flood overfills
+    engine, stream, inputs = playing(bank, polyphony=16)
+    keys = RawSender()
+    held = list(range(60, 72))
+    try:
+        wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
+        flood(keys, held, 6000)
+        wait_for(lambda: stream.midi.recovered >= len(held), 20.0, "the note-offs, remembered")
+        wait_for(lambda: engine.stats().voices_active == 0, 20.0, "every note to end")
+    finally:
+        keys.close()
+        inputs.close()
+        stream.close()
+    assert inputs.dropped > 0 and stream.midi.recovered == len(held)
+    assert engine.stats().notes_started == len(held) and engine.stats().callback_errors == 0
 
 
 def test_the_process_callback_allocates_nothing(jack_server, tmp_path):

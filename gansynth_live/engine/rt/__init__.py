@@ -10,6 +10,8 @@ thread and the others: event_queue (events in), bank_slots (banks out through
 the retire ring); with `serve --jack`, jack_callback (the function JACK calls),
 jack_ports (libjack's calls from compiled code) and jack_midi (the MIDI ports read
 in the callback; it runs inputs/midi.py's translator here, in blocks with MIDI).
-Nothing here locks, waits, logs or touches the disk; the rest of `engine/` is the
-facade other threads call and the setup that builds this.
+Nothing here waits, logs, touches the disk or takes a lock another thread may hold
+(jack_midi's translator takes the engine's own ring's lock, which only this thread
+takes while playing); the rest of `engine/` is the facade other threads call and the
+setup that builds this.
 """

@@ -21,7 +21,7 @@ INT_NAMES = ("callbacks", "xruns", "callback_errors", "overruns", "blocks", "fra
              "clock",  # clock: the renderer's frame counter (`now` of the event handlers)
              "starts_noted",  # callbacks whose start time went into Counters.starts
              "cycles_missed",  # serve --jack: JACK cycles that ran without this callback
-             "cycle_time")  # serve --jack: JACK's frame time at the last callback's cycle
+             "cycle_time")  # serve --jack: the JACK frame time the next cycle should start at
 (CALLBACKS, XRUNS, CALLBACK_ERRORS, OVERRUNS, BLOCKS, FRAMES, NOTES_STARTED, NOTES_REFUSED,
  NOTES_SILENT, VOICES_STOLEN, LAYER_SWAPS, LAYER_SWAPS_WAITING, NONFINITE_BLOCKS, UNKNOWN_EVENTS,
  LOST_EVENTS_APPLIED, CLOCK, STARTS_NOTED, CYCLES_MISSED, CYCLE_TIME) = range(len(INT_NAMES))

@@ -41,6 +41,7 @@ def make_process(engine: Engine, client: int, left: int, right: int,
 
     def process(frames: int) -> None:
         started = clock()
+        counters.in_callback = True  # from here: Engine.wait_for_callback covers the MIDI read
         note_cycle_start(starts, ints, client, sample_rate, frames)
         if frames != view[0]:  # once, and when the server's period changes
             view[0], view[1] = frames, buffer[:frames]

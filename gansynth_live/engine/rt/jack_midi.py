@@ -24,10 +24,14 @@ without MIDI makes no Python object. Then, for the rows waiting:
 - the pitches played, which the bank service renders first, go to the control
   thread through a numeric ring.
 
-At most MESSAGES_PER_BLOCK events are applied a block, so a flood (a JACK port
-can carry thousands of events a period) waits in the ring for the next blocks
-instead of stalling this one; a ring overflow is counted (`dropped`), as
-RtMidi's queue counts its own.
+A block applies at most ROWS_PER_BLOCK events, and spends at most
+PYTHON_BUDGET_S on those that go through the translator (an event may hold a
+dozen messages in running status, an MPE configuration message makes twenty
+events), so a flood (a JACK port can carry thousands of events a period) waits
+in the ring for the next blocks instead of stalling this one. A ring overflow
+is counted (`dropped`), and the note-offs, pedal-ups and panics in it are
+remembered and applied once the ring is empty, as the engine's event ring
+does: a flood never leaves a note stuck.
 
 Ports come and go from the control thread (inputs/jack_midi.py): it writes a
 port's address into `addresses` after setting up its translator (publish
@@ -37,6 +41,7 @@ the address, releases the notes that port holds (`release_all`), and says done.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -44,12 +49,15 @@ import numpy as np
 
 from ...events import NoteOff, NoteOn
 from .event_queue import EventQueue
-from .jack_ports import EVENT_BYTES, RING_DROPPED, RING_HEAD, event_struct, read_midi
+from .jack_ports import (EVENT_BYTES, LOST_PANIC, LOST_PEDAL_UP, RING_DROPPED, RING_HEAD,
+                         RING_LOST, RING_RECOVERED, RING_TAIL, event_struct, lost_to_apply,
+                         read_midi)
 from .midi_notes import note_rows, put_played
 
 MAX_PORTS = 16
-RING_ROWS = 16384  # JACK MIDI events waiting to be translated, all ports (past it: dropped)
-MESSAGES_PER_BLOCK = 64  # events translated per block at most; the rest wait for the next
+RING_ROWS = 16384  # JACK MIDI events waiting to be applied, all ports (past it: dropped)
+ROWS_PER_BLOCK = 1024  # events applied per block at most (plain notes cost ~0.3 us each)
+PYTHON_BUDGET_S = 0.0005  # a block's time for events through the translator (~10 us each)
 HANDOVER_LIMIT = 65536  # actions waiting for the control thread (past it: dropped, counted)
 
 CONTROL, PROGRAM, MORPH = "control", "program", "morph"
@@ -139,7 +147,9 @@ class CallbackMidi:
         self._event, self._event_address = event_struct()
         self._data = np.zeros((RING_ROWS, EVENT_BYTES), dtype=np.uint8)
         self._meta = np.zeros((RING_ROWS, 4), dtype=np.int64)
-        self._ring = np.zeros(3, dtype=np.int64)  # head, tail, dropped (jack_ports.read_midi)
+        self._ring = np.zeros(5, dtype=np.int64)  # jack_ports.read_midi's ring (RING_*)
+        self._lost = np.zeros((MAX_PORTS, 16, LOST_PANIC + 1), dtype=np.uint8)  # read_midi's
+        self.free_after = [0] * MAX_PORTS  # ring position a released slot may be reused at
         self._tally = np.zeros(3, dtype=np.int64)  # midi_notes.note_rows: refused, lost, status
         # counters (read from any thread)
         self.events = 0  # JACK MIDI events read
@@ -150,8 +160,13 @@ class CallbackMidi:
 
     @property
     def dropped(self) -> int:
-        """JACK MIDI events that found the ring of RING_ROWS full (not read)."""
+        """JACK MIDI events that found the ring of RING_ROWS full (not read; the note-offs,
+        pedal-ups and panics among them were applied late, `recovered`)."""
         return int(self._ring[RING_DROPPED])
+
+    @property
+    def recovered(self) -> int:
+        return int(self._ring[RING_RECOVERED])
 
     def take_played(self) -> list[int]:
         """Control thread: the pitches played since the last call, in order."""
@@ -164,34 +179,42 @@ class CallbackMidi:
     @property
     def waiting(self) -> int:
         """Events read but not translated yet (a flood is spread over blocks)."""
-        return int(self._ring[1] - self._ring[RING_HEAD])
+        return int(self._ring[RING_TAIL] - self._ring[RING_HEAD])
+
+    def reusable(self, slot: int) -> bool:
+        """Control thread: the rows a released port left in the ring are all read, so its
+        slot can take a new port (they must not reach the new port's translator)."""
+        return int(self._ring[RING_HEAD]) >= self.free_after[slot]
 
     def read(self, frames: int) -> None:
-        """Audio thread: this cycle's MIDI, translated into events applied this cycle
-        (at most MESSAGES_PER_BLOCK events a block: a flood waits, it never stalls)."""
+        """Audio thread: this cycle's MIDI, applied in this cycle within a budget (a flood
+        waits in the ring, it never stalls the block)."""
         n = read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
-                      self._data, self._meta, self._ring)
+                      self._data, self._meta, self._ring, self._lost)
         if n:
-            self._translate(n if n < MESSAGES_PER_BLOCK else MESSAGES_PER_BLOCK)
+            self._translate(n if n < ROWS_PER_BLOCK else ROWS_PER_BLOCK)
+        if lost_to_apply(self._ring):  # compiled: a numpy scalar here would be an object
+            self._apply_lost()
         if self.release_requested:
             self._release()
 
     def _translate(self, n: int) -> None:
-        from ...inputs.midi_ports import feed_port  # imported before audio (jack_midi.py)
-
+        """Apply up to n waiting rows: runs of plain notes compiled, the rest through the
+        translator until PYTHON_BUDGET_S is spent (at least one row a block)."""
         data, meta = self._data, self._meta
         queue, tally = self.queue, self._tally
         records, indices, reserve, lost = (queue.records, queue.indices, queue.reserve,
                                            queue.lost_note_offs)
         played, played_ring = self.played, self.played_ring
         head = int(self._ring[RING_HEAD])
-        self.events += n
+        rows = data.shape[0]
+        deadline = 0.0
         i = 0
-        while i < n:  # plain notes in runs, compiled; the rest one by one, translated
-            k = (head + i) % RING_ROWS
+        while i < n:
+            k = (head + i) % rows
             slot = int(meta[k, 0])
             port = self.ports[slot]
-            if port is None:
+            if port is None:  # released: its rows are skipped
                 i += 1
                 continue
             if port.stream.idle:
@@ -210,15 +233,46 @@ class CallbackMidi:
                         queue.lost_pending = queue.lost_pending or bool(tally[1])
                     i += done
                     continue
-            kept, sent = int(meta[k, 2]), int(meta[k, 3])
-            messages, junk, errors, error = feed_port(port, data[k, :kept].tolist())
-            self.messages += messages
-            self.bad_messages += junk or int(kept < sent)
-            if errors:
-                self.errors += errors
-                self.last_error = error
+            if deadline == 0.0:
+                deadline = time.perf_counter() + PYTHON_BUDGET_S
+            elif time.perf_counter() > deadline:
+                break  # the rest waits for the next block
+            self._feed(port, data[k, :int(meta[k, 2])].tolist(), int(meta[k, 2]) < meta[k, 3])
             i += 1
-        self._ring[RING_HEAD] = head + n
+        self.events += i
+        self._ring[RING_HEAD] = head + i
+
+    def _feed(self, port: Any, data: list[int], cut: bool) -> None:
+        """One event through the port's byte stream and translator (Python), counted."""
+        from ...inputs.midi_ports import feed_port  # imported before audio (jack_midi.py)
+
+        messages, junk, errors, error = feed_port(port, data)
+        self.messages += messages
+        self.bad_messages += junk or int(cut)
+        if errors:
+            self.errors += errors
+            self.last_error = error
+
+    def _apply_lost(self) -> None:
+        """Note-offs, pedal-ups and panics that found the ring full, now that it is empty
+        (after every note-on read before them)."""
+        self._ring[RING_LOST] = 0  # before reading: a later loss sets it again
+        for slot in range(self.slots):
+            table = self._lost[slot]
+            if not table.any():
+                continue
+            channels, columns = np.nonzero(table)
+            table[channels, columns] = 0
+            port = self.ports[slot]
+            if port is None:
+                continue
+            for ch, column in zip(channels.tolist(), columns.tolist()):
+                if column < LOST_PEDAL_UP:
+                    self._feed(port, [0x80 | ch, column, 0], False)
+                elif column == LOST_PEDAL_UP:
+                    self._feed(port, [0xB0 | ch, 64, 0], False)
+                else:
+                    self._feed(port, [0xB0 | ch, 123, 0], False)
 
     def _release(self) -> None:
         self.release_requested = False
@@ -227,5 +281,7 @@ class CallbackMidi:
                 self.addresses[slot] = 0
                 port = self.ports[slot]
                 self.ports[slot] = None  # its rows still in the ring are skipped
+                self.free_after[slot] = int(self._ring[RING_TAIL])
+                self._lost[slot] = 0
                 self.released[slot] = port.translator.release_all() if port is not None else 0
                 self.releasing[slot] = False

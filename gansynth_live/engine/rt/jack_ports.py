@@ -13,6 +13,9 @@ is compiled for its signature when this module is imported (by
 `engine/jack_stream.py`, on the control thread), never in a callback; numba
 cannot cache code that calls a library address, so import takes about a second.
 
+The xrun and shutdown notifications are counted by compiled C callbacks too
+(`count_xruns_and_shutdown`): no Python runs on libjack's notification thread.
+
 Imported only when the engine plays through JACK directly (`serve --jack`): a
 machine without libjack never loads it.
 """
@@ -85,19 +88,25 @@ def write_stereo(left_port, right_port, block, frames):
         store_f32(right + 4 * i, block[i, 1])
 
 
-RING_HEAD, RING_TAIL, RING_DROPPED = 0, 1, 2  # the int64[3] `ring` of read_midi
+RING_HEAD, RING_TAIL, RING_DROPPED, RING_LOST, RING_RECOVERED = range(5)  # read_midi's `ring`
+LOST_PEDAL_UP, LOST_PANIC = 128, 129  # columns of read_midi's `lost` after the 128 keys
 
 
 @numba.njit(types.int64(types.uint64[::1], types.int64, types.int64, types.uint64[::1], types.int64,
-                        types.uint8[:, ::1], types.int64[:, ::1], types.int64[::1]), **_COMPILE)
-def read_midi(ports, count, frames, event, event_address, data, meta, ring):
+                        types.uint8[:, ::1], types.int64[:, ::1], types.int64[::1],
+                        types.uint8[:, :, ::1]), **_COMPILE)
+def read_midi(ports, count, frames, event, event_address, data, meta, ring, lost):
     """Append every MIDI event waiting at the first `count` ports (0 = an empty slot) this
     cycle to a ring of rows; return how many rows wait in it.
 
     Row k % len(data) of `data` gets an event's first bytes (up to its width), of `meta`
-    (port slot, frame offset, length kept, length sent). `ring` is [head, tail,
-    dropped]: this function advances the tail, the reader the head. Events that find
-    the ring full are counted in dropped (JACK clears its buffers at the cycle's end).
+    (port slot, frame offset, length kept, length sent). `ring` is [head, tail, dropped,
+    lost pending, recovered]: this function advances the tail, the reader the head. An
+    event that finds the ring full is dropped and counted; if it is a note-off, a pedal
+    up or an all-notes/sound-off (a whole 3-byte message), it is also remembered in
+    `lost[slot, channel, key or LOST_PEDAL_UP or LOST_PANIC]` for the reader to apply
+    once the ring is empty, as EventQueue does with its own: a flood never leaves a note
+    stuck. (JACK clears its buffers at the cycle's end.)
     """
     width = data.shape[1]
     capacity = data.shape[0]
@@ -108,13 +117,29 @@ def read_midi(ports, count, frames, event, event_address, data, meta, ring):
         buffer = port_get_buffer(port, frames)
         waiting = midi_event_count(buffer)
         for i in range(waiting):
-            if ring[RING_TAIL] - ring[RING_HEAD] >= capacity:
-                ring[RING_DROPPED] += waiting - i
-                break
             if midi_event_get(event_address, buffer, i) != 0:
                 continue
-            row = ring[RING_TAIL] % capacity
             size = event[EV_SIZE]
+            if ring[RING_TAIL] - ring[RING_HEAD] >= capacity:
+                ring[RING_DROPPED] += 1
+                if size == 3:
+                    status = load_u8(event[EV_BUFFER])
+                    key = load_u8(event[EV_BUFFER] + 1)
+                    value = load_u8(event[EV_BUFFER] + 2)
+                    kind, ch = status & 0xF0, status & 0x0F
+                    column = -1
+                    if key < 128 and (kind == 0x80 or (kind == 0x90 and value == 0)):
+                        column = key
+                    elif kind == 0xB0 and key == 64 and value < 64:
+                        column = LOST_PEDAL_UP
+                    elif kind == 0xB0 and (key == 120 or key == 123):
+                        column = LOST_PANIC
+                    if column >= 0:
+                        lost[slot, ch, column] = 1
+                        ring[RING_LOST] = 1
+                        ring[RING_RECOVERED] += 1
+                continue
+            row = ring[RING_TAIL] % capacity
             kept = size if size < width else width
             for j in range(kept):
                 data[row, j] = load_u8(event[EV_BUFFER] + j)
@@ -124,6 +149,53 @@ def read_midi(ports, count, frames, event, event_address, data, meta, ring):
             meta[row, 3] = size
             ring[RING_TAIL] += 1
     return ring[RING_TAIL] - ring[RING_HEAD]
+
+
+@numba.njit(types.boolean(types.int64[::1]), **_COMPILE)
+def lost_to_apply(ring):
+    """read_midi remembered note-offs, pedal-ups or panics, and the ring is empty now."""
+    return ring[RING_LOST] != 0 and ring[RING_HEAD] == ring[RING_TAIL]
+
+
+@intrinsic
+def add_i64(typingctx, pointer, value):
+    """*(int64 *)pointer += value (one writer: libjack's notification thread)."""
+    def codegen(context, builder, signature, args):
+        target = builder.bitcast(args[0], ir.IntType(64).as_pointer())
+        builder.store(builder.add(builder.load(target), args[1]), target)
+        return context.get_dummy_value()
+    return types.void(types.voidptr, types.int64), codegen
+
+
+@numba.cfunc(types.int32(types.voidptr), nopython=True, cache=False)
+def _count_xrun(counter):
+    add_i64(counter, 1)
+    return 0
+
+
+@numba.cfunc(types.void(types.int32, types.voidptr, types.voidptr), nopython=True, cache=False)
+def _note_shutdown(code, reason, flag):
+    add_i64(flag, 1)
+
+
+_set_xrun = _jack.jack_set_xrun_callback  # (client, int (*)(void *), void *arg)
+_set_xrun.argtypes, _set_xrun.restype = [_u64, _u64, _u64], ctypes.c_int
+_on_shutdown = _jack.jack_on_info_shutdown  # (client, void (*)(status, char *, void *), arg)
+_on_shutdown.argtypes, _on_shutdown.restype = [_u64, _u64, _u64], None
+
+
+def count_xruns_and_shutdown(client: int, xruns: int, shutdown: int) -> None:
+    """Before activating `client`: JACK's xrun and shutdown notifications bump the int64s
+    at these addresses, in compiled code. Control thread.
+
+    Why not Python callbacks (JACK-Client's set_xrun_callback): they run on libjack's
+    notification thread and need the GIL; a thread of this process that holds the GIL
+    inside a JACK call of its own (python-rtmidi opening a port does) waits for the
+    server, the server for that notification, the notification for the GIL: a deadlock
+    (seen in the tests, RtMidi keyboards beside the engine)."""
+    if _set_xrun(client, _count_xrun.address, xruns) != 0:
+        raise OSError("jack_set_xrun_callback failed")
+    _on_shutdown(client, _note_shutdown.address, shutdown)
 
 
 def address(cdata: object) -> int:
@@ -144,13 +216,16 @@ def event_struct() -> tuple[np.ndarray, int]:
 def note_cycle_start(starts, ints, client, sample_rate, frames):
     """Keep how far into its period this process call began (seconds) in the ring `starts`,
     and count the cycles JACK ran since the last call without calling it: their MIDI is
-    gone (a JACK port's events live one cycle), as in any JACK client that misses a cycle."""
+    gone (a JACK port's events live one cycle), as in any JACK client that misses a cycle.
+    ints[CYCLE_TIME] holds the frame time the next cycle should start at (0: none yet)."""
     note_start(starts, ints, frames_since_cycle_start(client) / sample_rate)
     now = np.int64(last_frame_time(client))
-    previous = ints[CYCLE_TIME]
-    if previous != 0 and frames > 0 and now - previous > frames:
-        ints[CYCLES_MISSED] += (now - previous) // frames - 1
-    ints[CYCLE_TIME] = now
+    expected = ints[CYCLE_TIME]  # where this cycle starts if none was missed (0: first)
+    if expected != 0 and frames > 0:
+        ahead = (now - expected) & 0xFFFFFFFF  # JACK's frame time wraps at 2**32
+        if 0 < ahead < 0x80000000:
+            ints[CYCLES_MISSED] += (ahead + frames - 1) // frames
+    ints[CYCLE_TIME] = ((now + frames) & 0xFFFFFFFF) or 1
 
 
 _latency_range = _jack.jack_port_get_latency_range  # (port, mode, jack_latency_range_t *)
