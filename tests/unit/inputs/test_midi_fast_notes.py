@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from gansynth_live.engine.event_records import decode
 from gansynth_live.engine.rt.event_queue import HEAD, TAIL, EventQueue
 from gansynth_live.engine.rt.jack_midi import RING_ROWS, CallbackMidi
-from gansynth_live.engine.rt.jack_ports import RING_HEAD, RING_TAIL
+from gansynth_live.engine.rt.jack_ports import RING_TAIL
 from gansynth_live.inputs.midi import MidiTranslator, MpeZone
 from gansynth_live.inputs.midi_ports import OpenPort, feed_port
 
@@ -44,6 +44,15 @@ def make_port(sink, controllers, channels, zones=(MpeZone(0, 1),)) -> OpenPort:
                                                  zones=zones))
 
 
+def put_row(midi: CallbackMidi, slot: int, data: list[int]) -> None:
+    """One JACK MIDI event in the ring, as jack_ports.read_midi leaves it."""
+    tail = int(midi._ring[RING_TAIL])
+    row = tail % RING_ROWS
+    midi._data[row, :len(data)] = data
+    midi._meta[row] = (slot, 0, len(data), len(data))
+    midi._ring[RING_TAIL] = tail + 1
+
+
 def through_callback(events: list[tuple[int, list[int]]], chunks: list[int],
                      channels) -> tuple:
     """The audio thread's way: rows in the ring from two ports, in chunks of several
@@ -54,11 +63,7 @@ def through_callback(events: list[tuple[int, list[int]]], chunks: list[int],
     i = 0
     for size in chunks + [len(events)]:
         for slot, data in events[i:i + size]:
-            tail = int(midi._ring[RING_TAIL])
-            row = tail % RING_ROWS
-            midi._data[row, :len(data)] = data
-            midi._meta[row] = (slot, 0, len(data), len(data))
-            midi._ring[RING_TAIL] = tail + 1
+            put_row(midi, slot, data)
         i += size
         while midi.waiting:
             midi._translate(midi.waiting)
@@ -107,10 +112,7 @@ def test_plain_notes_take_the_compiled_path():
     called = []
     port.stream.feed = lambda data: called.append(data) or []
     for data in ([0x90 | 1, 60, 100], [0x80 | 1, 60, 0]):
-        head = int(midi._ring[RING_HEAD])
-        midi._data[head % RING_ROWS, :3] = data
-        midi._meta[head % RING_ROWS] = (0, 0, 3, 3)
-        midi._ring[RING_TAIL] = head + 1
+        put_row(midi, 0, data)
         midi._translate(1)
     assert called == []
     assert [type(e).__name__ for e in records(midi.queue)] == ["NoteOn", "NoteOff"]
@@ -124,10 +126,7 @@ def test_a_full_ring_refuses_note_ons_and_remembers_note_offs():
     rows = [[0x90, 40 + k, 100] for k in range(14)] + [[0x80, 40, 0]] * 1
     rows += [[0x80, 41 + k, 0] for k in range(4)]
     for data in rows:
-        head = int(midi._ring[RING_HEAD])
-        midi._data[head % RING_ROWS, :3] = data
-        midi._meta[head % RING_ROWS] = (0, 0, 3, 3)
-        midi._ring[RING_TAIL] = head + 1
+        put_row(midi, 0, data)
         midi._translate(1)
     queue = midi.queue
     assert queue.refused == 2  # 12 note-ons fit below the reserve
