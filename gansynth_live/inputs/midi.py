@@ -180,7 +180,6 @@ class MidiTranslator:
                  expression: Expression | None = None) -> None:
         self.sink = sink
         self.cc_map = cc_map
-        self.channels = channels  # None: omni; else 0-based channels to accept
         self.name = name
         # keys down on this port; started here, no note-off sent yet; held by sostenuto
         # when it went down; polyphonic aftertouch per key (0..1); sostenuto per channel;
@@ -188,6 +187,7 @@ class MidiTranslator:
         self.key_state = key_state()
         (self.keys, self.sounding, self.latched, self.poly, self.sostenuto,
          self.stale) = self.key_state
+        # the channel filter (`channels`: None for omni, else 0-based channels), per channel
         self.accepts = np.array([channels is None or c in channels for c in range(16)])
         self.pedal = np.zeros(16, dtype=bool)
         self.handled = 0
