@@ -26,7 +26,10 @@ empty callback in a process of its own on a second JACK server, so a bad stretch
 the machine shows in both rows (soaklib/jack_server.py, Alongside). With it (not with
 `--no-alongside`), if rt-tests is installed, `cyclictest` runs too: how late a C real-time
 thread wakes in the same seconds, the floor no design in any language gets under
-(soaklib/wakeups.py). `--gil-probe` adds
+(soaklib/wakeups.py). Always: a JACK client on the engine's own server whose process
+callback is compiled C (soaklib/compiled_probe.py) notes how late each cycle reached
+it, with no Python and no interpreter lock: where it is on time and the engine's
+callback late, the wait was for Python, not for the thread. `--gil-probe` adds
 a thread that names what holds the interpreter lock when it wakes late.
 
     python bench/soak.py                            # 60 s, default model, 256 frames, 48 kHz
@@ -57,7 +60,9 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH), str(ROOT / "tests" / "integration")]  # jack_process
 
 from soaklib.gc_watch import GcWatch  # noqa: E402
+from soaklib.compiled_probe import CompiledProbe  # noqa: E402
 from soaklib.gil_probe import GilProbe  # noqa: E402
+from soaklib.xrun_causes import JackLogWindow  # noqa: E402
 from soaklib.wakeups import Wakeups  # noqa: E402
 from soaklib.jack_server import (Alongside, JackMonitor, JackServer, late_figures,  # noqa: E402
                                  reference_run)
@@ -216,7 +221,7 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
     session = Session(config, Console(log, tty=False),
                       generator_process=options.generator_process).open()
     result.frames_before_arm_max = session.engine.stats().frames
-    monitor = performers = alongside = wakeups = collections = None
+    monitor = performers = alongside = wakeups = collections = compiled = None
     try:
         monitor = JackMonitor()
         performers = Performers(session.osc.port, session.midi.virtual_port_name(),
@@ -231,7 +236,18 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
         alongside = (Alongside(options.rate, options.blocksize, options.seconds, folder, host)
                      if options.alongside else None)
         wakeups = Wakeups(options.seconds, folder) if options.alongside else None
+        compiled = CompiledProbe()
+        compiled.mark()
+        server_log = JackLogWindow(folder / "jackd.log")  # empty with --jack-server
+        server_log.mark()
         _perform(options, session, monitor, performers, result, say)
+        period_s = options.blocksize / options.rate
+        causes = server_log.read()
+        result.xrun_causes = causes.summary() if causes is not None else ""
+        figures = late_figures(compiled.late_s(), period_s)
+        result.compiled_late_p99_ms = figures["late_p99_ms"]
+        result.compiled_late_max_ms = figures["late_max_ms"]
+        result.compiled_late_over_half_period = figures["late_over_half_period"]
         collections.stop()
         result.collections = collections.summary()
         if probe is not None:
@@ -244,10 +260,12 @@ def _soak(options: SoakOptions, folder: Path, say) -> SoakResult:
             result.alongside_late_p99_ms = figures.get("late_p99_ms", 0.0)
             result.alongside_late_max_ms = figures.get("late_max_ms", 0.0)
             result.alongside_late_over_half_period = figures.get("late_over_half_period", -1)
+            causes = JackLogWindow(folder / "jackd-alongside.log").read()
+            result.alongside_xrun_causes = causes.summary() if causes is not None else ""
         if wakeups is not None:
             result.wakeups = wakeups.result(options.blocksize / options.rate)
     finally:
-        for part in (performers, monitor, alongside, wakeups, collections):
+        for part in (performers, monitor, alongside, wakeups, collections, compiled):
             if part is not None:
                 try:
                     part.close()

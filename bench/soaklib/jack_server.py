@@ -1,7 +1,8 @@
 """A private JACK server with the dummy driver, a client counting its xruns, and the
 reference run (an empty Python callback alone on the server).
 
-Threads: JackMonitor's xrun callback runs on a JACK thread and only bumps a counter.
+Threads: JackMonitor's xrun callback is compiled C on libjack's notification thread
+(rt/jack_ports.XrunLog): it counts and notes the time, with no Python.
 """
 
 from __future__ import annotations
@@ -75,15 +76,22 @@ class JackMonitor:
     def __init__(self, server: str | None = None) -> None:
         import jack
 
+        from gansynth_live.engine.rt.jack_ports import XrunLog, address
+
         self.client = jack.Client("soak-monitor", no_start_server=True, servername=server)
-        self.xruns = 0
-        self.times: list[float] = []
-        self.client.set_xrun_callback(self._xrun)
+        # counted in C: a Python xrun callback deadlocks beside RtMidi in this process
+        # (gansynth_live/engine/rt/jack_ports.count_xruns_and_shutdown says how)
+        self._log = XrunLog(address(self.client._ptr))
         self.client.activate()
 
-    def _xrun(self, delay_usecs: float) -> None:
-        self.xruns += 1
-        self.times.append(time.monotonic())
+    @property
+    def xruns(self) -> int:
+        return self._log.count
+
+    @property
+    def times(self) -> list[float]:
+        """time.monotonic() at each xrun."""
+        return self._log.times()
 
     def close(self) -> None:
         self.client.deactivate()

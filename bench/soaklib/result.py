@@ -102,6 +102,10 @@ class SoakResult:
     start_late_p99_ms: float = 0.0
     start_late_max_ms: float = 0.0
     start_late_over_half_period: int = 0
+    # the same for a compiled (GIL-free) callback on the engine's server (compiled_probe.py)
+    compiled_late_p99_ms: float = 0.0
+    compiled_late_max_ms: float = 0.0
+    compiled_late_over_half_period: int = -1
     reference_late_p99_ms: float = 0.0  # the same for the empty callback of the reference
     reference_late_max_ms: float = 0.0
     period_ms: float = 0.0
@@ -110,6 +114,8 @@ class SoakResult:
     alongside_late_p99_ms: float = 0.0
     alongside_late_max_ms: float = 0.0
     alongside_late_over_half_period: int = -1
+    xrun_causes: str = ""  # the engine's server: xrun events and their causes (xrun_causes.py)
+    alongside_xrun_causes: str = ""  # the same for the second server's
     wakeups: dict = field(default_factory=dict)  # cyclictest in the same seconds (wakeups.py)
     collections: str = ""  # Python's garbage collections in serve's process (gc_watch.py)
     gil_probe: str = ""  # soak --gil-probe: what held the interpreter lock at late wakes
@@ -220,6 +226,11 @@ class SoakResult:
              f"{self.start_late_max_ms:.2f} ms; {self.start_late_over_half_period} (the empty "
              f"callback: p99 {self.reference_late_p99_ms:.2f}, max "
              f"{self.reference_late_max_ms:.2f} ms)", "small; 0"),
+            ("the same for a compiled C callback on the engine's server, same cycles (no "
+             "Python, no GIL): p99 / max; later than half a period",
+             "-" if self.compiled_late_over_half_period < 0 else
+             f"{self.compiled_late_p99_ms:.2f} / {self.compiled_late_max_ms:.2f} ms; "
+             f"{self.compiled_late_over_half_period}", "the thread's own wake-up"),
             (f"the empty callback on a second JACK server during the soak: xruns "
              f"{'its JACK client' if self.host == 'jack' else 'PortAudio'} / "
              "JACK; start late p99 / max; later than half a period",
@@ -228,6 +239,11 @@ class SoakResult:
              f"{self.alongside_late_p99_ms:.2f} / "
              f"{self.alongside_late_max_ms:.2f} ms; {self.alongside_late_over_half_period}",
              "what the machine does to any Python client"),
+            ("xrun events on the engine's server and their causes, from jackd's log "
+             "(soaklib/xrun_causes.py)",
+             self.xrun_causes or "-", "a client overran 0"),
+            ("the same on the second server (the empty callback's)",
+             self.alongside_xrun_causes or "-", ""),
             ("a C real-time thread beside it (cyclictest, 1 ms): wake-ups later than half a "
              "period / a period; latest",
              (f"{self.wakeups['over_half_period']} / {self.wakeups['over_period']} of "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
@@ -19,6 +21,8 @@ class JackCapture:
     def __init__(self, seconds: float, name: str = "capture") -> None:
         import jack
 
+        from gansynth_live.engine.rt.jack_ports import XrunLog, address
+
         self.client = jack.Client(name, no_start_server=True)
         self.rate = self.client.samplerate
         self.ports = [self.client.inports.register(f"in_{i}") for i in range(2)]
@@ -26,14 +30,16 @@ class JackCapture:
         self.frames = 0
         self.recording = False
         self.start_frame_time = -1  # JACK frame time of buffer[0]
-        self.xruns = 0
-        self.xrun_frames: list[int] = []  # capture position at each xrun
+        self._xruns_before = 0  # the log's count at start()
         self.engine = None
         self.schedule: list = []
         self._next = 0
         self.pushed_late = 0  # events the engine refused (should stay 0)
         self.client.set_process_callback(self._process)
-        self.client.set_xrun_callback(self._xrun)
+        # counted in C: a Python xrun callback deadlocks beside RtMidi keyboards in this
+        # process (gansynth_live/engine/rt/jack_ports.count_xruns_and_shutdown says how)
+        self._xrun_log = XrunLog(address(self.client._ptr))
+        self._started_at = 0.0  # time.monotonic() at start()
         self.client.activate()
 
     def _process(self, frames: int) -> None:
@@ -54,9 +60,16 @@ class JackCapture:
             self.buffer[pos:pos + n, 1] = self.ports[1].get_array()[:n]
             self.frames = pos + n
 
-    def _xrun(self, delay_usecs: float) -> None:
-        self.xruns += 1
-        self.xrun_frames.append(self.frames)
+    @property
+    def xruns(self) -> int:
+        """Server xruns since start()."""
+        return self._xrun_log.count - self._xruns_before
+
+    @property
+    def xrun_frames(self) -> list[int]:
+        """Roughly where in the capture each xrun since start() happened (frames)."""
+        return [int((t - self._started_at) * self.rate)
+                for t in self._xrun_log.times()[self._xruns_before:]]
 
     def connect(self, client_prefix: str) -> None:
         sources = self.client.get_ports(f"{client_prefix}:.*", is_audio=True, is_output=True)
@@ -69,8 +82,8 @@ class JackCapture:
     def start(self, engine=None, schedule=()) -> None:
         """Record from the next period; push `schedule` [(seconds, event)] into `engine`."""
         self.frames = 0
-        self.xruns = 0
-        self.xrun_frames = []
+        self._xruns_before = self._xrun_log.count
+        self._started_at = time.monotonic()
         self.engine = engine
         self.schedule = sorted(schedule, key=lambda item: item[0])
         self._next = 0

@@ -198,6 +198,65 @@ def count_xruns_and_shutdown(client: int, xruns: int, shutdown: int) -> None:
     _on_shutdown(client, _note_shutdown.address, shutdown)
 
 
+@intrinsic
+def load_i64(typingctx, address):
+    """The int64 at `address` (an integer)."""
+    def codegen(context, builder, signature, args):
+        return builder.load(builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
+    return types.int64(address), codegen
+
+
+@intrinsic
+def store_i64(typingctx, address, value):
+    """Write an int64 at `address` (an integer)."""
+    def codegen(context, builder, signature, args):
+        builder.store(args[1], builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
+        return context.get_dummy_value()
+    return types.void(address, types.int64), codegen
+
+
+_libc = ctypes.CDLL(None)
+_clock_gettime = _libc.clock_gettime  # (clockid, struct timespec *): two int64 on 64-bit Linux
+_clock_gettime.argtypes, _clock_gettime.restype = [ctypes.c_int, _u64], ctypes.c_int
+_CLOCK_MONOTONIC = 1  # time.monotonic's clock on Linux
+LOG_COUNT, LOG_CAPACITY, LOG_CLOCK, LOG_TIMES = 0, 1, 2, 4  # XrunLog's int64 words
+
+
+# int64 for the C `void *arg`: the same register on a 64-bit ABI, and integer arithmetic
+@numba.cfunc(types.int32(types.int64), nopython=True, cache=False)
+def _log_xrun(log):
+    count = load_i64(log + 8 * LOG_COUNT)
+    if count < load_i64(log + 8 * LOG_CAPACITY):  # the time first: a reader trusts count
+        clock = log + 8 * LOG_CLOCK
+        _clock_gettime(_CLOCK_MONOTONIC, clock)
+        store_i64(log + 8 * (LOG_TIMES + count),
+                  load_i64(clock) * 1_000_000_000 + load_i64(clock + 8))
+    store_i64(log + 8 * LOG_COUNT, count + 1)
+    return 0
+
+
+class XrunLog:
+    """A JACK client's xrun notifications counted, and the first `capacity` timed, by a
+    compiled C callback: for tests and benchmarks that watch a server from a process
+    that also runs RtMidi (the deadlock `count_xruns_and_shutdown` describes). Set up
+    before the client is activated (JACK takes one xrun callback per client)."""
+
+    def __init__(self, client: int, capacity: int = 4096) -> None:
+        self._log = np.zeros(LOG_TIMES + capacity, dtype=np.int64)
+        self._log[LOG_CAPACITY] = capacity
+        if _set_xrun(client, _log_xrun.address, self._log.ctypes.data) != 0:
+            raise OSError("jack_set_xrun_callback failed")
+
+    @property
+    def count(self) -> int:
+        return int(self._log[LOG_COUNT])
+
+    def times(self) -> list[float]:
+        """When each logged xrun was noticed, in seconds on time.monotonic()'s clock."""
+        kept = min(self.count, int(self._log[LOG_CAPACITY]))
+        return [int(t) / 1e9 for t in self._log[LOG_TIMES:LOG_TIMES + kept]]
+
+
 def address(cdata: object) -> int:
     """A JACK-Client cdata pointer (a port's or client's `_ptr`) as an integer."""
     import jack
