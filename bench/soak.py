@@ -112,22 +112,27 @@ def run_soak(options: SoakOptions, say=print) -> SoakResult:
         os.environ["JACK_DEFAULT_SERVER"] = server.name
     else:
         os.environ["JACK_DEFAULT_SERVER"] = options.jack_server
-    from gansynth_live.engine.stream import rescan_devices
+    # PortAudio only when serve plays through it: its JACK host API joins the server as a
+    # client of its own, which serve --jack's graph does not have
+    sd = None
+    if not options.jack:
+        from gansynth_live.engine.stream import rescan_devices, sounddevice
 
-    rescan_devices()
+        rescan_devices()
+        sd = sounddevice()
     try:
         return _soak(options, folder, say)
     finally:
-        import sounddevice as sd
-
-        sd._terminate()  # PortAudio lets go of JACK before the server goes
+        if sd is not None:
+            sd._terminate()  # PortAudio lets go of JACK before the server goes
         if server is not None:
             server.stop()
         if old_server is None:
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = old_server
-        sd._initialize()  # and sees the JACK server it saw before the soak, not a dead one
+        if sd is not None:
+            sd._initialize()  # and sees the JACK server it saw before, not a dead one
 
 
 class Sampler:

@@ -48,7 +48,11 @@ class BankArena:
         self.sample_rate = int(sample_rate)
         self.latent_id = latent_id
         self.note_gain = note_gain
-        self._data = np.zeros(max(1, int(capacity)), np.int16)
+        # empty, not zeros: only [:_fill] is ever read, and zeroing a bank-sized block
+        # that malloc hands back from its heap (glibc keeps freed banks there once its
+        # mmap threshold has risen) is a memset of ~25 MB with the interpreter lock
+        # held, 1-2 ms the audio callback may wait for (soak --gil-probe found it)
+        self._data = np.empty(max(1, int(capacity)), np.int16)
         self._fill = 0
         self._slots: dict[int, NoteSlot] = {}
 
@@ -64,7 +68,7 @@ class BankArena:
         if self._fill + length > len(self._data):
             # Past the estimate: move to a bigger array. Published snapshots keep
             # viewing the old one, which stays alive as long as they do.
-            bigger = np.zeros(max(2 * len(self._data), self._fill + length), np.int16)
+            bigger = np.empty(max(2 * len(self._data), self._fill + length), np.int16)
             bigger[: self._fill] = self._data[: self._fill]
             self._data = bigger
         at = self._fill
