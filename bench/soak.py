@@ -17,7 +17,10 @@ OSC) runs in this process for `--seconds` while, from a process of their own
 At the end every key is released and the pedal lifted (voices must die away), then
 All Notes Off is sent (none may be left). Measured every second: resident memory, the
 engine's counters, CPU of serve, its generator and the performers, the other processes'
-CPU and the hypervisor's steal time. JACK's xruns are counted by a monitor client.
+CPU and the hypervisor's steal time. JACK's xruns are counted by a monitor client
+(one per notification), and jackd's own log turns them into events with a cause each:
+the driver's thread late, a client's thread not woken, or a client still running
+(soaklib/xrun_causes.py).
 
 Reference, measured in the same run just before: a Python callback that only writes
 zeros, alone on the same server (`--reference` seconds): the xruns this machine's load

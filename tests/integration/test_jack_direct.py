@@ -163,42 +163,51 @@ def test_sources_come_and_go_in_any_order(jack_server, bank):
     assert inputs.notes_released_on_loss == 2 and inputs.errors == 0
 
 
-def flood(keys: RawSender, held: list[int], bends: int) -> int:
-    """Notes held, then pitch bends (each through the translator, ~10 us), then the
-    notes' releases; the number of messages queued (the sender writes as many a period
-    as JACK's buffer takes, about 90)."""
-    for pitch in held:
-        keys.send(bytes([0x90, pitch, 100]))
-    for i in range(bends):
+def send_bends(keys: RawSender, count: int) -> None:
+    """A flood of pitch bends (each through the translator, ~10 us); the sender writes as
+    many a period as JACK's buffer takes, about 90."""
+    for i in range(count):
         keys.send(bytes([0xE0, i % 128, 64]))
-    for pitch in held:
-        keys.send(bytes([0x80, pitch, 0]))
-    return 2 * len(held) + bends
 
 
 def test_a_flood_is_spread_over_blocks_and_nothing_is_lost(jack_server, bank):
     """A JACK port carries as many events a period as its buffer holds; a block spends at
     most PYTHON_BUDGET_S on translated ones, and the rest wait in the ring, in order:
-    every message arrives, no note is left."""
+    every message arrives, no note is left. Notes held, the flood of bends, the releases:
+    one after the other, so that the flood's count is the flood's alone."""
     engine, stream, inputs = playing(bank, polyphony=8)
     keys = RawSender()
+    held = list(range(60, 68))
     most_waiting = 0
     try:
         wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
-        sent = flood(keys, list(range(60, 68)), 6000)
+        for pitch in held:
+            keys.send(bytes([0x90, pitch, 100]))
+        wait_for(lambda: engine.stats().notes_started == len(held), what="the held notes")
+        before = inputs.messages
+        bends = 6000
+        send_bends(keys, bends)
         deadline = time.monotonic() + 20.0
-        while inputs.messages < sent and time.monotonic() < deadline:
+        while inputs.messages - before < bends and time.monotonic() < deadline:
             most_waiting = max(most_waiting, stream.midi.waiting)
             time.sleep(0.001)
+        flooded = inputs.messages - before
+        for pitch in held:
+            keys.send(bytes([0x80, pitch, 0]))
         wait_for(lambda: engine.stats().voices_active == 0, what="every note to end")
     finally:
         keys.close()
         inputs.close()
         stream.close()
-    assert inputs.messages == sent and inputs.dropped == 0 and inputs.bad_messages == 0
-    assert most_waiting > 256  # the flood did wait in the ring, several periods' worth
     stats = engine.stats()
-    assert stats.callback_errors == 0 and stats.notes_started == 8
+    # Every message arrives, but for the cycles JACK ran without the engine (an xrun on a
+    # loaded machine): a JACK port's events live one cycle, and the sender writes at most
+    # one event a frame. Such cycles are counted; the CI machine has them now and then.
+    lost = bends - flooded
+    assert lost == 0 or 0 < lost <= stats.cycles_missed * 256, (lost, stats.cycles_missed)
+    assert inputs.dropped == 0 and inputs.bad_messages == 0
+    assert most_waiting > 256  # the flood did wait in the ring, several periods' worth
+    assert stats.callback_errors == 0 and stats.notes_started == len(held)
 
 
 def test_a_flood_past_the_ring_drops_but_releases_every_note(jack_server, bank, monkeypatch):
@@ -212,7 +221,12 @@ def test_a_flood_past_the_ring_drops_but_releases_every_note(jack_server, bank, 
     held = list(range(60, 72))
     try:
         wait_for(lambda: inputs.open_count == 2, what="the keyboard's port")
-        flood(keys, held, 6000)
+        for pitch in held:  # held first: a cycle JACK runs without the engine takes its MIDI
+            keys.send(bytes([0x90, pitch, 100]))
+        wait_for(lambda: engine.stats().notes_started == len(held), what="the held notes")
+        send_bends(keys, 6000)
+        for pitch in held:
+            keys.send(bytes([0x80, pitch, 0]))
         wait_for(lambda: stream.midi.recovered >= len(held), 20.0, "the note-offs, remembered")
         wait_for(lambda: engine.stats().voices_active == 0, 20.0, "every note to end")
     finally:

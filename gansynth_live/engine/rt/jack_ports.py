@@ -60,21 +60,31 @@ EVENT_BYTES = 32  # kept of each JACK MIDI event: several messages with running 
 _COMPILE = dict(OPTIONS, cache=False)
 
 
-@intrinsic
-def load_u8(typingctx, address):
-    """The byte at `address` (an integer)."""
-    def codegen(context, builder, signature, args):
-        return builder.load(builder.inttoptr(args[0], ir.IntType(8).as_pointer()))
-    return types.uint8(address), codegen
+def _loader(pointee: ir.Type, result: types.Type, doc: str):
+    """An intrinsic that reads a `pointee` at an integer address."""
+    def load(typingctx, address):
+        def codegen(context, builder, signature, args):
+            return builder.load(builder.inttoptr(args[0], pointee.as_pointer()))
+        return result(address), codegen
+    load.__doc__ = doc
+    return intrinsic(load)
 
 
-@intrinsic
-def store_f32(typingctx, address, value):
-    """Write a float32 at `address` (an integer)."""
-    def codegen(context, builder, signature, args):
-        builder.store(args[1], builder.inttoptr(args[0], ir.FloatType().as_pointer()))
-        return context.get_dummy_value()
-    return types.void(address, types.float32), codegen
+def _storer(pointee: ir.Type, value_type: types.Type, doc: str):
+    """An intrinsic that writes a `pointee` at an integer address."""
+    def store(typingctx, address, value):
+        def codegen(context, builder, signature, args):
+            builder.store(args[1], builder.inttoptr(args[0], pointee.as_pointer()))
+            return context.get_dummy_value()
+        return types.void(address, value_type), codegen
+    store.__doc__ = doc
+    return intrinsic(store)
+
+
+load_u8 = _loader(ir.IntType(8), types.uint8, "The byte at `address` (an integer).")
+store_f32 = _storer(ir.FloatType(), types.float32, "Write a float32 at `address` (an integer).")
+load_i64 = _loader(ir.IntType(64), types.int64, "The int64 at `address` (an integer).")
+store_i64 = _storer(ir.IntType(64), types.int64, "Write an int64 at `address` (an integer).")
 
 
 @numba.njit(types.void(types.int64, types.int64, types.float32[:, ::1], types.int64),
@@ -196,23 +206,6 @@ def count_xruns_and_shutdown(client: int, xruns: int, shutdown: int) -> None:
     if _set_xrun(client, _count_xrun.address, xruns) != 0:
         raise OSError("jack_set_xrun_callback failed")
     _on_shutdown(client, _note_shutdown.address, shutdown)
-
-
-@intrinsic
-def load_i64(typingctx, address):
-    """The int64 at `address` (an integer)."""
-    def codegen(context, builder, signature, args):
-        return builder.load(builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
-    return types.int64(address), codegen
-
-
-@intrinsic
-def store_i64(typingctx, address, value):
-    """Write an int64 at `address` (an integer)."""
-    def codegen(context, builder, signature, args):
-        builder.store(args[1], builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
-        return context.get_dummy_value()
-    return types.void(address, types.int64), codegen
 
 
 _libc = ctypes.CDLL(None)
