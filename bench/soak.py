@@ -115,18 +115,20 @@ def run_soak(options: SoakOptions, say=print) -> SoakResult:
         os.environ["JACK_DEFAULT_SERVER"] = server.name
     else:
         os.environ["JACK_DEFAULT_SERVER"] = options.jack_server
-    # PortAudio only when serve plays through it: its JACK host API joins the server as a
-    # client of its own, which serve --jack's graph does not have
-    sd = None
-    if not options.jack:
-        from gansynth_live.engine.stream import rescan_devices, sounddevice
+    # PortAudio's JACK host API joins the server as a client of its own; serve --jack has
+    # none, so with --jack PortAudio is shut down for the soak (not merely left alone: a
+    # client it keeps on a server that has gone crashes libjack's threads later)
+    from gansynth_live.engine.stream import rescan_devices, sounddevice
 
+    sd = sounddevice()
+    if options.jack:
+        sd._terminate()
+    else:
         rescan_devices()
-        sd = sounddevice()
     try:
         return _soak(options, folder, say)
     finally:
-        if sd is not None:
+        if not options.jack:  # (with --jack it is down already)
             sd._terminate()  # PortAudio lets go of JACK before the server goes
         if server is not None:
             server.stop()
@@ -134,8 +136,7 @@ def run_soak(options: SoakOptions, say=print) -> SoakResult:
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = old_server
-        if sd is not None:
-            sd._initialize()  # and sees the JACK server it saw before, not a dead one
+        sd._initialize()  # and sees the JACK server it saw before the soak, not a dead one
 
 
 class Sampler:
