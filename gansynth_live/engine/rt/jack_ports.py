@@ -167,25 +167,17 @@ def lost_to_apply(ring):
     return ring[RING_LOST] != 0 and ring[RING_HEAD] == ring[RING_TAIL]
 
 
-@intrinsic
-def add_i64(typingctx, pointer, value):
-    """*(int64 *)pointer += value (one writer: libjack's notification thread)."""
-    def codegen(context, builder, signature, args):
-        target = builder.bitcast(args[0], ir.IntType(64).as_pointer())
-        builder.store(builder.add(builder.load(target), args[1]), target)
-        return context.get_dummy_value()
-    return types.void(types.voidptr, types.int64), codegen
-
-
-@numba.cfunc(types.int32(types.voidptr), nopython=True, cache=False)
+# int64 for each C `void *arg`: the same register on a 64-bit ABI, and integer arithmetic
+# for the pointer intrinsics above; one writer per counter (libjack's notification thread)
+@numba.cfunc(types.int32(types.int64), nopython=True, cache=False)
 def _count_xrun(counter):
-    add_i64(counter, 1)
+    store_i64(counter, load_i64(counter) + 1)
     return 0
 
 
-@numba.cfunc(types.void(types.int32, types.voidptr, types.voidptr), nopython=True, cache=False)
+@numba.cfunc(types.void(types.int32, types.voidptr, types.int64), nopython=True, cache=False)
 def _note_shutdown(code, reason, flag):
-    add_i64(flag, 1)
+    store_i64(flag, load_i64(flag) + 1)
 
 
 _set_xrun = _jack.jack_set_xrun_callback  # (client, int (*)(void *), void *arg)
@@ -215,9 +207,8 @@ _CLOCK_MONOTONIC = 1  # time.monotonic's clock on Linux
 LOG_COUNT, LOG_CAPACITY, LOG_CLOCK, LOG_TIMES = 0, 1, 2, 4  # XrunLog's int64 words
 
 
-# int64 for the C `void *arg`: the same register on a 64-bit ABI, and integer arithmetic
 @numba.cfunc(types.int32(types.int64), nopython=True, cache=False)
-def _log_xrun(log):
+def _log_xrun(log):  # log: XrunLog's int64 words, by address like the counters above
     count = load_i64(log + 8 * LOG_COUNT)
     if count < load_i64(log + 8 * LOG_CAPACITY):  # the time first: a reader trusts count
         clock = log + 8 * LOG_CLOCK
