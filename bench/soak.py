@@ -297,6 +297,7 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     generator = service.generator_pid
     sampler = Sampler(session, monitor, generator, performers.pid)
     before = sampler.before
+    python_before = engine.counters.python_cycles
     audio_thread = engine.counters.audio_thread_id
     faults_before = thread_major_faults(audio_thread)
     say(f"soak: playing for {options.seconds:.0f} s")
@@ -328,6 +329,8 @@ def _perform(options: SoakOptions, session, monitor: JackMonitor, performers: Pe
     result.midi_received = session.midi.messages - midi_before
     result.midi_bad = session.midi.bad_messages + session.midi.errors
     result.cycles_missed = after.cycles_missed - before.cycles_missed
+    result.callbacks = after.callbacks - before.callbacks
+    result.python_cycles = engine.counters.python_cycles - python_before
     result.osc_sent = counts["osc_sent"]
     result.osc_received = osc_after.packets - osc_before.packets
     p99, worst = session.osc.handler_times()

@@ -11,7 +11,6 @@ late starts into "the thread woke late" (both late) and "Python was not free"
 
 from __future__ import annotations
 
-import ctypes
 
 import numba
 import numpy as np
@@ -21,9 +20,6 @@ from gansynth_live.engine.rt import jack_ports as ports
 
 RING = 1 << 16  # lateness of the last 65,536 cycles (about 6 minutes at 256 frames)
 CLIENT, COUNT, LATE = 0, 1, 2  # the log's words: client address, cycles seen, the ring
-
-_set_process = ports._jack.jack_set_process_callback  # (client, int (*)(nframes, arg), arg)
-_set_process.argtypes, _set_process.restype = [ctypes.c_uint64] * 3, ctypes.c_int
 
 
 @numba.cfunc(types.int32(types.uint32, types.CPointer(types.int64)), nopython=True,
@@ -47,8 +43,7 @@ class CompiledProbe:
         self.rate = float(self.client.samplerate)
         self._log = np.zeros(LATE + RING, dtype=np.int64)
         self._log[CLIENT] = ports.address(self.client._ptr)
-        if _set_process(int(self._log[CLIENT]), _process.address, self._log.ctypes.data) != 0:
-            raise OSError("jack_set_process_callback failed")
+        ports.set_process(int(self._log[CLIENT]), _process.address, self._log.ctypes.data)
         self._mark = 0
         self.client.activate()
 

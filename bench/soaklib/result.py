@@ -59,6 +59,8 @@ class SoakResult:
     midi_received: int = 0
     midi_bad: int = 0
     cycles_missed: int = 0  # serve --jack: JACK cycles the engine's callback missed (MIDI lost)
+    callbacks: int = 0
+    python_cycles: int = 0  # serve --jack: cycles whose compiled callback ran Python (the GIL)
     osc_sent: int = 0
     osc_received: int = 0
     osc_bad: int = 0
@@ -183,6 +185,10 @@ class SoakResult:
              f"{self.reference_others_cpu_pct:.0f} %, steal {self.reference_steal_pct:.1f} %)",
              ""),
             ("engine overruns (callback > period)", f"{self.overruns}", "0"),
+            *([("cycles whose callback ran Python (took the GIL) / all cycles",
+                f"{self.python_cycles} / {self.callbacks} "
+                f"({100.0 * self.python_cycles / max(1, self.callbacks):.1f} %)", "few")]
+              if self.host == "jack" else []),
             ("steal time (whole run / worst second)",
              f"{self.steal_pct:.1f} % / {self.steal_max_pct:.0f} %", "low"),
             ("steal in the seconds with xruns",

@@ -32,7 +32,8 @@ from .layers import PitchTable, prepare_layers
 from .rt import envelope as env
 from .rt import jit
 from .rt.counters import Counters
-from .rt.renderer import Renderer
+from .rt.atomics import publish
+from .rt.renderer import P_LAYERS, P_RECORDER, Renderer
 
 __all__ = ["Counters", "Engine", "EngineStats", "load_kernels"]
 
@@ -93,8 +94,8 @@ class Engine:
         self.kernels = kernels if kernels is not None else load_kernels()
         jit.warm_up()  # the allocation-free helpers the callback calls, compiled now
         self.counters = Counters()
-        self.recorder = None  # a Recorder the callback feeds, swapped by reference
         self.renderer = Renderer(config, self.kernels, self.counters)
+        self._recorder = None
         r = self.renderer
         self._queue, self._retire, self._slots, self._voices = r.queue, r.retire, r.slots, r.voices
         self._tables: dict[int, PitchTable] = {}
@@ -128,6 +129,7 @@ class Engine:
         with self._tables_lock:
             prepared = prepare_layers(layers, self.sample_rate, self._tables)
         self.renderer.pending = prepared
+        publish(self.renderer.published, P_LAYERS)
         self.collect()
 
     def collect(self) -> int:
@@ -146,6 +148,17 @@ class Engine:
             for key in [key for key in self._tables if key not in keep]:
                 del self._tables[key]
         return dropped
+
+    @property
+    def recorder(self):  # Recorder | RecorderTee | None
+        """What the callback feeds each block, swapped by reference (then `wait_for_callback`
+        before closing the old one)."""
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder) -> None:
+        self._recorder = recorder
+        publish(self.renderer.published, P_RECORDER)
 
     def wait_for_callback(self, timeout_s: float = HAND_OFF_TIMEOUT_S) -> bool:
         """Return once no audio callback can still hold a reference swapped before this call. Any thread.

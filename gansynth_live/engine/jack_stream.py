@@ -66,6 +66,7 @@ class JackStream(Playback):
         self.outputs: tuple[Any, Any] | None = None
         self.connected_to: list[str] = []
         self._shutdown_flag = np.zeros(1, dtype=np.int64)  # bumped by JACK's shutdown callback
+        self._cycle: Any = None  # rt/jack_callback.JackCycle: what the compiled callback reads
 
     def _check_available(self) -> None:
         _jack()
@@ -74,7 +75,7 @@ class JackStream(Playback):
         jack = _jack()
         from .rt import jack_ports  # compiles the port functions (about a second), here
         from .rt import jit
-        from .rt.jack_callback import MAX_FRAMES, make_process
+        from .rt.jack_callback import MAX_FRAMES, JackCycle
         from .rt.jack_midi import CallbackMidi
 
         jit.warm_up()  # the compiled note path (rt/midi_notes.py) too, before any callback
@@ -97,9 +98,11 @@ class JackStream(Playback):
             right = client.outports.register("out_2")
             self.midi = CallbackMidi(engine.renderer.own_queue)
             engine.counters.ints[CYCLE_TIME] = 0  # a new client: no cycle seen yet
-            client.set_process_callback(make_process(
-                engine, jack_ports.address(client._ptr), jack_ports.address(left._ptr),
-                jack_ports.address(right._ptr), self.midi))
+            self._cycle = JackCycle(engine, jack_ports.address(client._ptr),
+                                    jack_ports.address(left._ptr),
+                                    jack_ports.address(right._ptr), self.midi)
+            jack_ports.set_process(jack_ports.address(client._ptr), self._cycle.address,
+                                   self._cycle.arg)
             ints = engine.counters.ints  # JACK's xruns bump XRUNS there, in C (jack_ports)
             jack_ports.count_xruns_and_shutdown(
                 jack_ports.address(client._ptr), ints.ctypes.data + XRUNS * ints.itemsize,

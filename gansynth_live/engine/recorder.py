@@ -44,18 +44,21 @@ _BYTES_PER_SAMPLE = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32
                      "FLOAT": 4, "DOUBLE": 8}
 
 
-W_WRITTEN, W_OVERFLOW = 0, 1  # Recorder._counts: frames into the ring, frames refused
+# Recorder._counts: frames into the ring and frames refused (the audio thread's), frames
+# read from it (the writer's), and 1 once the recording stopped early (refuse more);
+# numbers, so JACK's compiled callback (rt/jack_callback.py) writes a ring with no Python
+W_WRITTEN, W_OVERFLOW, W_READ, W_STOPPED = range(4)
 
 
 @njit
-def ring_write(ring, block, counts, read, refuse):
+def ring_write(ring, block, counts):
     """The audio thread's side of Recorder.write as one loop: no views, no int objects."""
     frames = block.shape[0]
     if frames == 0:
         return
     capacity = ring.shape[0]
     written = counts[W_WRITTEN]
-    if refuse or capacity - (written - read) < frames:
+    if counts[W_STOPPED] != 0 or capacity - (written - counts[W_READ]) < frames:
         counts[W_OVERFLOW] += frames
         return
     i = written % capacity
@@ -71,7 +74,7 @@ def ring_write(ring, block, counts, read, refuse):
 @on_warm_up
 def _warm_up() -> None:
     ring_write(np.zeros((8, 2), dtype=np.float32), np.zeros((2, 2), dtype=np.float32),
-               np.zeros(2, dtype=np.int64), 0, False)
+               np.zeros(4, dtype=np.int64))
 
 
 class RecorderError(GansynthLiveError):
@@ -161,8 +164,7 @@ class Recorder:
         self._ring = np.zeros((capacity, channels), dtype=np.float32)
         self._ring.fill(0.0)  # touch every page now, not in the audio callback
         self._capacity = capacity
-        self._counts = np.zeros(2, dtype=np.int64)  # audio thread: W_WRITTEN, W_OVERFLOW
-        self._read = 0  # writer thread
+        self._counts = np.zeros(4, dtype=np.int64)  # W_WRITTEN, W_OVERFLOW, W_READ, W_STOPPED
         self._finished = False  # writer thread: the file is closed
         self.frames_written = 0
         self.error = ""
@@ -178,13 +180,28 @@ class Recorder:
         return int(self._counts[W_WRITTEN])
 
     @property
+    def _read(self) -> int:
+        """Frames the writer thread has taken from the ring (it alone writes this)."""
+        return int(self._counts[W_READ])
+
+    @property
+    def parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ring, counts): what a compiled caller of `ring_write` needs."""
+        return self._ring, self._counts
+
+    @property
+    def recorders(self) -> tuple["Recorder"]:
+        """This one (a RecorderTee has several): what the audio thread writes."""
+        return (self,)
+
+    @property
     def _overflow(self) -> int:
         return int(self._counts[W_OVERFLOW])
 
     # --- audio thread -------------------------------------------------------------------
     def write(self, block: np.ndarray) -> None:
         """Copy a block into the ring; drop and count it if the ring is full. Never blocks."""
-        ring_write(self._ring, block, self._counts, self._read, bool(self.error))
+        ring_write(self._ring, block, self._counts)
 
     @property
     def overflow_frames(self) -> int:
@@ -228,7 +245,7 @@ class Recorder:
                              f"{' (the disk is full)' if full else ''}: "
                              f"{type(exc).__name__}: {exc}; the file is kept up to there")
             return False
-        self._read += n
+        self._counts[W_READ] += n
         self.frames_written += n
         return True
 
@@ -236,6 +253,7 @@ class Recorder:
         if self.error:
             return
         self.error = f"recording '{self.path}' stopped: {text}"
+        self._counts[W_STOPPED] = 1
         if self.on_error is not None:
             try:
                 self.on_error(self.error)

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import time
 
+import numba
 import numpy as np
 import pytest
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 from alloc_testing import measure
 from jack_capture import JackCapture
 from jack_midi_sender import RawSender
@@ -237,15 +241,31 @@ def test_a_flood_past_the_ring_drops_but_releases_every_note(jack_server, bank, 
     assert engine.stats().notes_started == len(held) and engine.stats().callback_errors == 0
 
 
+@intrinsic
+def _call_process(typingctx, address, frames, arg):
+    """Call JACK's process callback (a C function at an integer address) as libjack does."""
+    def codegen(context, builder, signature, args):
+        function = ir.FunctionType(ir.IntType(32), [ir.IntType(32), ir.IntType(64)])
+        callee = builder.inttoptr(args[0], function.as_pointer())
+        return builder.call(callee, [builder.trunc(args[1], ir.IntType(32)), args[2]])
+    return types.int32(types.int64, types.int64, types.int64), codegen
+
+
+@numba.njit(_nrt=False)
+def call_process(address, frames, arg):
+    return _call_process(address, frames, arg)
+
+
 def test_the_process_callback_allocates_nothing(jack_server, tmp_path):
     """The dense performance of the PortAudio callback's allocation test (alloc_testing.py:
-    steals, pedal, bend, panic, morph swaps, a recording), through JACK's process callback
-    with a MIDI port read every block. The client stays inactive and the process callback
-    is called from here, block after block, as that test calls PortAudio's: inside JACK's
-    own thread, tracemalloc also counts what libjack's other threads allocate."""
+    steals, pedal, bend, panic, morph swaps, a recording), through JACK's compiled process
+    callback with a MIDI port read every block, and its Python part in the cycles that need
+    it. The client stays inactive and the callback is called from here (through compiled
+    code, as libjack calls it), block after block, as that test calls PortAudio's: inside
+    JACK's own thread, tracemalloc also counts what libjack's other threads allocate."""
     import jack
 
-    from gansynth_live.engine.rt.jack_callback import make_process
+    from gansynth_live.engine.rt.jack_callback import JackCycle
     from gansynth_live.engine.rt.jack_midi import CallbackMidi
     from gansynth_live.engine.rt.jack_ports import address
 
@@ -253,15 +273,18 @@ def test_the_process_callback_allocates_nothing(jack_server, tmp_path):
     left, right = client.outports.register("out_1"), client.outports.register("out_2")
     port = client.midi_inports.register("in")
     midis = []
+    cycles = []
 
     def jack_host(engine, out, frames):
         midi = CallbackMidi(engine.renderer.own_queue)
         midi.addresses[0] = address(port._ptr)
         midi.slots = 1
         midis.append(midi)
-        process = make_process(engine, address(client._ptr), address(left._ptr),
-                               address(right._ptr), midi)
-        return lambda: process(frames)
+        cycle = JackCycle(engine, address(client._ptr), address(left._ptr),
+                          address(right._ptr), midi)
+        cycles.append(cycle)
+        callback, arg = cycle.address, cycle.arg
+        return lambda: call_process(callback, frames, arg)
 
     try:
         peaks, kept, engine = measure(tmp_path, host=jack_host)
@@ -270,32 +293,34 @@ def test_the_process_callback_allocates_nothing(jack_server, tmp_path):
     stats = engine.stats()
     assert stats.callback_errors == 0 and midis[0].errors == 0
     assert stats.voices_stolen > 100 and stats.layer_swaps > 20
+    assert 0 < engine.counters.python_cycles < stats.callbacks  # both kinds of cycle ran
     assert peaks.max() == 0 and kept.max() <= 0
 
 
 def test_cycles_the_callback_misses_are_counted(jack_server, bank, monkeypatch):
     """A callback that overruns makes JACK run cycles without it (their MIDI is gone, as
-    for any JACK client): the engine counts them from JACK's frame time."""
+    for any JACK client): the engine counts them from JACK's frame time. The overrun is a
+    sleep in the callback's Python part, which the test asks the next cycle to run."""
     from gansynth_live.engine.rt import jack_callback
 
-    real = jack_callback.make_process
-    calls = [0]
+    real = jack_callback.JackCycle.python_part
+    stall = [False]
 
-    def stalling(engine, client, left, right, midi):
-        process = real(engine, client, left, right, midi)
+    def stalling(self, frames: int) -> int:
+        if stall[0]:
+            stall[0] = False
+            time.sleep(0.05)  # nine 256-frame periods
+        return real(self, frames)
 
-        def wrapper(frames: int) -> None:
-            calls[0] += 1
-            if calls[0] == 100:
-                time.sleep(0.05)  # nine 256-frame periods
-            process(frames)
-
-        return wrapper
-
-    monkeypatch.setattr(jack_callback, "make_process", stalling)
+    monkeypatch.setattr(jack_callback.JackCycle, "python_part", stalling)
     engine, stream, inputs = playing(bank)
     try:
-        wait_for(lambda: calls[0] > 150, what="the callback to run on")
+        wait_for(lambda: engine.counters.callbacks > 100, what="the callback to run")
+        stall[0] = True
+        stream._cycle.control[jack_callback.C_FORCE] = 1
+        wait_for(lambda: not stall[0], what="the stalled cycle")
+        seen = engine.counters.callbacks
+        wait_for(lambda: engine.counters.callbacks > seen + 50, what="the callback to run on")
     finally:
         inputs.close()
         stream.close()

@@ -8,6 +8,11 @@ voice return queue, whatever the audio thread is done with goes into a
 `RetireRing`, and a housekeeping thread (`Engine.collect`) drops it there.
 If the ring is full the audio thread keeps the reference and tries again
 next block.
+
+Compiled code finds each slot's samples without Python: `BankSlots.banks`
+holds the slot's kind (float32 or int16 samples, or empty), its scale, and two
+stashes (rt/stash.py) in which `assign` writes the samples array and
+`release` writes an empty one back.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import numpy as np
 
 from ..layers import PitchTable
 from .jit import njit, on_warm_up
+from .stash import Stash
 
 WRITTEN, READ = 0, 1
+EMPTY, F32, I16 = 0, 1, 2  # a slot's kind (BankSlots.kinds)
 
 
 @njit
@@ -163,6 +170,13 @@ class BankSlots:
         self.occupied = np.zeros(size, dtype=bool)  # tables[k] is not None, for numpy masks
         self.serial = np.full(size, -1, dtype=np.int64)
         self.retire = retire
+        self.kinds = np.zeros(size, dtype=np.int64)  # EMPTY, F32 or I16
+        self.scales = np.zeros(size, dtype=np.float64)
+        self._empty = (_read_only(np.float32), _read_only(np.int16))
+        self._stashes = (Stash(self._empty[0], size), Stash(self._empty[1], size))
+        f32, i16 = self._stashes
+        # what compiled code reads a slot's bank through (mixer.mix)
+        self.banks = (self.kinds, self.scales, f32.address, f32.stride, i16.address, i16.stride)
 
     def find(self, table: PitchTable) -> int:
         return find_serial(self.serial, self.occupied, table.serial)
@@ -174,6 +188,11 @@ class BankSlots:
             return k
         k = first_free(self.occupied)
         if k >= 0:
+            samples = table.samples
+            kind = I16 if samples.itemsize == 2 else F32  # PitchTable: float32 or int16
+            self._stashes[kind - 1].put(samples, k)
+            self.kinds[k] = kind
+            self.scales[k] = table.scale
             self.tables[k] = table
             self.occupied[k] = True
             self.serial[k] = table.serial
@@ -186,7 +205,17 @@ class BankSlots:
             return True
         if not self.retire.put(table):
             return False
+        kind = item(self.kinds, k)
+        self.kinds[k] = EMPTY
+        self._stashes[kind - 1].put(self._empty[kind - 1], k)  # the stash lets go of it
         self.tables[k] = None
         self.occupied[k] = False
         self.serial[k] = -1
         return True
+
+
+def _read_only(dtype: type) -> np.ndarray:
+    """An empty slot's samples: of the type PitchTable's are (read-only, C-contiguous)."""
+    samples = np.zeros(1, dtype=dtype)
+    samples.setflags(write=False)
+    return samples

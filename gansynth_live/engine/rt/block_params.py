@@ -7,5 +7,5 @@ array costs a compiled call no object.
 """
 
 P_FRAMES, P_GLIDE_INC, P_FADE_FRAMES, P_ATTACK_RATE, P_SUSTAIN, P_LOG_K_DECAY, \
-    P_LOG_K_RELEASE = range(7)
-PARAMS = 7
+    P_LOG_K_RELEASE, P_GLIDE_FRAMES = range(8)
+PARAMS = 8

@@ -1,8 +1,11 @@
 """Audio thread only: the function PortAudio calls once per block, small on purpose.
 
-The per-block part (`make_block`) is shared with JACK's own process callback
-(rt/jack_callback.py). Per call: note an xrun if PortAudio flagged one, let the engine render into
-`outdata` (it pops events, reads the bank reference once, mixes into
+PortAudio calls Python (sounddevice's cffi callback), so this callback takes the
+interpreter lock every block; with `serve --jack` the engine is a JACK client
+whose process callback is compiled instead (rt/jack_callback.py), and both run
+the renderer's same two parts (rt/renderer.py). Per call: note an xrun if
+PortAudio flagged one, let the engine render into `outdata` (it pops events,
+reads the bank reference once, mixes into
 preallocated buffers), hand the block to the recorder if one is armed, and
 time itself (total, worst, and a preallocated histogram for percentiles). It
 never raises: on an internal error it writes silence and counts. No locks, no
@@ -37,7 +40,7 @@ def make_block(engine: Engine) -> Block:
     started, underflow)` renders `frames` frames into `outdata` (float32, (frames, 2)),
     feeds the recorder and keeps the accounting; `started` is perf_counter at entry.
 
-    PortAudio's callback (`make_callback`) and JACK's own (rt/jack_callback.py) call it.
+    PortAudio's callback (`make_callback`) calls it.
     """
     counters = engine.counters
     renderer = engine.renderer

@@ -21,10 +21,13 @@ INT_NAMES = ("callbacks", "xruns", "callback_errors", "overruns", "blocks", "fra
              "clock",  # clock: the renderer's frame counter (`now` of the event handlers)
              "starts_noted",  # callbacks whose start time went into Counters.starts
              "cycles_missed",  # serve --jack: JACK cycles that ran without this callback
-             "cycle_time")  # serve --jack: the JACK frame time the next cycle should start at
+             "cycle_time",  # serve --jack: the JACK frame time the next cycle should start at
+             "in_callback",  # 1 from a callback's start until after `callbacks` is bumped
+             "python_cycles")  # serve --jack: cycles whose callback ran Python (took the GIL)
 (CALLBACKS, XRUNS, CALLBACK_ERRORS, OVERRUNS, BLOCKS, FRAMES, NOTES_STARTED, NOTES_REFUSED,
  NOTES_SILENT, VOICES_STOLEN, LAYER_SWAPS, LAYER_SWAPS_WAITING, NONFINITE_BLOCKS, UNKNOWN_EVENTS,
- LOST_EVENTS_APPLIED, CLOCK, STARTS_NOTED, CYCLES_MISSED, CYCLE_TIME) = range(len(INT_NAMES))
+ LOST_EVENTS_APPLIED, CLOCK, STARTS_NOTED, CYCLES_MISSED, CYCLE_TIME, IN_CALLBACK,
+ PYTHON_CYCLES) = range(len(INT_NAMES))
 COST_TOTAL, COST_MAX, COST_LOAD = 0, 1, 2
 LOAD_SMOOTHING_S = 0.5  # the DSP load is the callback's share of the period, smoothed over ~0.5 s
 
@@ -89,8 +92,7 @@ def start_lateness(starts: np.ndarray, window: int = 375) -> np.ndarray:
 class Counters:
     """Counters the audio thread bumps in place and `Engine.stats` reads."""
 
-    __slots__ = ("ints", "costs", "last_error", "cost_hist", "in_callback", "audio_thread_id",
-                 "starts")
+    __slots__ = ("ints", "costs", "last_error", "cost_hist", "audio_thread_id", "starts")
 
     START_RING = 1 << 16  # callback starts kept (5.8 minutes of 256-frame periods at 48 kHz)
 
@@ -103,7 +105,6 @@ class Counters:
         self.last_error = ""
         self.cost_hist = np.zeros(self.COST_BINS, dtype=np.int64)
         self.audio_thread_id = 0  # the OS thread id of the callback (benchmarks read its faults)
-        self.in_callback = False  # True from a callback's start until after `callbacks` is bumped
         # When each callback started, for `start_lateness_s`: how long after its period
         # began the Python code ran (the wait for the GIL and the scheduler, item 6)
         self.starts = np.zeros(self.START_RING, dtype=np.float64)

@@ -34,7 +34,7 @@ import numpy as np
 from ...events import AllNotesOff, AllSoundOff, NoteOff, SustainPedal, is_critical
 from ..event_records import RECORD_SIZE, decode, encode
 
-HEAD, TAIL = 0, 1
+HEAD, TAIL, LOST = 0, 1, 2  # indices: consumer's, producers', a critical event was lost
 
 
 class EventQueue:
@@ -52,7 +52,9 @@ class EventQueue:
         self.capacity = capacity
         self.reserve = reserve
         self.records = np.zeros((capacity, RECORD_SIZE), dtype=np.float64)
-        self.indices = np.zeros(2, dtype=np.int64)  # HEAD: the consumer's; TAIL: producers'
+        # HEAD: the consumer's; TAIL: producers'; LOST: 1 while lost events wait to be applied
+        # (a number, so JACK's compiled callback sees it without Python)
+        self.indices = np.zeros(3, dtype=np.int64)
         self._lock = threading.Lock()
         # counters (read from any thread)
         self.refused = 0  # ordinary events refused near capacity
@@ -61,7 +63,6 @@ class EventQueue:
         self.lost_note_offs = np.zeros((16, 128), dtype=bool)
         self.lost_pedal_up = np.zeros(16, dtype=bool)
         self.lost_panic = False
-        self.lost_pending = False
 
     # --- producers (any thread) -------------------------------------------------------
     def push(self, event: object) -> bool:
@@ -94,6 +95,15 @@ class EventQueue:
         elif isinstance(event, (AllNotesOff, AllSoundOff)):
             self.lost_panic = True
         self.lost_pending = True  # set last: the consumer reads the tables after clearing it
+
+    @property
+    def lost_pending(self) -> bool:
+        """Critical events found the ring full and wait in the tables to be applied."""
+        return self.indices[LOST] != 0
+
+    @lost_pending.setter
+    def lost_pending(self, value: bool) -> None:
+        self.indices[LOST] = 1 if value else 0
 
     def __len__(self) -> int:
         """Events waiting (approximate while others push or pop)."""

@@ -37,6 +37,11 @@ Ports come and go from the control thread (inputs/jack_midi.py): it writes a
 port's address into `addresses` after setting up its translator (publish
 last), and to retire one it asks `release` and waits: this thread then clears
 the address, releases the notes that port holds (`release_all`), and says done.
+
+The reading (`read_midi`) is compiled and called by JACK's compiled process
+callback (rt/jack_callback.py) every cycle; everything after it (`apply`) is
+Python, which that callback runs only in a cycle with rows waiting, lost
+events to apply or a release asked for (`needs_python`: all numbers).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from .event_queue import EventQueue
 from .jack_ports import (EVENT_BYTES, LOST_PANIC, LOST_PEDAL_UP, RING_DROPPED, RING_HEAD,
                          RING_LOST, RING_RECOVERED, RING_TAIL, event_struct, lost_to_apply,
                          read_midi)
+from .jit import njit
 from .midi_notes import note_rows, put_played
 
 MAX_PORTS = 16
@@ -62,6 +68,26 @@ HANDOVER_LIMIT = 65536  # actions waiting for the control thread (past it: dropp
 
 CONTROL, PROGRAM, MORPH = "control", "program", "morph"
 PLAYED_ROWS = 4096  # pitches played, waiting for the control thread (past it: dropped)
+M_SLOTS, M_RELEASE = 0, 1  # CallbackMidi.control: port slots in use; a release was asked
+
+
+@njit
+def rows_waiting(ring):
+    """Rows read but not applied yet (a Python int from compiled code: no numpy scalar)."""
+    return ring[RING_TAIL] - ring[RING_HEAD]
+
+
+@njit
+def release_asked(control):
+    return control[M_RELEASE] != 0
+
+
+@njit
+def needs_python(control, ring, waiting):
+    """Whether this cycle's MIDI needs `CallbackMidi.apply` (Python): rows waiting, lost
+    events to apply now that the ring is empty, or a port to release."""
+    return (waiting > 0 or control[M_RELEASE] != 0
+            or (ring[RING_LOST] != 0 and ring[RING_HEAD] == ring[RING_TAIL]))
 
 
 class Handover:
@@ -140,10 +166,10 @@ class CallbackMidi:
         self.controllers = HandedOverControllers(self.handover)
         self.addresses = np.zeros(MAX_PORTS, dtype=np.uint64)  # 0: no port in the slot
         self.ports: list[Any] = [None] * MAX_PORTS  # midi_ports.OpenPort per slot
-        self.slots = 0  # slots in use are below this
+        # M_SLOTS: slots in use are below this; M_RELEASE: the control thread asks a release
+        self.control = np.zeros(2, dtype=np.int64)
         self.releasing = [False] * MAX_PORTS  # asked by the control thread
         self.released = [-1] * MAX_PORTS  # notes released (set by this thread when done)
-        self.release_requested = False
         self._event, self._event_address = event_struct()
         self._data = np.zeros((RING_ROWS, EVENT_BYTES), dtype=np.uint8)
         self._meta = np.zeros((RING_ROWS, 4), dtype=np.int64)
@@ -157,6 +183,29 @@ class CallbackMidi:
         self.bad_messages = 0
         self.errors = 0
         self.last_error = ""
+
+    @property
+    def slots(self) -> int:
+        """Port slots in use (all below this)."""
+        return int(self.control[M_SLOTS])
+
+    @slots.setter
+    def slots(self, value: int) -> None:
+        self.control[M_SLOTS] = value
+
+    @property
+    def release_requested(self) -> bool:
+        return bool(self.control[M_RELEASE])
+
+    @release_requested.setter
+    def release_requested(self, value: bool) -> None:
+        self.control[M_RELEASE] = 1 if value else 0
+
+    @property
+    def reader(self) -> tuple:
+        """What `read_midi` takes besides the slot count and the frames, for compiled callers."""
+        return (self.addresses, self.control, self._event, self._event_address, self._data,
+                self._meta, self._ring, self._lost)
 
     @property
     def dropped(self) -> int:
@@ -188,14 +237,21 @@ class CallbackMidi:
 
     def read(self, frames: int) -> None:
         """Audio thread: this cycle's MIDI, applied in this cycle within a budget (a flood
-        waits in the ring, it never stalls the block)."""
-        n = read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
-                      self._data, self._meta, self._ring, self._lost)
+        waits in the ring, it never stalls the block). JACK's compiled callback does the
+        two halves itself: `read_midi` compiled, then `apply` when `needs_python`."""
+        read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
+                  self._data, self._meta, self._ring, self._lost)
+        self.apply()
+
+    def apply(self) -> None:
+        """Audio thread: translate and apply the rows `read_midi` left waiting (within the
+        block's budgets), lost events once the ring is empty, and asked releases."""
+        n = rows_waiting(self._ring)
         if n:
             self._translate(n if n < ROWS_PER_BLOCK else ROWS_PER_BLOCK)
         if lost_to_apply(self._ring):  # compiled: a numpy scalar here would be an object
             self._apply_lost()
-        if self.release_requested:
+        if release_asked(self.control):  # compiled: no numpy scalar
             self._release()
 
     def _translate(self, n: int) -> None:
@@ -275,7 +331,7 @@ class CallbackMidi:
                     self._feed(port, [0xB0 | ch, 123, 0], False)
 
     def _release(self) -> None:
-        self.release_requested = False
+        self.control[M_RELEASE] = 0
         for slot in range(self.slots):
             if self.releasing[slot]:
                 self.addresses[slot] = 0

@@ -200,11 +200,29 @@ def count_xruns_and_shutdown(client: int, xruns: int, shutdown: int) -> None:
     _on_shutdown(client, _note_shutdown.address, shutdown)
 
 
+_set_process = _jack.jack_set_process_callback  # (client, int (*)(nframes, void *), void *)
+_set_process.argtypes, _set_process.restype = [_u64, _u64, _u64], ctypes.c_int
+
+
+def set_process(client: int, callback: int, arg: int) -> None:
+    """Before activating `client`: JACK calls the C function at `callback` with `arg` each
+    cycle (a numba cfunc: no Python). Control thread."""
+    if _set_process(client, callback, arg) != 0:
+        raise OSError("jack_set_process_callback failed")
+
+
 _libc = ctypes.CDLL(None)
 _clock_gettime = _libc.clock_gettime  # (clockid, struct timespec *): two int64 on 64-bit Linux
 _clock_gettime.argtypes, _clock_gettime.restype = [ctypes.c_int, _u64], ctypes.c_int
 _CLOCK_MONOTONIC = 1  # time.monotonic's clock on Linux
 LOG_COUNT, LOG_CAPACITY, LOG_CLOCK, LOG_TIMES = 0, 1, 2, 4  # XrunLog's int64 words
+
+
+@numba.njit(types.float64(types.int64[::1]), **_COMPILE)
+def clock_now_s(timespec):
+    """time.monotonic() in compiled code: seconds, through the int64 pair `timespec`."""
+    _clock_gettime(_CLOCK_MONOTONIC, timespec.ctypes.data)
+    return timespec[0] + timespec[1] * 1e-9
 
 
 @numba.cfunc(types.int32(types.int64), nopython=True, cache=False)

@@ -51,7 +51,7 @@ from .event_apply import key_up_arrays
 _JIT = dict(nogil=False, cache=True, fastmath=False, error_model="numpy", boundscheck=False,
             _nrt=False)
 
-__all__ = ["PARAMS", "accumulate_layer", "finish_block", "finish_packed",
+__all__ = ["PARAMS", "accumulate_into", "accumulate_layer", "finish_block", "finish_packed",
            "prepare_block", "prepare_packed", "signature_count", "warm_up"]
 
 
@@ -141,6 +141,9 @@ def _accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, e
             if loops:
                 while p >= le:
                     p -= length
+
+
+accumulate_into = _accumulate_layer  # accumulate_layer for compiled callers (frames > 0)
 
 
 def accumulate_layer(samples, scale, note_gain, active, elapsed, step, start, end, loop_start,

@@ -8,6 +8,15 @@ It takes no lock and waits for nothing: events arrive through the
 per block, and references it is done with leave through the `RetireRing`, so
 big arrays are freed by `Engine.collect` in another thread, never here.
 Everything other threads may call lives in `engine.Engine` (the facade).
+
+A block has a Python part and a compiled part. `prepare` (Python) does what
+needs objects: adopting a new layer set, the records the compiled rules leave
+to Python (MPE expression), events a full ring lost, letting go of idle
+slots. `render_frames` (compiled) does the rest: applies the queued records,
+mixes, limits, counts; and it says whether the next block needs `prepare`
+(`wants`). PortAudio's callback runs both every block; JACK's compiled process
+callback (rt/jack_callback.py) runs `prepare`, and so takes the interpreter
+lock, only in the cycles that need it.
 """
 
 from __future__ import annotations
@@ -25,12 +34,21 @@ from .bank_slots import BankSlots, RetireRing, item, plan_adoption
 from .counters import (BLOCKS, CLOCK, FRAMES, LAYER_SWAPS, LAYER_SWAPS_WAITING,
                        LOST_EVENTS_APPLIED, NONFINITE_BLOCKS, UNKNOWN_EVENTS, Counters, bump)
 from .event_apply import apply_events
-from .event_queue import EventQueue
+from .event_queue import LOST, EventQueue
 from .jit import njit, on_warm_up
-from .output_stage import OutputStage
-from .mixer import Mixer
+from .output_stage import OutputStage, output_block
+from .mixer import Mixer, mix
 from .morph_glide import retarget_all, slots_in_use
+from .stash import Stash
 from .voices import Voices
+
+# Renderer.wants: what the next block's `prepare` has to do (render_frames sets them)
+W_RELEASE, W_EVENT = 0, 1  # a slot holds a bank nobody reads; a record waits for Python
+WANTS = 2
+L_EVENTS, L_BLOCK_FRAMES = 0, 1  # Renderer.limits: events applied a block, frames a block
+# Renderer.published: bumped (atomics.publish) after a control thread swaps a reference the
+# audio thread reads, so JACK's compiled callback knows to run Python for it
+P_LAYERS, P_RECORDER = 0, 1
 
 
 @njit
@@ -56,11 +74,74 @@ def next_idle_slot(occupied, slot_used, current, start):
     return -1
 
 
+@njit
+def begin_block(block, layers, applied):
+    """Apply the queued records compiled code can (both rings, at most the block's limit
+    less `applied`), then the releases that waited for a note's minimum length."""
+    (queue, own, notes, reads, channels, envelope, output, settings, ints, limits, wants,
+     parts, occupied, published) = block
+    left = limits[L_EVENTS] - applied
+    for ring in (queue, own):
+        done = apply_events(ring[0], ring[1], left, notes, reads, channels, layers, envelope,
+                            output, settings, ints)
+        if done < 0:  # the next record is for Python: it waits for `prepare`
+            wants[W_EVENT] = 1
+            done = -done - 1
+        left -= done
+    if any_true(notes[10]):  # release_pending
+        rules.release_due(notes, settings, ints)
+
+
+@njit
+def render_frames(block, layers, banks, out, frames, applied):
+    """The compiled part of `Renderer.process`: `frames` frames into `out` in blocks of at
+    most limits[L_BLOCK_FRAMES], each after its events; `applied`: events `prepare`
+    applied. Sets `wants` for the next `prepare`; returns whether it has work."""
+    (queue, own, notes, reads, channels, envelope, output, settings, ints, limits, wants,
+     parts, occupied, published) = block
+    if frames == 0:  # only apply what waits
+        begin_block(block, layers, applied)
+        return wants_python(block)
+    most = limits[L_BLOCK_FRAMES]
+    pos = 0
+    while pos < frames:
+        n = min(frames - pos, most)
+        begin_block(block, layers, applied)
+        applied = 0
+        mix(parts, banks, n)
+        if not output_block(parts[11][:n], out[pos:pos + n], output):
+            ints[NONFINITE_BLOCKS] += 1
+        ints[CLOCK] += n
+        pos += n
+    ints[BLOCKS] += 1
+    ints[FRAMES] += frames
+    if next_idle_slot(occupied, parts[9], layers[4], 0) >= 0:  # slot_used, slot_indices
+        wants[W_RELEASE] = 1
+    return wants_python(block)
+
+
+@njit
+def wants_python(block):
+    """Whether the next block needs `prepare` for its rings or slots (a new layer set, the
+    engine's own check, is not seen here)."""
+    queue, own, wants = block[0], block[1], block[10]
+    return (wants[W_RELEASE] != 0 or wants[W_EVENT] != 0 or queue[1][LOST] != 0
+            or own[1][LOST] != 0)
+
+
 @on_warm_up
 def _warm_up() -> None:
     flags = np.zeros(2, dtype=bool)
     any_true(flags)
     next_idle_slot(flags, flags, np.zeros(0, dtype=np.int64), 0)
+    from .counters import Counters as _Counters
+    from ..config import EngineConfig as _Config
+    from . import kernel_numba
+
+    renderer = Renderer(_Config(), kernel_numba, _Counters())
+    out = np.zeros((4, 2), dtype=np.float32)
+    for frames in (0, 4):
+        render_frames(renderer.block, renderer.layers, renderer.slots.banks, out, frames, 0)
 
 
 class Renderer:
@@ -80,6 +161,7 @@ class Renderer:
         self._fade_frames = config.steal_fade_s * sr
         self.mixer = Mixer(self.voices, self.slots, kernels, config.max_block_frames,
                            glide_frames=config.morph_glide_s * sr, fade_frames=self._fade_frames)
+        self.compiled = self.mixer.compiled  # the engine's kernels (not the tests' oracle)
         self.output = OutputStage(sr, config.master_gain, config.limiter_threshold,
                                   config.limiter_release_s, config.max_block_frames)
         # The envelope's coefficients live in the mixer's kernel params (a view), where a
@@ -89,7 +171,7 @@ class Renderer:
         self._bend = np.zeros(16, dtype=np.float64)
         self._bend_range = np.full(16, float(config.bend_range_semitones))  # per channel
         self._master = np.full(16, -1, dtype=np.int64)  # MPE: the zone master of a member channel
-        self._step = np.ones(16, dtype=np.float64)
+        self._step = self.mixer.step_by_channel  # each channel's bend, as a rate factor
         self._pedal = np.zeros(16, dtype=bool)
         self._chan_expr = np.zeros((16, 2), dtype=np.float64)  # SetExpression(pitch=None)
         # what the compiled note rules read (rt/event_apply.py), in tuples made once
@@ -103,6 +185,18 @@ class Renderer:
         self._settings[rules.C_PAN_SPREAD] = config.pan_spread
         self._settings[rules.C_SAMPLE_RATE] = sr
         self._layers = rules.empty_layers()
+        self.limits = np.array([config.max_events_per_block, config.max_block_frames],
+                               dtype=np.int64)
+        self.wants = np.zeros(WANTS, dtype=np.int64)
+        self.published = np.zeros(2, dtype=np.int64)  # P_LAYERS, P_RECORDER
+        # what render_frames reads, in one tuple made once (JACK's callback: a stash)
+        self.block = ((self.queue.records, self.queue.indices),
+                      (self.own_queue.records, self.own_queue.indices), self.voices.notes,
+                      self.voices.reads, self._channels, self.mixer.envelope, self.output.state,
+                      self._settings, counters.ints, self.limits, self.wants, self.mixer.parts,
+                      self.slots.occupied, self.published)
+        # the current layers' tuple for compiled code, rewritten by this thread on adoption
+        self.layer_stash = Stash(self._layers)
         self._in_use = np.zeros(config.bank_slots, dtype=bool)  # scratch of _adopt_layers
         self._release_plan = np.zeros(config.bank_slots, dtype=np.int64)
         # layers: `pending` is written by Engine.set_layers (any thread), adopted here
@@ -132,38 +226,50 @@ class Renderer:
             self.next_frames = None
             if frames is None:
                 frames = out.shape[0]
-        if frames == 0:
-            self._begin_block()
-            return
-        limit = self.config.max_block_frames
-        if frames <= limit:  # the usual case: no view, no int arithmetic
-            self._render_block(out, frames)
+        applied = self.prepare()
+        if self.compiled:
+            render_frames(self.block, self._layers, self.slots.banks, out, frames, applied)
         else:
-            pos = 0
-            while pos < frames:
-                n = min(frames - pos, limit)
-                self._render_block(out[pos:pos + n], n)
-                pos += n
-        ints = self._ints
-        bump(ints, BLOCKS, 1)
-        bump(ints, FRAMES, frames)
-        self._release_unused_slots()
+            self._render_with_python_kernels(out, frames, applied)
+        if item(self.wants, W_RELEASE):  # a Python int (0 or 1): no numpy scalar
+            self._release_unused_slots()
 
-    def _render_block(self, out: np.ndarray, n: int) -> None:
-        self._begin_block()
-        mix = self.mixer.render(n, self._step)
-        if not self.output.process(mix, out):
-            bump(self._ints, NONFINITE_BLOCKS, 1)
-        bump(self._ints, CLOCK, n)
+    @property
+    def layers(self) -> tuple:
+        """The current layers' tuple the compiled note rules read (PreparedLayers.rt)."""
+        return self._layers
 
-    def _begin_block(self) -> None:
+    def prepare(self) -> int:
+        """The Python part of a block (see the module docstring); returns how many events
+        it applied (they count against the block's limit)."""
+        wants = self.wants
+        if item(wants, W_RELEASE):
+            self._release_unused_slots()
+        wants[W_EVENT] = 0
         pending = self.pending
         if pending is not self.applied:
             self._adopt_layers(pending)
         count = self._apply_queue(self.queue, 0)
-        self._apply_queue(self.own_queue, count)
-        if any_true(self.voices.release_pending):
-            rules.release_due(self.voices.notes, self._settings, self._ints)
+        return self._apply_queue(self.own_queue, count)
+
+    def _render_with_python_kernels(self, out: np.ndarray, frames: int, applied: int) -> None:
+        """render_frames' steps with `Mixer.render` in Python: for a kernel module that is
+        not compiled (the tests' numpy oracle), which compiled code cannot call."""
+        if frames == 0:
+            begin_block(self.block, self._layers, applied)
+            return
+        pos = 0
+        while pos < frames:
+            n = min(frames - pos, self.config.max_block_frames)
+            begin_block(self.block, self._layers, applied)
+            applied = 0
+            if not self.output.process(self.mixer.render(n), out[pos:pos + n]):
+                bump(self._ints, NONFINITE_BLOCKS, 1)
+            bump(self._ints, CLOCK, n)
+            pos += n
+        bump(self._ints, BLOCKS, 1)
+        bump(self._ints, FRAMES, frames)
+        self.wants[W_RELEASE] = 1
 
     def _apply_queue(self, queue: EventQueue, count: int) -> int:
         """Apply what `queue` holds, up to the block's event limit less `count` (already
@@ -179,7 +285,7 @@ class Renderer:
                 break
             count -= done  # the compiled ones and the one for Python
             self._python_event(queue.pop())
-        if queue.lost_pending and queue.empty():
+        if item(queue.indices, LOST) and queue.empty():  # compiled: no numpy scalar
             self._apply_lost_events(queue)
         return count
 
@@ -222,6 +328,7 @@ class Renderer:
         self.applied = prepared
         self._layer_slots, self._layer_weights = prepared.slot_indices, prepared.weight_array
         self._layers = prepared.rt
+        self.layer_stash.put(prepared.rt)
         self._settings[rules.C_HAS_LAYERS] = 1.0
         if self.config.follow_morph and any_true(voices.expressive):
             self._express(np.flatnonzero(voices.active & voices.expressive))
@@ -229,6 +336,7 @@ class Renderer:
 
     def _release_unused_slots(self) -> None:
         """Hand banks no voice reads any more (and not in the current layers) to the retire ring."""
+        self.wants[W_RELEASE] = 0
         slots = self.slots
         occupied, used, current = slots.occupied, self.mixer.slot_used, self._layer_slots
         k = next_idle_slot(occupied, used, current, 0)  # slot_used: this block's prepare step
