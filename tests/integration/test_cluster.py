@@ -213,10 +213,13 @@ def test_a_replica_killed_mid_request_is_retried_on_the_other(server, tiny_model
     assert sum(client.retries for client in clients) > 0
     for latent, notes in zip(latents, results):
         assert [n.pitch for n in notes] == pitches
+        # the same pitches in the same request locally: a batch of another size may take
+        # other oneDNN kernels, whose rounding the phase integration carries along the note
         local = LocalGenerator(ModelSource(model=tiny_model), SETTINGS).render(
-            latent, [24, 60, 84], {})[0]
-        for got, want in zip([notes[0], notes[36], notes[60]], local):
-            assert_within_ulps(got.samples, want.samples, NETWORK_MAX_ULPS, WAVE_MEAN_ULPS)
+            latent, pitches, {})[0]
+        for k in (0, 36, 60):
+            assert_within_ulps(notes[k].samples, local[k].samples, NETWORK_MAX_ULPS,
+                               WAVE_MEAN_ULPS)
 
 
 def test_a_library_build_survives_a_killed_replica(server, tmp_path):
