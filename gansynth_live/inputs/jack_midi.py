@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 from .cc_map import CCMap
@@ -106,7 +107,13 @@ class JackMidiInputs:
         ports = self.midi.ports
         virtual = ports[self._virtual_slot] if self._virtual_slot is not None else None
         opened = [ports[slot] for slot in list(self._slots.values()) if ports[slot] is not None]
-        return port_statuses(virtual, opened, self._reopened, self.specs, self._excluded)
+        statuses = port_statuses(virtual, opened, self._reopened, self.specs, self._excluded)
+        # plain notes the audio thread's compiled path applied since it last synced a port
+        pending = {ports[slot].name: self.midi.pending_handled(slot)
+                   for slot in [*self._slots.values(), self._virtual_slot]
+                   if slot is not None and ports[slot] is not None}
+        return [replace(s, handled=s.handled + pending.get(s.name, 0)) if s.state != "waiting"
+                else s for s in statuses]
 
     @property
     def open_count(self) -> int:
@@ -244,11 +251,8 @@ class JackMidiInputs:
         translator = MidiTranslator(midi.sink, midi.controllers, self.channels,
                                     source or port_name, zones=self.zones,
                                     expression=self.expression)
-        midi.ports[slot] = OpenPort(source or port_name, port, translator,
-                                    virtual=source is None)
-        midi.released[slot] = -1
-        midi.addresses[slot] = address(port._ptr)  # publish last: the audio thread reads it
-        midi.slots = max(midi.slots, slot + 1)
+        midi.publish(slot, OpenPort(source or port_name, port, translator,
+                                    virtual=source is None), address(port._ptr))
         if source is not None:
             try:
                 client.connect(source, port)

@@ -33,8 +33,11 @@ import numpy as np
 
 from ...events import AllNotesOff, AllSoundOff, NoteOff, SustainPedal, is_critical
 from ..event_records import RECORD_SIZE, decode, encode
+from .cells import array_cell
 
-HEAD, TAIL, LOST = 0, 1, 2  # indices: consumer's, producers', a critical event was lost
+# indices: the consumer's position, the producers', 1 while lost critical events wait, and
+# the counts of refused events and of lost (then recovered) critical ones
+HEAD, TAIL, LOST, REFUSED, LOST_CRITICAL = range(5)
 
 
 class EventQueue:
@@ -52,13 +55,9 @@ class EventQueue:
         self.capacity = capacity
         self.reserve = reserve
         self.records = np.zeros((capacity, RECORD_SIZE), dtype=np.float64)
-        # HEAD: the consumer's; TAIL: producers'; LOST: 1 while lost events wait to be applied
-        # (a number, so JACK's compiled callback sees it without Python)
-        self.indices = np.zeros(3, dtype=np.int64)
+        # numbers, so JACK's compiled callback reads and bumps them without Python
+        self.indices = np.zeros(5, dtype=np.int64)
         self._lock = threading.Lock()
-        # counters (read from any thread)
-        self.refused = 0  # ordinary events refused near capacity
-        self.lost_critical = 0  # critical events that found the ring full (then recovered)
         # what full-ring critical events left to do (written by producers, cleared by consumer)
         self.lost_note_offs = np.zeros((16, 128), dtype=bool)
         self.lost_pedal_up = np.zeros(16, dtype=bool)
@@ -95,6 +94,11 @@ class EventQueue:
         elif isinstance(event, (AllNotesOff, AllSoundOff)):
             self.lost_panic = True
         self.lost_pending = True  # set last: the consumer reads the tables after clearing it
+
+    # counters (read from any thread): ordinary events refused near capacity; critical
+    # events that found the ring full (then recovered)
+    refused = array_cell("indices", REFUSED, int)
+    lost_critical = array_cell("indices", LOST_CRITICAL, int)
 
     @property
     def lost_pending(self) -> bool:

@@ -9,8 +9,9 @@ the period; the soak measured it (docs/benchmarks.md, "Whose xruns they are").
 
 Per cycle, all compiled: note how late the cycle started (JACK's frame clock)
 and mark the callback in flight; read this cycle's MIDI from the engine's ports
-into a ring (rt/jack_midi.py); then decide whether the cycle needs Python, from
-numbers only: MIDI rows waiting to be translated, a layer set or recorder
+into a ring and apply its plain note-ons and note-offs (rt/jack_midi.py); then
+decide whether the cycle needs Python, from numbers only: MIDI messages for
+the translator (controllers, bends, program changes...), a layer set or recorder
 published since the last cycle, records the compiled rules leave to Python,
 lost events to apply, a bank slot to let go, a port to release, the first
 cycle. Only then does it call `JackCycle.python_part` through a C function
@@ -42,9 +43,9 @@ from numba.extending import intrinsic
 from ..recorder import ring_write
 from .atomics import fence
 from .counters import CALLBACK_ERRORS, IN_CALLBACK, PYTHON_CYCLES, close_callback
-from .jack_midi import CallbackMidi, needs_python
+from .jack_midi import CallbackMidi, take_plain
 from .jack_ports import clock_now_s, note_cycle_start, read_midi, write_stereo
-from .jit import OPTIONS, njit
+from .jit import OPTIONS, njit, on_warm_up
 from .renderer import P_LAYERS, P_RECORDER, render_frames, wants_python
 from .stash import Stash
 
@@ -76,8 +77,8 @@ def _compile(cycle_stash: Stash, layer_stash: Stash, recorder_stash: Stash):
 
     @numba.njit(**_COMPILE)
     def run(frames, address):
-        (block, layers_at, banks, buffer, counters, jack, midi, control, python_part,
-         recorders_at, recorder_stride, rates) = load_cycle(address)
+        (block, layers_at, banks, buffer, counters, jack, midi, notes_path, port_path,
+         control, python_part, recorders_at, recorder_stride, rates) = load_cycle(address)
         ints, starts, costs, hist, clock = counters
         client, left, right = jack
         sample_rate, per_bin = rates
@@ -88,9 +89,10 @@ def _compile(cycle_stash: Stash, layer_stash: Stash, recorder_stash: Stash):
         note_cycle_start(starts, ints, client, sample_rate, frames)
         waiting = read_midi(addresses, midi_control[0], frames, event, event_address, data,
                             meta, ring, lost)
+        midi_python = take_plain(midi, notes_path, port_path, waiting)  # plain notes, here
         published = block[13]  # Renderer.published
         applied = 0
-        if (control[C_FORCE] != 0 or needs_python(midi_control, ring, waiting)
+        if (control[C_FORCE] != 0 or midi_python
                 or wants_python(block) or published[P_LAYERS] != control[C_LAYERS_SEEN]
                 or published[P_RECORDER] != control[C_RECORDER_SEEN]):
             ints[PYTHON_CYCLES] += 1
@@ -133,6 +135,11 @@ def take_publications(control, published):
     return changed
 
 
+@on_warm_up
+def _warm_up() -> None:
+    take_publications(np.zeros(5, dtype=np.int64), np.zeros(2, dtype=np.int64))
+
+
 class JackCycle:
     """The compiled process callback for `engine` and the Python part it calls.
 
@@ -160,7 +167,8 @@ class JackCycle:
         cycle = (renderer.block, renderer.layer_stash.entry(0), renderer.slots.banks, self.buffer,
                  (counters.ints, counters.starts, counters.costs, counters.cost_hist,
                   self.clock),
-                 (client, left, right), midi.reader, self.control, python_address,
+                 (client, left, right), midi.reader, midi.notes_path, midi.port_path,
+                 self.control, python_address,
                  self.recorders.entry(0), self.recorders.stride,
                  (float(engine.sample_rate), 1.0 / counters.COST_BIN_S))
         self.stash = Stash(cycle)

@@ -38,10 +38,16 @@ port's address into `addresses` after setting up its translator (publish
 last), and to retire one it asks `release` and waits: this thread then clears
 the address, releases the notes that port holds (`release_all`), and says done.
 
-The reading (`read_midi`) is compiled and called by JACK's compiled process
-callback (rt/jack_callback.py) every cycle; everything after it (`apply`) is
-Python, which that callback runs only in a cycle with rows waiting, lost
-events to apply or a release asked for (`needs_python`: all numbers).
+JACK's compiled process callback (rt/jack_callback.py) reads the ports
+(`read_midi`) and applies the plain notes (`plain_rows`) every cycle without
+Python; what is left (`apply`: other messages through the translator, lost
+events to apply, a release asked for) is Python, which that callback runs only
+in the cycles with such work (`needs_python`: all numbers). For that, what the
+plain-note rules read and write per port lives in numbers too: the
+translator's key arrays (in a stash, rt/stash.py), whether the port's byte
+stream is between messages (`idle`), and the notes passed since Python last
+looked at the port (`passed`), which the byte stream (its running status) and
+the translator's count take in before the port's next message through Python.
 """
 
 from __future__ import annotations
@@ -53,12 +59,14 @@ from typing import Any
 import numpy as np
 
 from ...events import NoteOff, NoteOn
-from .event_queue import EventQueue
+from .event_queue import LOST, LOST_CRITICAL, REFUSED, EventQueue
 from .jack_ports import (EVENT_BYTES, LOST_PANIC, LOST_PEDAL_UP, RING_DROPPED, RING_HEAD,
                          RING_LOST, RING_RECOVERED, RING_TAIL, event_struct, lost_to_apply,
                          read_midi)
-from .jit import njit
+from .jit import njit, on_warm_up
+from .cells import array_cell
 from .midi_notes import note_rows, put_played
+from .stash import Stash
 
 MAX_PORTS = 16
 RING_ROWS = 16384  # JACK MIDI events waiting to be applied, all ports (past it: dropped)
@@ -68,7 +76,53 @@ HANDOVER_LIMIT = 65536  # actions waiting for the control thread (past it: dropp
 
 CONTROL, PROGRAM, MORPH = "control", "program", "morph"
 PLAYED_ROWS = 4096  # pitches played, waiting for the control thread (past it: dropped)
-M_SLOTS, M_RELEASE = 0, 1  # CallbackMidi.control: port slots in use; a release was asked
+# CallbackMidi.control: port slots in use; a release was asked; rows the compiled path took
+# this cycle (they count against ROWS_PER_BLOCK)
+M_SLOTS, M_RELEASE, M_TAKEN = 0, 1, 2
+C_EVENTS, C_MESSAGES = 0, 1  # CallbackMidi.counts: JACK MIDI events taken; messages applied
+P_COUNT, P_STATUS = 0, 1  # CallbackMidi.passed[slot]: plain notes applied, the last status
+
+
+@njit
+def plain_rows(reader, queue, ports, n):
+    """Take up to n waiting rows from the ring's head while each is a plain note-on or
+    note-off from a port whose byte stream is between messages (applied, as the
+    translator would, by midi_notes.note_rows) or from a released port (skipped); stop at
+    the first row that needs the translator. Returns the rows taken.
+
+    `reader`: CallbackMidi.reader; `queue`: (records, indices, reserve, lost note-offs,
+    played, played ring); `ports`: (stash address, stride, idle, passed, counts, tally)."""
+    addresses, control, event, event_address, data, meta, ring, lost = reader
+    records, indices, reserve, lost_note_offs, played, played_ring = queue
+    at, stride, idle, passed, counts, tally = ports
+    head = ring[RING_HEAD]
+    rows = data.shape[0]
+    i = 0
+    while i < n:
+        k = (head + i) % rows
+        slot = meta[k, 0]
+        if addresses[slot] == 0:  # released: its rows are skipped
+            i += 1
+            continue
+        if idle[slot] == 0:
+            break
+        state, accepts = PORT_LOAD(at + slot * stride)
+        tally[0] = tally[1] = tally[2] = 0
+        done = note_rows(data, meta, head + i, n - i, slot, state, accepts, records, indices,
+                         reserve, lost_note_offs, played, played_ring, tally)
+        if done == 0:
+            break
+        passed[slot, P_COUNT] += done
+        passed[slot, P_STATUS] = tally[2]
+        counts[C_MESSAGES] += done
+        indices[REFUSED] += tally[0]
+        if tally[1] != 0:
+            indices[LOST_CRITICAL] += tally[1]
+            indices[LOST] = 1
+        i += done
+    counts[C_EVENTS] += i
+    ring[RING_HEAD] = head + i
+    return i
 
 
 @njit
@@ -78,15 +132,35 @@ def rows_waiting(ring):
 
 
 @njit
+def any_passed(passed):
+    for slot in range(passed.shape[0]):
+        if passed[slot, P_COUNT] != 0:
+            return True
+    return False
+
+
+@njit
+def rows_left(control):
+    """Rows this cycle may still apply (ROWS_PER_BLOCK less what the compiled path took)."""
+    return ROWS_PER_BLOCK - control[M_TAKEN]
+
+
+@njit
 def release_asked(control):
     return control[M_RELEASE] != 0
 
 
 @njit
-def needs_python(control, ring, waiting):
-    """Whether this cycle's MIDI needs `CallbackMidi.apply` (Python): rows waiting, lost
-    events to apply now that the ring is empty, or a port to release."""
-    return (waiting > 0 or control[M_RELEASE] != 0
+def take_plain(reader, queue, ports, waiting):
+    """The compiled callback's MIDI step after `read_midi`: the plain notes at the ring's
+    head (`plain_rows`, within ROWS_PER_BLOCK); returns whether the cycle needs `apply`
+    (Python): a row for the translator within the budget, lost events to apply now that
+    the ring is empty, or a port to release."""
+    control, ring = reader[1], reader[6]
+    budget = waiting if waiting < ROWS_PER_BLOCK else ROWS_PER_BLOCK
+    taken = plain_rows(reader, queue, ports, budget)
+    control[M_TAKEN] = taken
+    return (taken < budget or control[M_RELEASE] != 0
             or (ring[RING_LOST] != 0 and ring[RING_HEAD] == ring[RING_TAIL]))
 
 
@@ -167,7 +241,7 @@ class CallbackMidi:
         self.addresses = np.zeros(MAX_PORTS, dtype=np.uint64)  # 0: no port in the slot
         self.ports: list[Any] = [None] * MAX_PORTS  # midi_ports.OpenPort per slot
         # M_SLOTS: slots in use are below this; M_RELEASE: the control thread asks a release
-        self.control = np.zeros(2, dtype=np.int64)
+        self.control = np.zeros(3, dtype=np.int64)
         self.releasing = [False] * MAX_PORTS  # asked by the control thread
         self.released = [-1] * MAX_PORTS  # notes released (set by this thread when done)
         self._event, self._event_address = event_struct()
@@ -177,12 +251,39 @@ class CallbackMidi:
         self._lost = np.zeros((MAX_PORTS, 16, LOST_PANIC + 1), dtype=np.uint8)  # read_midi's
         self.free_after = [0] * MAX_PORTS  # ring position a released slot may be reused at
         self._tally = np.zeros(3, dtype=np.int64)  # midi_notes.note_rows: refused, lost, status
+        # the plain-note path's numbers per port slot (see the module docstring)
+        self.idle = np.zeros(MAX_PORTS, dtype=np.int64)
+        self.passed = np.zeros((MAX_PORTS, 2), dtype=np.int64)  # P_COUNT, P_STATUS
+        self._keys = Stash(_port_arrays(), MAX_PORTS)  # each port translator's key arrays
+        self.counts = np.zeros(2, dtype=np.int64)  # C_EVENTS, C_MESSAGES (read any thread)
+        self.notes_path = (queue.records, queue.indices, queue.reserve, queue.lost_note_offs,
+                           self.played, self.played_ring)
+        self.port_path = (self._keys.address, self._keys.stride, self.idle, self.passed,
+                          self.counts, self._tally)
         # counters (read from any thread)
-        self.events = 0  # JACK MIDI events read
-        self.messages = 0
         self.bad_messages = 0
         self.errors = 0
         self.last_error = ""
+
+    events = array_cell("counts", C_EVENTS, int)  # JACK MIDI events read and taken
+    messages = array_cell("counts", C_MESSAGES, int)
+
+    def publish(self, slot: int, port: Any, address: int) -> None:
+        """Control thread: give the audio thread a new port (midi_ports.OpenPort) in a free
+        slot, its port buffer at `address` published last."""
+        translator = port.translator
+        self.ports[slot] = port
+        self.released[slot] = -1
+        self.passed[slot] = 0
+        self.idle[slot] = 1 if port.stream.idle else 0
+        self._keys.put((translator.key_state, translator.accepts), slot)
+        self.addresses[slot] = address  # last: the audio thread reads the slot from now on
+        self.slots = max(self.slots, slot + 1)
+
+    def pending_handled(self, slot: int) -> int:
+        """Any thread: plain notes the compiled path applied for the port in `slot` that its
+        translator's `handled` does not count yet."""
+        return int(self.passed[slot, P_COUNT])
 
     @property
     def slots(self) -> int:
@@ -241,69 +342,76 @@ class CallbackMidi:
         two halves itself: `read_midi` compiled, then `apply` when `needs_python`."""
         read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
                   self._data, self._meta, self._ring, self._lost)
+        self.control[M_TAKEN] = 0
         self.apply()
 
     def apply(self) -> None:
         """Audio thread: translate and apply the rows `read_midi` left waiting (within the
         block's budgets), lost events once the ring is empty, and asked releases."""
         n = rows_waiting(self._ring)
-        if n:
-            self._translate(n if n < ROWS_PER_BLOCK else ROWS_PER_BLOCK)
+        if n:  # (an int past 256 is an object: only in cycles with MIDI, which allocate)
+            left = rows_left(self.control)
+            if left:
+                self._translate(n if n < left else left)
         if lost_to_apply(self._ring):  # compiled: a numpy scalar here would be an object
             self._apply_lost()
         if release_asked(self.control):  # compiled: no numpy scalar
             self._release()
+        self._sync_all()
+
+    def _sync_all(self) -> None:
+        """Every port takes in what the compiled path passed (so a port that only plays
+        plain notes still counts them whenever this thread runs Python)."""
+        passed, ports = self.passed, self.ports
+        if not any_passed(passed):  # compiled: the usual case allocates nothing
+            return
+        for slot in range(self.slots):
+            port = ports[slot]
+            if port is not None and passed[slot, P_COUNT]:
+                self._sync(slot, port)
 
     def _translate(self, n: int) -> None:
-        """Apply up to n waiting rows: runs of plain notes compiled, the rest through the
-        translator until PYTHON_BUDGET_S is spent (at least one row a block)."""
-        data, meta = self._data, self._meta
-        queue, tally = self.queue, self._tally
-        records, indices, reserve, lost = (queue.records, queue.indices, queue.reserve,
-                                           queue.lost_note_offs)
-        played, played_ring = self.played, self.played_ring
-        head = int(self._ring[RING_HEAD])
+        """Apply up to n waiting rows: runs of plain notes compiled (`plain_rows`), the rest
+        through the translator until PYTHON_BUDGET_S is spent (at least one row a block)."""
+        data, meta, ring = self._data, self._meta, self._ring
         rows = data.shape[0]
         deadline = 0.0
         i = 0
         while i < n:
-            k = (head + i) % rows
-            slot = int(meta[k, 0])
-            port = self.ports[slot]
-            if port is None:  # released: its rows are skipped
-                i += 1
-                continue
-            if port.stream.idle:
-                translator = port.translator
-                tally[:] = 0
-                done = note_rows(data, meta, head + i, n - i, slot, translator.key_state,
-                                 translator.accepts, records, indices, reserve, lost, played,
-                                 played_ring, tally)
-                if done:
-                    port.stream.passed(int(tally[2]), done)
-                    translator.handled += done
-                    self.messages += done
-                    if tally[0] or tally[1]:
-                        queue.refused += int(tally[0])
-                        queue.lost_critical += int(tally[1])
-                        queue.lost_pending = queue.lost_pending or bool(tally[1])
-                    i += done
-                    continue
+            i += plain_rows(self.reader, self.notes_path, self.port_path, n - i)
+            if i >= n:
+                break
             if deadline == 0.0:
                 deadline = time.perf_counter() + PYTHON_BUDGET_S
             elif time.perf_counter() > deadline:
                 break  # the rest waits for the next block
-            self._feed(port, data[k, :int(meta[k, 2])].tolist(), int(meta[k, 2]) < meta[k, 3])
+            k = int(ring[RING_HEAD]) % rows
+            slot = int(meta[k, 0])
+            port = self.ports[slot]
+            if port is not None:  # (a slot published without a port, in tests: skipped)
+                self._feed(slot, port, data[k, :int(meta[k, 2])].tolist(),
+                           int(meta[k, 2]) < meta[k, 3])
+            ring[RING_HEAD] += 1
+            self.counts[C_EVENTS] += 1
             i += 1
-        self.events += i
-        self._ring[RING_HEAD] = head + i
 
-    def _feed(self, port: Any, data: list[int], cut: bool) -> None:
+    def _sync(self, slot: int, port: Any) -> None:
+        """Before Python handles the port's next message: its byte stream and translator take
+        in the plain notes the compiled path passed (running status, counts)."""
+        count = int(self.passed[slot, P_COUNT])
+        if count:
+            port.stream.passed(int(self.passed[slot, P_STATUS]), count)
+            port.translator.handled += count
+            self.passed[slot, P_COUNT] = 0
+
+    def _feed(self, slot: int, port: Any, data: list[int], cut: bool) -> None:
         """One event through the port's byte stream and translator (Python), counted."""
         from ...inputs.midi_ports import feed_port  # imported before audio (jack_midi.py)
 
+        self._sync(slot, port)
         messages, junk, errors, error = feed_port(port, data)
-        self.messages += messages
+        self.idle[slot] = 1 if port.stream.idle else 0
+        self.counts[C_MESSAGES] += messages
         self.bad_messages += junk or int(cut)
         if errors:
             self.errors += errors
@@ -324,11 +432,11 @@ class CallbackMidi:
                 continue
             for ch, column in zip(channels.tolist(), columns.tolist()):
                 if column < LOST_PEDAL_UP:
-                    self._feed(port, [0x80 | ch, column, 0], False)
+                    self._feed(slot, port, [0x80 | ch, column, 0], False)
                 elif column == LOST_PEDAL_UP:
-                    self._feed(port, [0xB0 | ch, 64, 0], False)
+                    self._feed(slot, port, [0xB0 | ch, 64, 0], False)
                 else:
-                    self._feed(port, [0xB0 | ch, 123, 0], False)
+                    self._feed(slot, port, [0xB0 | ch, 123, 0], False)
 
     def _release(self) -> None:
         self.control[M_RELEASE] = 0
@@ -339,5 +447,29 @@ class CallbackMidi:
                 self.ports[slot] = None  # its rows still in the ring are skipped
                 self.free_after[slot] = int(self._ring[RING_TAIL])
                 self._lost[slot] = 0
+                if port is not None:
+                    self._sync(slot, port)
+                self.idle[slot] = 0
                 self.released[slot] = port.translator.release_all() if port is not None else 0
                 self.releasing[slot] = False
+
+
+def _port_arrays() -> tuple:
+    """An empty slot's (key arrays, accepted channels): of the types a translator's are."""
+    from ...inputs.midi_keys import key_state
+
+    return key_state(), np.zeros(16, dtype=bool)
+
+
+PORT_LOAD = Stash(_port_arrays()).load  # the stash load intrinsic `plain_rows` calls
+
+
+@on_warm_up
+def _warm_up() -> None:
+    midi = CallbackMidi(EventQueue(8, 2))
+    take_plain(midi.reader, midi.notes_path, midi.port_path, 0)
+    plain_rows(midi.reader, midi.notes_path, midi.port_path, 0)  # also called from Python
+    rows_waiting(midi._ring)
+    rows_left(midi.control)
+    any_passed(midi.passed)
+    release_asked(midi.control)

@@ -1,11 +1,14 @@
-"""Audio thread only: a plain MIDI note-on or note-off applied by compiled code (serve --jack).
+"""Audio thread only: a plain MIDI note-on, note-off or pitch bend applied by compiled code (serve --jack).
 
 Why: the translator (inputs/midi.py) costs about 10 us a message in Python (a mido
-message, an event object, the queue's lock and encoder); most of what a keyboard
-sends is note-ons and note-offs. `note_message` takes one such complete message
+message, an event object, the queue's lock and encoder), and with `serve --jack`
+a message through it makes JACK's compiled callback take the interpreter lock;
+most of what a keyboard sends is note-ons, note-offs and pitch bends (a bend
+sweep is a message every few milliseconds). `note_message` takes one such complete message
 straight from a JACK MIDI event's bytes: the port's key rules (inputs/midi_keys.py,
 the translator's own), then a record in the engine's own ring (the layout of
-engine/event_records.py), then the pitch in the played ring for the bank service.
+engine/event_records.py), then the pitch in the played ring for the bank service
+(a bend: the translator's one rule, its 14-bit value as -1..1 for the channel).
 Anything else, or a note on a channel the translator must look at first (filtered,
 or an MPE channel whose zone controls wait to be sent), returns PYTHON and goes
 through the translator, in order. `note_rows` applies a run of such messages from
@@ -17,12 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...inputs.midi_keys import SOUNDING, STALE, key_down, key_state, key_up
-from ..event_records import K_NOTE_OFF, K_NOTE_ON, R_A, R_CHANNEL, R_KIND, R_PITCH, RECORD_SIZE
+from ..event_records import (K_NOTE_OFF, K_NOTE_ON, K_PITCH_BEND, R_A, R_CHANNEL, R_KIND,
+                             R_PITCH, RECORD_SIZE)
 from .event_queue import HEAD, TAIL
 from .jit import njit, on_warm_up
 
 DONE, REFUSED, LOST, PYTHON = 0, 1, 2, 3  # what note_message did
-NOTE_OFF, NOTE_ON = 0x80, 0x90
+NOTE_OFF, NOTE_ON, PITCH_BEND = 0x80, 0x90, 0xE0
 
 
 @njit
@@ -50,12 +54,23 @@ def _write(records, indices, kind, ch, pitch, velocity):
 @njit
 def note_message(status, pitch, velocity, state, accepts, records, indices, reserve,
                  lost_note_offs, played, played_ring):
-    """Apply one complete 3-byte message if it is a plain note-on or note-off; returns
-    DONE, REFUSED (a note-on found the ring near full), LOST (a note-off found it full:
-    remembered in `lost_note_offs`, the caller flags the queue) or PYTHON (not done)."""
+    """Apply one complete 3-byte message if it is a plain note-on, note-off or pitch bend;
+    returns DONE, REFUSED (a note-on or bend found the ring near full), LOST (a note-off
+    found it full: remembered in `lost_note_offs`, the caller flags the queue) or PYTHON
+    (not done)."""
     kind = status & 0xF0
     ch = status & 0x0F
-    if (kind != NOTE_ON and kind != NOTE_OFF) or pitch > 127 or velocity > 127:
+    if pitch > 127 or velocity > 127:
+        return PYTHON
+    if kind == PITCH_BEND:  # the translator's PitchBend.from_midi, for an accepted channel
+        if not accepts[ch]:
+            return PYTHON
+        if indices[TAIL] - indices[HEAD] >= records.shape[0] - reserve:
+            return REFUSED
+        raw14 = int(velocity) * 128 + int(pitch)  # data bytes: LSB, then MSB
+        _write(records, indices, K_PITCH_BEND, ch, -1, max(-1.0, (raw14 - 8192) / 8192.0))
+        return DONE
+    if kind != NOTE_ON and kind != NOTE_OFF:
         return PYTHON
     if not accepts[ch] or state[STALE][ch]:
         return PYTHON

@@ -1,14 +1,15 @@
 """serve --jack's compiled note path against the translator it stands in for.
 
-`CallbackMidi._translate` (engine/rt/jack_midi.py) applies plain note-ons and note-offs
-with compiled code (rt/midi_notes.py) and hands everything else to the port's byte
+`CallbackMidi.apply` (engine/rt/jack_midi.py) applies plain note-ons, note-offs and pitch
+bends with compiled code (rt/midi_notes.py, `plain_rows`: what JACK's compiled callback
+runs without Python) and hands everything else to the port's byte
 stream and `MidiTranslator`. Fed the same JACK MIDI events, it must leave exactly what
 the translator alone leaves: the same event records in the engine's ring, in order,
 the same key state (keys, notes sounding, sostenuto latches), the same pitches played
 and the same counts. Hypothesis draws the events, from two ports, and how many rows
 each block finds: notes with velocity 0, sustain and sostenuto, all-notes-off, channel
 filters, MPE zones (whose idle channels make the translator send expression first),
-running status across events, cut messages, SysEx.
+pitch bends, running status across events, cut messages, SysEx.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ slide = st.builds(lambda ch, v: [0xB0 | ch, 74, v], channel, st.integers(0, 127)
 running = st.builds(lambda p, v: [p, v], pitch, st.sampled_from([0, 90]))  # data bytes only
 cut = st.builds(lambda ch, p: [0x90 | ch, p], channel, pitch)  # a message cut at the end
 sysex = st.just([0xF0, 0x7E, 0x01])  # an open SysEx, closed or cut by what follows
-event = st.one_of(note, note, note, pedal, panic, mpe_config, slide, running, cut, sysex)
+bend = st.builds(lambda ch, lsb, msb: [0xE0 | ch, lsb, msb], channel, st.integers(0, 127),
+                 st.sampled_from([0, 64, 127]))
+event = st.one_of(note, note, note, bend, pedal, panic, mpe_config, slide, running, cut, sysex)
 
 
 def make_port(sink, controllers, channels, zones=(MpeZone(0, 1),)) -> OpenPort:
@@ -56,17 +59,19 @@ def put_row(midi: CallbackMidi, slot: int, data: list[int]) -> None:
 def through_callback(events: list[tuple[int, list[int]]], chunks: list[int],
                      channels) -> tuple:
     """The audio thread's way: rows in the ring from two ports, in chunks of several
-    rows a block, `_translate` (compiled runs of notes first) until the ring is empty."""
+    rows a block, `apply` (compiled runs of notes and bends first) until the ring is
+    empty."""
     midi = CallbackMidi(EventQueue(64, 16))
     ports = [make_port(midi.sink, midi.controllers, channels) for _ in range(2)]
-    midi.ports[:2] = ports
+    for slot, port in enumerate(ports):
+        midi.publish(slot, port, 1 + slot)  # a port buffer's address (never read here)
     i = 0
     for size in chunks + [len(events)]:
         for slot, data in events[i:i + size]:
             put_row(midi, slot, data)
         i += size
         while midi.waiting:
-            midi._translate(midi.waiting)
+            midi.apply()
     return midi, ports
 
 
@@ -108,26 +113,29 @@ def test_the_compiled_note_path_leaves_what_the_translator_leaves(events, chunks
 def test_plain_notes_take_the_compiled_path():
     """The cheap path is really taken: a note-on and its note-off make no mido message."""
     midi = CallbackMidi(EventQueue(64, 16))
-    port = midi.ports[0] = make_port(midi.sink, midi.controllers, None, zones=())
+    port = make_port(midi.sink, midi.controllers, None, zones=())
+    midi.publish(0, port, 1)
     called = []
     port.stream.feed = lambda data: called.append(data) or []
-    for data in ([0x90 | 1, 60, 100], [0x80 | 1, 60, 0]):
+    for data in ([0x90 | 1, 60, 100], [0xE0 | 1, 0, 96], [0x80 | 1, 60, 0]):
         put_row(midi, 0, data)
-        midi._translate(1)
+        midi.apply()
     assert called == []
-    assert [type(e).__name__ for e in records(midi.queue)] == ["NoteOn", "NoteOff"]
-    assert midi.messages == 2 and port.translator.handled == 2 and port.stream.messages == 2
+    assert [type(e).__name__ for e in records(midi.queue)] == ["NoteOn", "PitchBend", "NoteOff"]
+    assert records(midi.queue)[1].value == 0.5
+    assert midi.messages == 3 and port.translator.handled == 3 and port.stream.messages == 3
     assert midi.take_played() == [60]
 
 
 def test_a_full_ring_refuses_note_ons_and_remembers_note_offs():
     midi = CallbackMidi(EventQueue(16, 4))
-    port = midi.ports[0] = make_port(midi.sink, midi.controllers, None, zones=())
+    port = make_port(midi.sink, midi.controllers, None, zones=())
+    midi.publish(0, port, 1)
     rows = [[0x90, 40 + k, 100] for k in range(14)] + [[0x80, 40, 0]] * 1
     rows += [[0x80, 41 + k, 0] for k in range(4)]
     for data in rows:
         put_row(midi, 0, data)
-        midi._translate(1)
+        midi.apply()
     queue = midi.queue
     assert queue.refused == 2  # 12 note-ons fit below the reserve
     assert len(records(queue)) == 16  # the reserve took note-offs until the ring was full
