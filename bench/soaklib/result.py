@@ -226,8 +226,10 @@ class SoakResult:
              f"{self.callback_avg_ms:.2f} / {self.callback_p50_ms:.2f} / "
              f"{self.callback_p99_ms:.2f} / "
              f"{self.callback_max_ms:.2f} ms", f"< {period:.2f} ms"),
-            ("callback start after its period's start (GIL and scheduler): p50 / p99 / max; "
-             "later than half a period",
+            ("callback start after its period's start (" +
+             ("the scheduler: noted by the compiled callback before any Python" if
+              self.host == "jack" else "GIL and scheduler") +
+             "): p50 / p99 / max; later than half a period",
              f"{self.start_late_p50_ms:.2f} / {self.start_late_p99_ms:.2f} / "
              f"{self.start_late_max_ms:.2f} ms; {self.start_late_over_half_period} (the empty "
              f"callback: p99 {self.reference_late_p99_ms:.2f}, max "
