@@ -12,7 +12,7 @@ compiled, it runs Python only in the cycles that need it), stash (the engine's
 arrays kept where that compiled function finds them), atomics (its fences with the
 threads that publish to it), jack_ports (libjack's calls from compiled code) and
 jack_midi (the MIDI ports read in the callback; it runs inputs/midi.py's translator
-here, in blocks with MIDI).
+here, in the cycles with messages for it).
 Nothing here waits, logs, touches the disk or takes a lock another thread may hold
 (jack_midi's translator takes the engine's own ring's lock, which only this thread
 takes while playing); the rest of `engine/` is the facade other threads call and the
