@@ -19,14 +19,27 @@ from __future__ import annotations
 
 import threading
 
+import numba
 import numpy as np
 
 from ..layers import PitchTable
 from .jit import njit, on_warm_up
-from .stash import Stash
+from .stash import Stash, kind
 
 WRITTEN, READ = 0, 1
 EMPTY, F32, I16 = 0, 1, 2  # a slot's kind (BankSlots.kinds)
+
+
+def _read_only(dtype: type) -> np.ndarray:
+    """An empty slot's samples: of the type PitchTable's are (read-only, C-contiguous)."""
+    samples = np.zeros(1, dtype=dtype)
+    samples.setflags(write=False)
+    return samples
+
+
+_EMPTY = (_read_only(np.float32), _read_only(np.int16))  # by kind - 1
+# the stash load intrinsics for a slot's samples, for compiled readers (mixer.mix)
+LOAD_F32, LOAD_I16 = (kind(numba.typeof(samples))[1] for samples in _EMPTY)
 
 
 @njit
@@ -172,8 +185,7 @@ class BankSlots:
         self.retire = retire
         self.kinds = np.zeros(size, dtype=np.int64)  # EMPTY, F32 or I16
         self.scales = np.zeros(size, dtype=np.float64)
-        self._empty = (_read_only(np.float32), _read_only(np.int16))
-        self._stashes = (Stash(self._empty[0], size), Stash(self._empty[1], size))
+        self._stashes = (Stash(_EMPTY[0], size), Stash(_EMPTY[1], size))
         f32, i16 = self._stashes
         # what compiled code reads a slot's bank through (mixer.mix)
         self.banks = (self.kinds, self.scales, f32.address, f32.stride, i16.address, i16.stride)
@@ -189,9 +201,9 @@ class BankSlots:
         k = first_free(self.occupied)
         if k >= 0:
             samples = table.samples
-            kind = I16 if samples.itemsize == 2 else F32  # PitchTable: float32 or int16
-            self._stashes[kind - 1].put(samples, k)
-            self.kinds[k] = kind
+            sample_kind = I16 if samples.itemsize == 2 else F32  # PitchTable: float32 or int16
+            self._stashes[sample_kind - 1].put(samples, k)
+            self.kinds[k] = sample_kind
             self.scales[k] = table.scale
             self.tables[k] = table
             self.occupied[k] = True
@@ -205,17 +217,10 @@ class BankSlots:
             return True
         if not self.retire.put(table):
             return False
-        kind = item(self.kinds, k)
+        sample_kind = item(self.kinds, k)
         self.kinds[k] = EMPTY
-        self._stashes[kind - 1].put(self._empty[kind - 1], k)  # the stash lets go of it
+        self._stashes[sample_kind - 1].put(_EMPTY[sample_kind - 1], k)  # the stash lets go of the bank
         self.tables[k] = None
         self.occupied[k] = False
         self.serial[k] = -1
         return True
-
-
-def _read_only(dtype: type) -> np.ndarray:
-    """An empty slot's samples: of the type PitchTable's are (read-only, C-contiguous)."""
-    samples = np.zeros(1, dtype=dtype)
-    samples.setflags(write=False)
-    return samples

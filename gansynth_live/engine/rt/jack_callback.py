@@ -9,9 +9,10 @@ the period; the soak measured it (docs/benchmarks.md, "Whose xruns they are").
 
 Per cycle, all compiled: note how late the cycle started (JACK's frame clock)
 and mark the callback in flight; read this cycle's MIDI from the engine's ports
-into a ring and apply its plain note-ons and note-offs (rt/jack_midi.py); then
-decide whether the cycle needs Python, from numbers only: MIDI messages for
-the translator (controllers, bends, program changes...), a layer set or recorder
+into a ring and apply its plain note-ons, note-offs and pitch bends
+(rt/jack_midi.py); then decide whether the cycle needs Python, from numbers
+only: MIDI messages for the translator (controllers, pedals, program
+changes...), a layer set or recorder
 published since the last cycle, records the compiled rules leave to Python,
 lost events to apply, a bank slot to let go, a port to release, the first
 cycle. Only then does it call `JackCycle.python_part` through a C function
@@ -55,8 +56,9 @@ if TYPE_CHECKING:
 MAX_FRAMES = 8192  # JACK's largest period
 MAX_RECORDERS = 4  # recorders fed at once (a session recording and a take are two)
 # JackCycle.control: run Python in the next cycle whatever else; the layer and recorder
-# publications the Python part has taken; recorders in the stash; Python part failures
-C_FORCE, C_LAYERS_SEEN, C_RECORDER_SEEN, C_RECORDERS, C_ERRORS = range(5)
+# publications the Python part has taken; recorders in the stash
+C_FORCE, C_LAYERS_SEEN, C_RECORDER_SEEN, C_RECORDERS = range(4)
+CONTROL = 4
 PYTHON_PART = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)  # (frames) -> events applied
 
 _COMPILE = dict(OPTIONS, cache=False)
@@ -137,7 +139,7 @@ def take_publications(control, published):
 
 @on_warm_up
 def _warm_up() -> None:
-    take_publications(np.zeros(5, dtype=np.int64), np.zeros(2, dtype=np.int64))
+    take_publications(np.zeros(CONTROL, dtype=np.int64), np.zeros(2, dtype=np.int64))
 
 
 class JackCycle:
@@ -154,7 +156,7 @@ class JackCycle:
         self.midi = midi
         self.renderer = renderer = engine.renderer
         counters = engine.counters
-        self.control = np.zeros(5, dtype=np.int64)
+        self.control = np.zeros(CONTROL, dtype=np.int64)
         self.control[C_FORCE] = 1  # the first cycle notes the thread and takes the layers
         self.buffer = np.zeros((MAX_FRAMES, 2), dtype=np.float32)
         self.buffer.fill(0.0)  # every page touched now
@@ -177,7 +179,6 @@ class JackCycle:
             _COMPILED[key] = _compile(self.stash, renderer.layer_stash, self.recorders)
         self.address = _COMPILED[key].address
         self.arg = self.stash.address
-        self._recorder: object = None
         self._kept_thread_state = False
 
     def python_part(self, frames: int) -> int:

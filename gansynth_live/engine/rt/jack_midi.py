@@ -42,7 +42,7 @@ JACK's compiled process callback (rt/jack_callback.py) reads the ports
 (`read_midi`) and applies the plain notes (`plain_rows`) every cycle without
 Python; what is left (`apply`: other messages through the translator, lost
 events to apply, a release asked for) is Python, which that callback runs only
-in the cycles with such work (`needs_python`: all numbers). For that, what the
+in the cycles with such work (`take_plain` says so, from numbers only). For that, what the
 plain-note rules read and write per port lives in numbers too: the
 translator's key arrays (in a stash, rt/stash.py), whether the port's byte
 stream is between messages (`idle`), and the notes passed since Python last
@@ -85,8 +85,8 @@ P_COUNT, P_STATUS = 0, 1  # CallbackMidi.passed[slot]: plain notes applied, the 
 
 @njit
 def plain_rows(reader, queue, ports, n):
-    """Take up to n waiting rows from the ring's head while each is a plain note-on or
-    note-off from a port whose byte stream is between messages (applied, as the
+    """Take up to n waiting rows from the ring's head while each is a plain note-on,
+    note-off or pitch bend from a port whose byte stream is between messages (applied, as the
     translator would, by midi_notes.note_rows) or from a released port (skipped); stop at
     the first row that needs the translator. Returns the rows taken.
 
@@ -160,8 +160,7 @@ def take_plain(reader, queue, ports, waiting):
     budget = waiting if waiting < ROWS_PER_BLOCK else ROWS_PER_BLOCK
     taken = plain_rows(reader, queue, ports, budget)
     control[M_TAKEN] = taken
-    return (taken < budget or control[M_RELEASE] != 0
-            or (ring[RING_LOST] != 0 and ring[RING_HEAD] == ring[RING_TAIL]))
+    return taken < budget or release_asked(control) or lost_to_apply(ring)
 
 
 class Handover:
@@ -339,7 +338,8 @@ class CallbackMidi:
     def read(self, frames: int) -> None:
         """Audio thread: this cycle's MIDI, applied in this cycle within a budget (a flood
         waits in the ring, it never stalls the block). JACK's compiled callback does the
-        two halves itself: `read_midi` compiled, then `apply` when `needs_python`."""
+        two halves itself: `read_midi` and `take_plain` compiled, then `apply` when
+        `take_plain` says the cycle needs it."""
         read_midi(self.addresses, self.slots, frames, self._event, self._event_address,
                   self._data, self._meta, self._ring, self._lost)
         self.control[M_TAKEN] = 0

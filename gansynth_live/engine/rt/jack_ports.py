@@ -8,8 +8,8 @@ libjack's C functions are called from numba-compiled code through ctypes:
 `jack_frames_since_cycle_start`, with every pointer passed as an integer
 (int64: a Python int matches it exactly, where uint64 made numba's dispatcher
 allocate while converting; arrays C-contiguous for the same reason) and
-dereferenced by two small intrinsics (`load_u8`, `store_f32`). Each function
-is compiled for its signature when this module is imported (by
+dereferenced by small intrinsics (`load_u8`, `store_f32`: rt/stash.py's). Each
+function is compiled for its signature when this module is imported (by
 `engine/jack_stream.py`, on the control thread), never in a callback; numba
 cannot cache code that calls a library address, so import takes about a second.
 
@@ -27,12 +27,11 @@ import ctypes.util
 
 import numba
 import numpy as np
-from llvmlite import ir
 from numba.core import types
-from numba.extending import intrinsic
 
 from .counters import CYCLE_TIME, CYCLES_MISSED, note_start
 from .jit import OPTIONS
+from .stash import load_at, store_at
 
 _LIBRARY = ctypes.util.find_library("jack")
 if _LIBRARY is None:  # pragma: no cover - JACK-Client would have failed first
@@ -60,31 +59,9 @@ EVENT_BYTES = 32  # kept of each JACK MIDI event: several messages with running 
 _COMPILE = dict(OPTIONS, cache=False)
 
 
-def _loader(pointee: ir.Type, result: types.Type, doc: str):
-    """An intrinsic that reads a `pointee` at an integer address."""
-    def load(typingctx, address):
-        def codegen(context, builder, signature, args):
-            return builder.load(builder.inttoptr(args[0], pointee.as_pointer()))
-        return result(address), codegen
-    load.__doc__ = doc
-    return intrinsic(load)
-
-
-def _storer(pointee: ir.Type, value_type: types.Type, doc: str):
-    """An intrinsic that writes a `pointee` at an integer address."""
-    def store(typingctx, address, value):
-        def codegen(context, builder, signature, args):
-            builder.store(args[1], builder.inttoptr(args[0], pointee.as_pointer()))
-            return context.get_dummy_value()
-        return types.void(address, value_type), codegen
-    store.__doc__ = doc
-    return intrinsic(store)
-
-
-load_u8 = _loader(ir.IntType(8), types.uint8, "The byte at `address` (an integer).")
-store_f32 = _storer(ir.FloatType(), types.float32, "Write a float32 at `address` (an integer).")
-load_i64 = _loader(ir.IntType(64), types.int64, "The int64 at `address` (an integer).")
-store_i64 = _storer(ir.IntType(64), types.int64, "Write an int64 at `address` (an integer).")
+# a byte, float32 or int64 read or written at an integer address (stash.py's intrinsics)
+load_u8, store_f32 = load_at(types.uint8), store_at(types.float32)
+load_i64, store_i64 = load_at(types.int64), store_at(types.int64)
 
 
 @numba.njit(types.void(types.int64, types.int64, types.float32[:, ::1], types.int64),

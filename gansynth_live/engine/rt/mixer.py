@@ -17,7 +17,7 @@ import numpy as np
 
 from . import envelope as env
 from . import kernel_numba as compiled
-from .bank_slots import F32, I16, BankSlots
+from .bank_slots import F32, I16, LOAD_F32, LOAD_I16, BankSlots
 from .block_params import (P_ATTACK_RATE, P_FADE_FRAMES, P_FRAMES, P_GLIDE_FRAMES, P_GLIDE_INC,
                            P_LOG_K_DECAY, P_LOG_K_RELEASE, P_SUSTAIN, PARAMS)
 from .jit import njit, on_warm_up
@@ -43,11 +43,11 @@ def mix(parts, banks, frames):
         if not slot_used[k]:
             continue
         if kinds[k] == F32:
-            compiled.accumulate_into(F32_LOAD(f32 + k * f32_stride), scales[k], note_gain[k],
+            compiled.accumulate_into(LOAD_F32(f32 + k * f32_stride), scales[k], note_gain[k],
                                      active, elapsed, step, start[k], end[k], loop_start[k],
                                      loop_end[k], rate[k], w_cur[k], w1[k], frames, acc)
         elif kinds[k] == I16:
-            compiled.accumulate_into(I16_LOAD(i16 + k * i16_stride), scales[k], note_gain[k],
+            compiled.accumulate_into(LOAD_I16(i16 + k * i16_stride), scales[k], note_gain[k],
                                      active, elapsed, step, start[k], end[k], loop_start[k],
                                      loop_end[k], rate[k], w_cur[k], w1[k], frames, acc)
     compiled.finish_packed(state, voice_gains, params, step, seg, w1, acc, out[:frames])
@@ -139,19 +139,6 @@ class Mixer:
         k.finish_packed(self._state, self._voice_gains, p, self.step, self.seg, self.w1,
                         self.acc, mix_view)
         return mix_view
-
-
-def _loader(dtype: type) -> object:
-    """The stash load intrinsic for a slot's read-only samples of `dtype` (bank_slots.py)."""
-    from .stash import kind
-    import numba
-
-    example = np.zeros(1, dtype=dtype)
-    example.setflags(write=False)
-    return kind(numba.typeof(example))[1]
-
-
-F32_LOAD, I16_LOAD = _loader(np.float32), _loader(np.int16)
 
 
 @on_warm_up

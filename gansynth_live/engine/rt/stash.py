@@ -12,7 +12,7 @@ value, so the callback calls the same compiled functions the Python path
 calls, with the same arguments.
 
 A stash holds no reference: the Python object that put a value there keeps
-its arrays alive (`Stash.value`). Numba's runtime is off in the engine's
+its arrays alive (`Stash.values`). Numba's runtime is off in the engine's
 compiled code (`jit.OPTIONS`), so copying an array's form copies no count.
 A value is rewritten only by the thread that reads it (the audio thread, in
 the Python part of a cycle), or before the callback runs.
@@ -33,24 +33,27 @@ from .jit import OPTIONS
 _COMPILE = dict(OPTIONS, cache=False)
 
 
-def _store_intrinsic(nbtype: types.Type) -> Callable:
+def store_at(nbtype: types.Type) -> Callable:
+    """An intrinsic `store(address, value)`: a value of numba type `nbtype` written at an
+    integer address (a scalar, or numba's in-memory form of an array or tuple)."""
     @intrinsic
     def store(typingctx, address, value):
         def codegen(context, builder, signature, args):
             pointer = builder.inttoptr(args[0], context.get_value_type(nbtype).as_pointer())
             builder.store(args[1], pointer)
             return context.get_dummy_value()
-        return types.void(types.int64, nbtype), codegen
+        return types.void(address, nbtype), codegen
     return store
 
 
-def _load_intrinsic(nbtype: types.Type) -> Callable:
+def load_at(nbtype: types.Type) -> Callable:
+    """An intrinsic `load(address)`: the value of numba type `nbtype` at an integer address."""
     @intrinsic
     def load(typingctx, address):
         def codegen(context, builder, signature, args):
             pointer = builder.inttoptr(args[0], context.get_value_type(nbtype).as_pointer())
             return builder.load(pointer)
-        return nbtype(types.int64), codegen
+        return nbtype(address), codegen
     return load
 
 
@@ -62,7 +65,7 @@ def kind(nbtype: types.Type) -> tuple[Callable, Callable, int]:
     for compiled code; size in bytes) for values of numba type `nbtype`, made once."""
     made = _KINDS.get(nbtype)
     if made is None:
-        store = _store_intrinsic(nbtype)
+        store = store_at(nbtype)
 
         def put(address, value):
             store(address, value)
@@ -73,7 +76,7 @@ def kind(nbtype: types.Type) -> tuple[Callable, Callable, int]:
 
         context = cpu_target.target_context
         size = context.get_abi_sizeof(context.get_value_type(nbtype))
-        made = _KINDS[nbtype] = (put, _load_intrinsic(nbtype), size)
+        made = _KINDS[nbtype] = (put, load_at(nbtype), size)
     return made
 
 
